@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`.
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps deps-test build build-asan run test unit format format-check bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$(JOBS)
+
+build-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSETEC_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+
+run: build
+	@scripts/dev-run.sh
+
+test: deps-test
+	@scripts/run-tests.sh
+
+format:
+	@cmake --build build --target format
+
+format-check:
+	@git ls-files 'src/*.[ch]' 'tests/*.[ch]' | xargs -r clang-format --dry-run --Werror
+
+bench: build
+	@bench/run.sh
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, if missing.
+# Usage: scripts/install-deps.sh [build|test]   (test includes build)
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config git
+  libmicrohttpd-dev libjansson-dev libjwt-gnutls-dev libcrypt-dev libsqlite3-dev
+  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev)
+test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
+  chromium nodejs npm)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  # node/npm may come from elsewhere than Debian (a newer Node.js): accept the commands
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+# Installing nginx must not start it on port 80 of this machine.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,143 @@
+/* POST /login, POST /logout, GET /api/auth/status */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/app.h"
+#include "api/json.h"
+#include "api/routes.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "core/password.h"
+#include "db/audit.h"
+#include "db/users.h"
+
+struct login_body {
+        char *username, *password;
+        bool has_username, has_password;
+};
+
+static const struct field login_fields[] = {
+    FIELD(struct login_body, FIELD_STRING, username, false, 64),
+    FIELD(struct login_body, FIELD_STRING, password, false, 1024),
+};
+
+/* A browser always sends Origin on a cross-site POST: it must be ours. */
+static bool origin_ok(struct http_req *r)
+{
+        const char *origin = http_header(r, "Origin");
+        const char *host = http_header(r, "Host");
+        if (!origin)
+                return true;
+        if (!host)
+                return false;
+        const char *scheme = r->tls ? "https://" : "http://";
+        size_t sl = strlen(scheme);
+        return strncmp(origin, scheme, sl) == 0 && strcmp(origin + sl, host) == 0;
+}
+
+void api_login(struct http_req *r)
+{
+        struct app *app = app_of(r);
+        if (!origin_ok(r)) {
+                http_reply_error(r, 403, "cross-origin login refused");
+                return;
+        }
+        unsigned retry = 0;
+        if (!ratelimit_hit(app->login_limit, r->peer, time_monotonic(), &retry)) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%u", retry);
+                http_reply_errorf(r, 429, "too many login attempts, try again in %u seconds",
+                                  retry);
+                http_add_header(r, "Retry-After", ra);
+                audit_add(app->db, "", r->peer, "login rate-limited", NULL);
+                return;
+        }
+        struct login_body b = {0};
+        bool ok = fields_decode(r, login_fields, ARRAY_SIZE(login_fields), &b);
+        if (ok && (str_empty(b.username) || str_empty(b.password))) {
+                http_reply_error(r, 400, "username and password required");
+                ok = false;
+        }
+        if (!ok) {
+                fields_free(login_fields, ARRAY_SIZE(login_fields), &b);
+                return;
+        }
+
+        struct panel_user u = {0};
+        _cleanup_free_ char *tok = NULL;
+        int rc = users_get_by_name(app->db, b.username, &u);
+        /* An unknown user costs one hash too, so timing does not reveal names. */
+        bool good =
+            password_verify(b.password, rc == 0 ? u.password_hash : app->dummy_hash) && rc == 0;
+        if (rc < 0 && rc != -ENOENT) {
+                http_reply_error(r, 500, "database error");
+                goto out;
+        }
+        if (!good) {
+                audit_add(app->db, b.username, r->peer, "login failed", NULL);
+                http_reply_error(r, 401, "invalid credentials");
+                goto out;
+        }
+        if (password_needs_rehash(u.password_hash)) {
+                _cleanup_free_ char *h = password_hash(b.password);
+                if (h && users_update(app->db, u.id, h, NULL) == 0)
+                        log_info("upgraded the password hash of '%s' to yescrypt", u.username);
+        }
+        users_touch_login(app->db, u.id);
+        struct token_claims c;
+        tok = token_issue(app->jwt_key, u.id, u.username, u.role, time(NULL), &c);
+        if (!tok) {
+                http_reply_error(r, 500, "could not issue token");
+                goto out;
+        }
+        audit_add(app->db, u.username, r->peer, "login", NULL);
+        if (http_is_form(r)) {
+                http_redirect(r, 303, "/");
+        } else {
+                api_reply_json(r, 200,
+                               json_pack("{s:s,s:s,s:s}", "token", tok, "username", u.username,
+                                         "role", u.role));
+        }
+        http_set_cookie(r, "setec_token", tok, TOKEN_TTL, true);
+out:
+        panel_user_clear(&u);
+        fields_free(login_fields, ARRAY_SIZE(login_fields), &b);
+}
+
+void api_logout(struct http_req *r)
+{
+        struct app *app = app_of(r);
+        if (!origin_ok(r)) {
+                http_reply_error(r, 403, "cross-origin logout refused");
+                return;
+        }
+        /* Revoke the presented token, whichever way it came. */
+        const char *tok = http_cookie(r, "setec_token");
+        const char *authz = http_header(r, "Authorization");
+        if (authz && strncasecmp(authz, "Bearer ", 7) == 0)
+                tok = authz + 7;
+        struct token_claims c;
+        if (tok && *tok && token_verify(app->jwt_key, tok, time(NULL), &c) == 0) {
+                tokens_revoke(app->db, c.jti, c.exp);
+                snprintf(r->username, sizeof(r->username), "%s", c.username);
+        }
+        http_set_cookie(r, "setec_token", "", -1, true);
+        if (http_is_form(r))
+                http_redirect(r, 303, "/login");
+        else
+                api_reply_status(r, 200, "logged out");
+}
+
+void api_auth_status(struct http_req *r)
+{
+        api_reply_json(r, 200,
+                       json_pack("{s:I,s:s,s:s}", "user_id", (json_int_t)r->user_id, "username",
+                                 r->username, "role", r->role));
+}
+
+void api_login_page(struct http_req *r)
+{
+        http_reply_asset(r, "/login.html");
+}

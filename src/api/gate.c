@@ -1,0 +1,131 @@
+/* Authentication, CSRF and roles for every route (the http server's gate
+ * hook), and the audit row written after every state-changing request. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/app.h"
+#include "api/json.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "base/util.h"
+#include "db/audit.h"
+#include "db/users.h"
+
+#define CSRF_COOKIE  "setec_csrf"
+#define TOKEN_COOKIE "setec_token"
+
+static bool is_safe_method(const char *m)
+{
+        return streq(m, "GET") || streq(m, "HEAD") || streq(m, "OPTIONS");
+}
+
+/* Every GET hands out a CSRF cookie when the client has none (JS reads it). */
+static void ensure_csrf_cookie(struct http_req *r)
+{
+        if (!is_safe_method(r->method) || http_cookie(r, CSRF_COOKIE))
+                return;
+        char tok[65];
+        if (rand_hex(tok, 32) == 0)
+                http_set_cookie(r, CSRF_COOKIE, tok, 86400, false);
+}
+
+static bool deny_unauthenticated(struct http_req *r, const char *msg)
+{
+        if (is_safe_method(r->method) && http_accepts_html(r) && (r->route->flags & ROUTE_PAGE)) {
+                http_redirect(r, 303, "/login");
+        } else {
+                http_reply_error(r, 401, msg);
+        }
+        return false;
+}
+
+static bool csrf_ok(struct http_req *r)
+{
+        const char *cookie = http_cookie(r, CSRF_COOKIE);
+        const char *sent = http_header(r, "X-CSRF-Token");
+        if (!sent)
+                sent = http_form(r, "csrf_token");
+        if (!cookie || !sent || strlen(cookie) < 32 || strlen(cookie) != strlen(sent))
+                return false;
+        return mem_equal_ct(cookie, sent, strlen(cookie));
+}
+
+bool api_gate(struct http_req *r)
+{
+        struct app *app = app_of(r);
+        ensure_csrf_cookie(r);
+        if (r->route->auth == ROUTE_PUBLIC)
+                return true;
+
+        const char *token = NULL;
+        const char *authz = http_header(r, "Authorization");
+        if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+                token = authz + 7;
+                while (*token == ' ')
+                        token++;
+        } else if ((token = http_cookie(r, TOKEN_COOKIE)) && *token) {
+                r->via_cookie = true;
+        } else {
+                return deny_unauthenticated(r, "authentication required");
+        }
+
+        struct token_claims c;
+        int rc = token_verify(app->jwt_key, token, time(NULL), &c);
+        if (rc < 0)
+                return deny_unauthenticated(r, "invalid or expired token");
+
+        /* Tokens are re-checked against the user row on every request, so a
+         * deletion, a role change, a password change or a logout is effective
+         * at once. */
+        struct panel_user u = {0};
+        rc = users_get_by_id(app->db, c.user_id, &u);
+        if (rc == -ENOENT || (rc == 0 && !streq(u.username, c.username))) {
+                panel_user_clear(&u);
+                return deny_unauthenticated(r, "invalid or expired token");
+        }
+        if (rc < 0) {
+                http_reply_error(r, 500, "database error");
+                return false;
+        }
+        bool stale = u.pw_changed > c.iat;
+        snprintf(r->role, sizeof(r->role), "%s", u.role ? u.role : "viewer");
+        panel_user_clear(&u);
+        if (stale || tokens_is_revoked(app->db, c.jti) != 0)
+                return deny_unauthenticated(r, "invalid or expired token");
+
+        r->authenticated = true;
+        r->user_id = c.user_id;
+        snprintf(r->username, sizeof(r->username), "%s", c.username);
+
+        if (r->via_cookie && !is_safe_method(r->method) && !csrf_ok(r)) {
+                http_reply_error(r, 403, "CSRF token missing or invalid");
+                return false;
+        }
+        bool needs_admin = r->route->auth == ROUTE_ADMIN || !is_safe_method(r->method);
+        if (needs_admin && !streq(r->role, "admin")) {
+                http_reply_error(r, 403, "admin role required");
+                return false;
+        }
+        return true;
+}
+
+void api_after(struct http_req *r)
+{
+        if (is_safe_method(r->method) || !r->route)
+                return;
+        /* login records its own rows (it knows the attempted user name) */
+        if (streq(r->route->pattern, "/login"))
+                return;
+        /* anonymous noise (401s) would let anyone fill the table */
+        if (!r->authenticated && !streq(r->route->pattern, "/logout"))
+                return;
+        struct app *app = app_of(r);
+        char detail[32];
+        snprintf(detail, sizeof(detail), "status=%d", r->status);
+        _cleanup_strbuf_ struct strbuf action = STRBUF_INIT(1024);
+        strbuf_printf(&action, "%s %s", r->method, r->path);
+        if (audit_add(app->db, r->username, r->peer, action.data ? action.data : r->method,
+                      detail) < 0)
+                log_warn("could not write audit row for %s %s", r->method, r->path);
+}

@@ -1,0 +1,377 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "api/app.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/validate.h"
+#include "cli/setup.h"
+#include "core/password.h"
+#include "db/users.h"
+#include "sys/portowner.h"
+
+#ifndef SETEC_VERSION
+#define SETEC_VERSION "dev"
+#endif
+
+static const char usage[] =
+    "Usage:\n"
+    "  setec-manager [-c|--config PATH] [serve]          run the panel (default)\n"
+    "  setec-manager [-c PATH] setup                     first-time setup, then exit\n"
+    "  setec-manager [-c PATH] admin add USER [--role R] [--password-stdin]\n"
+    "  setec-manager [-c PATH] admin passwd USER [--password-stdin]\n"
+    "  setec-manager [-c PATH] admin list | admin delete USER\n"
+    "  setec-manager [-c PATH] check                     validate config and environment\n"
+    "  setec-manager --version | --help\n"
+    "\n"
+    "Config: --config, else $SETEC_CONFIG, else /etc/setec-manager/config.yaml,\n"
+    "else /opt/setec-manager/config.yaml; a missing file means built-in defaults.\n";
+
+static void warn_line(const char *msg)
+{
+        log_warn("%s", msg);
+}
+
+static int load_config(struct config *cfg, const char *explicit_path, const char **used)
+{
+        const char *path = config_locate(explicit_path);
+        *used = path;
+        bool missing = false;
+        char err[512] = "";
+        int r = config_load(cfg, path, &missing, warn_line, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "setec-manager: %s: %s\n", path, err[0] ? err : strerror(-r));
+                return r;
+        }
+        if (missing)
+                log_warn("config file %s not found: using built-in defaults", path);
+        enum log_level lvl;
+        if (log_level_from_string(cfg->logging.level, &lvl) == 0)
+                log_set_level(lvl);
+        if (!str_empty(cfg->logging.file) && log_set_file(cfg->logging.file) < 0)
+                log_warn("cannot open log file %s: logging to stderr only", cfg->logging.file);
+        return 0;
+}
+
+/* ---------- serve ---------- */
+
+static int run_server(struct config *cfg)
+{
+        int r;
+        struct app app = {.cfg = cfg, .started = time_monotonic()};
+        _cleanup_free_ char *cert = NULL, *key = NULL;
+        _cleanup_free_ const char **proxies = NULL;
+        /* Signals are taken by sigwait below; every thread inherits the mask. */
+        sigset_t sigs;
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGTERM);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        r = db_open(cfg->database.path, &app.db);
+        if (r < 0) {
+                log_error("cannot open database %s: %s", cfg->database.path, strerror(-r));
+                return 1;
+        }
+        _cleanup_strbuf_ struct strbuf keypath = STRBUF_INIT(0);
+        strbuf_printf(&keypath, "%s/.jwt_key", cfg->data_dir);
+        r = token_key_load(keypath.data, app.jwt_key);
+        if (r < 0) {
+                log_error("cannot load the token key %s: %s%s", keypath.data, strerror(-r),
+                          r == -EINVAL ? " (wrong size: remove it to create a new one, which "
+                                         "logs everybody out)"
+                                       : "");
+                goto fail;
+        }
+        if (setup_first_admin(cfg, app.db) < 0)
+                goto fail;
+        if (cfg->server.tls) {
+                if (setup_panel_cert(cfg) < 0)
+                        goto fail;
+                if ((r = read_file(cfg->server.cert, 1u << 20, &cert, NULL)) < 0 ||
+                    (r = read_file(cfg->server.key, 1u << 20, &key, NULL)) < 0) {
+                        log_error("cannot read server.cert/server.key: %s", strerror(-r));
+                        goto fail;
+                }
+        }
+        app.login_limit = ratelimit_new(5, 60, 4096);
+        app.dummy_hash = password_hash("not a password");
+        if (!app.login_limit || !app.dummy_hash)
+                goto fail;
+
+        struct http_server_opts o = {
+            .host = cfg->server.host,
+            .port = cfg->server.port,
+            .tls = cfg->server.tls,
+            .cert_pem = cert,
+            .key_pem = key,
+            .workers = 4,
+            .max_body = 10u << 20,
+            .timeout_s = 60,
+            .trusted_proxies = (const char *const *)cfg->server.trusted_proxies.items,
+            .routes = api_routes,
+            .nroutes = api_routes_count,
+            .app = &app,
+            .gate = api_gate,
+            .after = api_after,
+            .access_log = true,
+        };
+        /* items is not NULL-terminated by config: build a terminated copy */
+        size_t np = cfg->server.trusted_proxies.n;
+        proxies = calloc(np + 1, sizeof(char *));
+        for (size_t i = 0; proxies && i < np; i++)
+                proxies[i] = cfg->server.trusted_proxies.items[i];
+        o.trusted_proxies = proxies;
+
+        struct http_server *srv = NULL;
+        r = http_server_start(&o, &srv);
+        if (r == -EADDRINUSE) {
+                char who[128] = "another process";
+                port_owner(cfg->server.port, who, sizeof(who));
+                log_error("port %d is already in use by %s (Cockpit also uses 9090): stop it "
+                          "or set server.port in the config to a free port",
+                          cfg->server.port, who);
+                goto fail;
+        }
+        if (r < 0) {
+                log_error("cannot listen on %s:%d: %s", cfg->server.host, cfg->server.port,
+                          strerror(-r));
+                goto fail;
+        }
+        log_info("Setec Manager %s listening on %s://%s:%d/", SETEC_VERSION,
+                 cfg->server.tls ? "https" : "http", cfg->server.host, cfg->server.port);
+
+        for (;;) {
+                int sig = 0;
+                if (sigwait(&sigs, &sig) != 0)
+                        continue;
+                if (sig == SIGHUP)
+                        continue; /* reserved for reloading; ignored for now */
+                log_info("signal %d: finishing in-flight requests", sig);
+                break;
+        }
+        http_server_stop(srv, 30);
+        log_info("stopped");
+        ratelimit_free(app.login_limit);
+        free(app.dummy_hash);
+        db_close(app.db);
+        return 0;
+fail:
+        ratelimit_free(app.login_limit);
+        free(app.dummy_hash);
+        db_close(app.db);
+        return 1;
+}
+
+/* ---------- admin ---------- */
+
+static char *read_password(bool from_stdin)
+{
+        struct strbuf b = STRBUF_INIT(2048);
+        if (from_stdin) {
+                int c;
+                while ((c = getchar()) != EOF && c != '\n')
+                        if (strbuf_append(&b, &(char){(char)c}, 1) < 0)
+                                break;
+                if (b.len && b.data[b.len - 1] == '\r')
+                        b.data[--b.len] = '\0';
+                return strbuf_steal(&b);
+        }
+        if (!isatty(STDIN_FILENO)) {
+                fprintf(stderr, "setec-manager: no terminal: use --password-stdin\n");
+                return NULL;
+        }
+        struct termios old, noecho;
+        tcgetattr(STDIN_FILENO, &old);
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)ECHO;
+        char *pw[2] = {NULL, NULL};
+        for (int i = 0; i < 2; i++) {
+                fprintf(stderr, i ? "Repeat password: " : "Password: ");
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
+                strbuf_reset(&b);
+                int c;
+                while ((c = getchar()) != EOF && c != '\n')
+                        strbuf_append(&b, &(char){(char)c}, 1);
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+                fputc('\n', stderr);
+                pw[i] = strbuf_steal(&b);
+        }
+        if (!pw[0] || !pw[1] || strcmp(pw[0], pw[1]) != 0) {
+                fprintf(stderr, "setec-manager: passwords do not match\n");
+                free(pw[0]);
+                free(pw[1]);
+                return NULL;
+        }
+        free(pw[1]);
+        return pw[0];
+}
+
+static int admin_cmd(struct config *cfg, int argc, char **argv)
+{
+        if (argc < 1) {
+                fputs(usage, stderr);
+                return 2;
+        }
+        const char *sub = argv[0], *user = argc > 1 ? argv[1] : NULL, *role = "admin";
+        bool from_stdin = false;
+        for (int i = 2; i < argc; i++) {
+                if (streq(argv[i], "--password-stdin"))
+                        from_stdin = true;
+                else if (streq(argv[i], "--role") && i + 1 < argc)
+                        role = argv[++i];
+                else {
+                        fprintf(stderr, "setec-manager: unknown option '%s'\n", argv[i]);
+                        return 2;
+                }
+        }
+        bool needs_user = !streq(sub, "list");
+        if (needs_user && (!user || !valid_username(user))) {
+                fprintf(stderr, "setec-manager: a valid user name is required "
+                                "(^[a-z_][a-z0-9_-]{0,31}$)\n");
+                return 2;
+        }
+        if (!streq(role, "admin") && !streq(role, "viewer")) {
+                fprintf(stderr, "setec-manager: --role must be admin or viewer\n");
+                return 2;
+        }
+        struct db *db = NULL;
+        int r = db_open(cfg->database.path, &db);
+        if (r < 0) {
+                fprintf(stderr, "setec-manager: cannot open %s: %s\n", cfg->database.path,
+                        strerror(-r));
+                return 1;
+        }
+        int rc = 0;
+        if (streq(sub, "list")) {
+                struct panel_user *list = NULL;
+                size_t n = 0;
+                if (users_list(db, &list, &n) < 0) {
+                        rc = 1;
+                } else {
+                        printf("%-6s %-32s %-8s %s\n", "ID", "USERNAME", "ROLE", "LAST LOGIN");
+                        for (size_t i = 0; i < n; i++)
+                                printf("%-6lld %-32s %-8s %s\n", list[i].id, list[i].username,
+                                       list[i].role, list[i].last_login ? list[i].last_login : "-");
+                        users_list_free(list, n);
+                }
+        } else if (streq(sub, "add") || streq(sub, "passwd")) {
+                _cleanup_free_ char *pw = read_password(from_stdin);
+                _cleanup_free_ char *hash = NULL;
+                if (!pw || !valid_password(pw)) {
+                        fprintf(stderr, "setec-manager: password must be 1-1024 bytes without "
+                                        "CR or LF\n");
+                        rc = 2;
+                } else if (!(hash = password_hash(pw))) {
+                        rc = 1;
+                } else if (streq(sub, "add")) {
+                        long long id = users_create(db, user, hash, role);
+                        if (id == -EEXIST)
+                                fprintf(stderr, "setec-manager: user '%s' already exists\n", user);
+                        else if (id > 0)
+                                printf("created panel user '%s' (id %lld, role %s)\n", user, id,
+                                       role);
+                        rc = id > 0 ? 0 : 1;
+                } else {
+                        struct panel_user u = {0};
+                        r = users_get_by_name(db, user, &u);
+                        if (r == 0)
+                                r = users_update(db, u.id, hash, NULL);
+                        panel_user_clear(&u);
+                        if (r < 0)
+                                fprintf(stderr, "setec-manager: %s\n",
+                                        r == -ENOENT ? "no such user" : strerror(-r));
+                        else
+                                printf("password of '%s' changed\n", user);
+                        rc = r < 0 ? 1 : 0;
+                }
+        } else if (streq(sub, "delete")) {
+                struct panel_user u = {0};
+                r = users_get_by_name(db, user, &u);
+                if (r == 0)
+                        r = users_delete_or_demote_guarded(db, u.id, NULL);
+                panel_user_clear(&u);
+                if (r == -EBUSY)
+                        fprintf(stderr, "setec-manager: refusing to delete the last admin\n");
+                else if (r < 0)
+                        fprintf(stderr, "setec-manager: %s\n",
+                                r == -ENOENT ? "no such user" : strerror(-r));
+                else
+                        printf("deleted panel user '%s'\n", user);
+                rc = r < 0 ? 1 : 0;
+        } else {
+                fputs(usage, stderr);
+                rc = 2;
+        }
+        db_close(db);
+        return rc;
+}
+
+int cli_main(int argc, char **argv)
+{
+        const char *config_path = NULL;
+        int i = 1;
+        for (; i < argc; i++) {
+                if (streq(argv[i], "-c") || streq(argv[i], "--config")) {
+                        if (i + 1 >= argc) {
+                                fprintf(stderr, "setec-manager: %s needs a path\n", argv[i]);
+                                return 2;
+                        }
+                        config_path = argv[++i];
+                } else if (startswith(argv[i], "--config=")) {
+                        config_path = argv[i] + 9;
+                } else if (streq(argv[i], "--version") || streq(argv[i], "-V")) {
+                        printf("setec-manager %s\n", SETEC_VERSION);
+                        return 0;
+                } else if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+                        fputs(usage, stdout);
+                        return 0;
+                } else {
+                        break;
+                }
+        }
+        const char *cmd = i < argc ? argv[i++] : "serve";
+        if (streq(cmd, "--setup"))
+                cmd = "setup";
+        if (!streq(cmd, "serve") && !streq(cmd, "setup") && !streq(cmd, "admin") &&
+            !streq(cmd, "check")) {
+                fprintf(stderr, "setec-manager: unknown command '%s'\n\n%s", cmd, usage);
+                return 2;
+        }
+        if (!streq(cmd, "admin") && i < argc) {
+                fprintf(stderr, "setec-manager: unexpected argument '%s'\n", argv[i]);
+                return 2;
+        }
+        struct config cfg = {0};
+        const char *used = NULL;
+        if (config_defaults(&cfg) < 0 || load_config(&cfg, config_path, &used) < 0) {
+                config_free(&cfg);
+                return 1;
+        }
+        int rc;
+        if (streq(cmd, "serve")) {
+                rc = run_server(&cfg);
+        } else if (streq(cmd, "setup")) {
+                rc = setup_run(&cfg, used) < 0 ? 1 : 0;
+        } else if (streq(cmd, "check")) {
+                int n = setup_check(&cfg);
+                printf("%d problem%s found\n", n, n == 1 ? "" : "s");
+                rc = n ? 1 : 0;
+        } else {
+                rc = admin_cmd(&cfg, argc - i, argv + i);
+        }
+        config_free(&cfg);
+        return rc;
+}

@@ -1,0 +1,90 @@
+/* The panel's configuration: every key of the reference config.yaml plus the
+ * keys CONTRACT.md §2 adds. Strings are owned by the struct. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config_strlist {
+        char **items;
+        size_t n;
+};
+
+struct config {
+        struct {
+                char *host;
+                int port;
+                bool tls;
+                char *cert;
+                char *key;
+                struct config_strlist trusted_proxies;
+        } server;
+        struct {
+                char *path; /* its directory is the data dir */
+        } database;
+        struct {
+                char *sites_available, *sites_enabled, *snippets, *webroot, *certbot_webroot;
+                char *binary, *conf, *reload; /* reload: "systemd" or "signal" */
+                char *access_log, *error_log;
+                int http_port, https_port;
+        } nginx;
+        struct {
+                char *unit_dir;
+        } systemd;
+        struct {
+                char *local_root;
+        } git;
+        struct {
+                char *email;
+                bool staging;
+                char *account_dir, *directory_url, *ca_bundle, *cert_dir;
+        } acme;
+        struct {
+                char *install_dir, *git_repo, *git_branch;
+                int web_port, dns_port;
+        } autarch;
+        struct {
+                bool enabled;
+                int max_sessions;
+                char *session_ttl;  /* as written, Go duration syntax */
+                long session_ttl_s; /* parsed */
+        } float_;
+        struct {
+                char *dir;
+                int max_age_days, max_count;
+        } backups;
+        struct {
+                char *level, *file;
+                int max_size_mb, max_backups;
+        } logging;
+        struct {
+                struct config_strlist services;
+        } monitor;
+        struct {
+                char *dir; /* default <data dir>/hosting */
+        } hosting;
+
+        char *path;     /* the file it was loaded from, NULL when defaults only */
+        char *data_dir; /* dirname(database.path) */
+};
+
+/* Fill cfg with the built-in defaults. 0 or -ENOMEM. */
+int config_defaults(struct config *cfg);
+
+/* Load PATH over the defaults. A missing file is not an error: defaults are
+ * kept, cfg->path stays NULL and *missing is set. Unknown keys are reported
+ * through warn (one line each, may be NULL). On a bad value returns -EINVAL
+ * and writes a message naming the key into err (errlen bytes). */
+int config_load(struct config *cfg, const char *path, bool *missing, void (*warn)(const char *msg),
+                char *err, size_t errlen);
+
+/* Which file to use: explicit (from --config), else $SETEC_CONFIG, else
+ * /etc/setec-manager/config.yaml, else /opt/setec-manager/config.yaml (the
+ * first that exists; the last one when none does). Returns a static or
+ * argument string. */
+const char *config_locate(const char *explicit_path);
+
+/* Parse a Go duration ("24h", "90m", "1h30m", "45s"). 0 or -EINVAL. */
+int config_parse_duration(const char *s, long *seconds);
+
+void config_free(struct config *cfg);

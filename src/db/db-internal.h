@@ -1,0 +1,33 @@
+/* Helpers shared by the files of the db layer only; nothing outside src/db
+ * includes this. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "base/util.h"
+
+/* SQL expression for "now" in the one stored timestamp format. */
+#define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+struct db_migration {
+        const char *name;
+        const char *sql; /* several statements, run in one transaction */
+};
+
+extern const struct db_migration db_migrations[];
+extern const int db_migrations_count;
+
+static inline void sqlite3_finalizep(sqlite3_stmt **s)
+{
+        sqlite3_finalize(*s); /* NULL is a no-op */
+}
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+/* Prepare one statement, logging the SQLite message on failure. NULL on error. */
+sqlite3_stmt *db_prepare(sqlite3 *conn, const char *sql);
+/* Run SQL without results (BEGIN, COMMIT...). 0 or -EIO (logged; -EBUSY when locked). */
+int db_exec(sqlite3 *conn, const char *sql);
+/* malloc'd copy of a text column; NULL for SQL NULL (or out of memory). */
+char *db_column_strdup(sqlite3_stmt *s, int col);
+/* Map an sqlite3_step() failure to -errno and log it. */
+int db_step_error(sqlite3 *conn, int rc, const char *what);

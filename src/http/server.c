@@ -1,0 +1,806 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/workpool.h"
+#include "http/assets.h"
+#include "http/router.h"
+
+struct form_kv {
+        char *key, *value;
+};
+
+struct cidr {
+        int family;
+        unsigned char addr[16];
+        int prefix;
+};
+
+struct http_server {
+        struct MHD_Daemon *d;
+        struct http_server_opts o;
+        struct workpool *pool;
+        atomic_uint inflight;
+        struct cidr *proxies;
+        size_t nproxies;
+        int listen_fd;
+};
+
+enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY };
+
+struct req_priv {
+        struct http_server *s;
+        enum req_state st;
+        char *raw_uri;
+        double t0;
+        bool too_large;
+        bool counted;
+        struct form_kv *form;
+        size_t nform;
+        bool form_parsed;
+};
+
+static const char *const security_headers[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "strict-origin-when-cross-origin"},
+    {"Permissions-Policy", "camera=(), microphone=(), geolocation=()"},
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+};
+
+const char *http_status_text(int status)
+{
+        switch (status) {
+        case 200:
+                return "OK";
+        case 201:
+                return "Created";
+        case 202:
+                return "Accepted";
+        case 204:
+                return "No Content";
+        case 206:
+                return "Partial Content";
+        case 303:
+                return "See Other";
+        case 304:
+                return "Not Modified";
+        case 400:
+                return "Bad Request";
+        case 401:
+                return "Unauthorized";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "Not Found";
+        case 405:
+                return "Method Not Allowed";
+        case 409:
+                return "Conflict";
+        case 413:
+                return "Payload Too Large";
+        case 416:
+                return "Range Not Satisfiable";
+        case 429:
+                return "Too Many Requests";
+        case 500:
+                return "Internal Server Error";
+        case 501:
+                return "Not Implemented";
+        case 502:
+                return "Bad Gateway";
+        case 503:
+                return "Service Unavailable";
+        case 504:
+                return "Gateway Timeout";
+        default:
+                return "";
+        }
+}
+
+/* ---------- trusted proxies ---------- */
+
+static int parse_cidr(const char *s, struct cidr *c)
+{
+        _cleanup_free_ char *copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        char *slash = strchr(copy, '/');
+        if (slash)
+                *slash++ = '\0';
+        if (inet_pton(AF_INET, copy, c->addr) == 1) {
+                c->family = AF_INET;
+                c->prefix = 32;
+        } else if (inet_pton(AF_INET6, copy, c->addr) == 1) {
+                c->family = AF_INET6;
+                c->prefix = 128;
+        } else {
+                return -EINVAL;
+        }
+        if (slash) {
+                long long p;
+                if (parse_int64(slash, 0, c->prefix, &p) < 0)
+                        return -EINVAL;
+                c->prefix = (int)p;
+        }
+        return 0;
+}
+
+static bool cidr_contains(const struct cidr *c, const char *ip)
+{
+        unsigned char a[16];
+        int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+        if (fam != c->family || inet_pton(fam, ip, a) != 1)
+                return false;
+        int bits = c->prefix;
+        for (int i = 0; bits > 0; i++, bits -= 8) {
+                unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+                if ((a[i] & mask) != (c->addr[i] & mask))
+                        return false;
+        }
+        return true;
+}
+
+static bool is_trusted_proxy(struct http_server *s, const char *ip)
+{
+        for (size_t i = 0; i < s->nproxies; i++)
+                if (cidr_contains(&s->proxies[i], ip))
+                        return true;
+        return false;
+}
+
+/* The client address: the socket peer, or for a trusted proxy the rightmost
+ * X-Forwarded-For entry that is not itself a trusted proxy. */
+static void resolve_peer(struct http_server *s, struct http_req *r)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        r->peer[0] = '\0';
+        if (ci && ci->client_addr) {
+                const struct sockaddr *sa = ci->client_addr;
+                if (sa->sa_family == AF_INET) {
+                        inet_ntop(AF_INET,
+                                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                                  r->peer, sizeof(r->peer));
+                } else if (sa->sa_family == AF_INET6) {
+                        const struct in6_addr *a6 =
+                            &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+                        if (IN6_IS_ADDR_V4MAPPED(a6))
+                                inet_ntop(AF_INET, &a6->s6_addr[12], r->peer, sizeof(r->peer));
+                        else
+                                inet_ntop(AF_INET6, a6, r->peer, sizeof(r->peer));
+                }
+        }
+        if (!s->nproxies || !is_trusted_proxy(s, r->peer))
+                return;
+        const char *xff = http_header(r, "X-Forwarded-For");
+        if (!xff)
+                return;
+        _cleanup_free_ char *copy = strdup(xff);
+        if (!copy)
+                return;
+        for (;;) {
+                char *comma = strrchr(copy, ',');
+                char *item = comma ? comma + 1 : copy;
+                while (*item == ' ' || *item == '\t')
+                        item++;
+                size_t l = strlen(item);
+                while (l && (item[l - 1] == ' ' || item[l - 1] == '\t'))
+                        item[--l] = '\0';
+                struct cidr probe;
+                if (l == 0 || l >= sizeof(r->peer) || parse_cidr(item, &probe) < 0 ||
+                    strchr(item, '/'))
+                        return; /* malformed: keep the last trusted hop we have */
+                snprintf(r->peer, sizeof(r->peer), "%s", item);
+                if (!is_trusted_proxy(s, item) || !comma)
+                        return;
+                *comma = '\0';
+        }
+}
+
+/* ---------- accessors ---------- */
+
+const char *http_header(struct http_req *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_req *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_cookie(struct http_req *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *http_param(struct http_req *r, const char *name)
+{
+        size_t l = strlen(name);
+        for (size_t i = 0; i < r->nparams; i++)
+                if (r->params[i].name_len == l && memcmp(r->params[i].name, name, l) == 0)
+                        return r->params[i].value;
+        return NULL;
+}
+
+bool http_is_form(struct http_req *r)
+{
+        const char *ct = http_header(r, "Content-Type");
+        return ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+static char *form_decode(const char *s, size_t n)
+{
+        char *out = malloc(n + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '+') {
+                        *o++ = ' ';
+                        continue;
+                }
+                if (s[i] != '%') {
+                        *o++ = s[i];
+                        continue;
+                }
+                int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+                int lo = hi < 0 ? -1 : hex_digit(s[i + 2]);
+                if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+                        free(out);
+                        return NULL;
+                }
+                *o++ = (char)(hi * 16 + lo);
+                i += 2;
+        }
+        *o = '\0';
+        return out;
+}
+
+static void parse_form(struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        p->form_parsed = true;
+        if (!http_is_form(r) || !r->body.data)
+                return;
+        const char *s = r->body.data, *end = s + r->body.len;
+        while (s < end) {
+                const char *amp = memchr(s, '&', (size_t)(end - s));
+                if (!amp)
+                        amp = end;
+                const char *eq = memchr(s, '=', (size_t)(amp - s));
+                if (eq && eq > s) {
+                        struct form_kv *nf = realloc(p->form, (p->nform + 1) * sizeof(*nf));
+                        if (!nf)
+                                return;
+                        p->form = nf;
+                        char *k = form_decode(s, (size_t)(eq - s));
+                        char *v = form_decode(eq + 1, (size_t)(amp - eq - 1));
+                        if (k && v) {
+                                p->form[p->nform].key = k;
+                                p->form[p->nform].value = v;
+                                p->nform++;
+                        } else {
+                                free(k);
+                                free(v);
+                        }
+                }
+                s = amp + 1;
+        }
+}
+
+const char *http_form(struct http_req *r, const char *name)
+{
+        struct req_priv *p = r->priv;
+        if (!p->form_parsed)
+                parse_form(r);
+        for (size_t i = 0; i < p->nform; i++)
+                if (streq(p->form[i].key, name))
+                        return p->form[i].value;
+        return NULL;
+}
+
+bool http_accepts_html(struct http_req *r)
+{
+        const char *a = http_header(r, "Accept");
+        return a && strstr(a, "text/html");
+}
+
+/* ---------- responses ---------- */
+
+static void clear_response(struct http_req *r)
+{
+        free(r->resp_body);
+        r->resp_body = NULL;
+        if (r->resp_fd >= 0)
+                close(r->resp_fd);
+        r->resp_fd = -1;
+}
+
+void http_reply(struct http_req *r, int status, const char *content_type, char *body, size_t len)
+{
+        clear_response(r);
+        r->status = status;
+        r->resp_type = content_type;
+        r->resp_body = body;
+        r->resp_len = body ? len : 0;
+        r->responded = true;
+}
+
+void http_reply_error(struct http_req *r, int status, const char *msg)
+{
+        json_t *o = json_pack("{s:s}", "error", msg ? msg : http_status_text(status));
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        http_reply(r, status, "application/json", s, s ? strlen(s) : 0);
+}
+
+void http_reply_errorf(struct http_req *r, int status, const char *fmt, ...)
+{
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(4096);
+        va_list ap;
+        va_start(ap, fmt);
+        strbuf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        http_reply_error(r, status, b.data);
+}
+
+void http_reply_file(struct http_req *r, int status, const char *content_type, int fd,
+                     long long offset, long long len)
+{
+        clear_response(r);
+        r->status = status;
+        r->resp_type = content_type;
+        r->resp_fd = fd;
+        r->resp_off = offset;
+        r->resp_len = (size_t)len;
+        r->responded = true;
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+        struct http_header *h = calloc(1, sizeof(*h));
+        if (!h)
+                return;
+        h->name = strdup(name);
+        h->value = strdup(value);
+        if (!h->name || !h->value) {
+                free(h->name);
+                free(h->value);
+                free(h);
+                return;
+        }
+        struct http_header **tail = &r->resp_headers;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = h;
+}
+
+void http_redirect(struct http_req *r, int status, const char *location)
+{
+        http_reply(r, status, "text/plain; charset=utf-8", NULL, 0);
+        http_add_header(r, "Location", location);
+}
+
+void http_set_cookie(struct http_req *r, const char *name, const char *value, long max_age,
+                     bool http_only)
+{
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(8192);
+        strbuf_printf(&b, "%s=%s; Path=/; Max-Age=%ld; SameSite=Strict%s%s", name,
+                      max_age < 0 ? "" : value, max_age < 0 ? 0 : max_age,
+                      http_only ? "; HttpOnly" : "", r->tls ? "; Secure" : "");
+        if (b.data)
+                http_add_header(r, "Set-Cookie", b.data);
+}
+
+void http_reply_asset(struct http_req *r, const char *path)
+{
+        const struct asset *a = assets_find(path);
+        if (!a) {
+                http_reply_error(r, 404, "not found");
+                return;
+        }
+        char *copy = malloc(a->size ? a->size : 1);
+        if (!copy) {
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        memcpy(copy, a->data, a->size);
+        http_reply(r, 200, assets_content_type(path), copy, a->size);
+        http_add_header(r, "Cache-Control", "no-cache");
+}
+
+static enum MHD_Result send_response(struct http_req *r)
+{
+        struct http_server *s = ((struct req_priv *)r->priv)->s;
+        struct MHD_Response *resp;
+        if (r->resp_fd >= 0) {
+                resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd,
+                                                               (uint64_t)r->resp_off);
+                if (resp)
+                        r->resp_fd = -1; /* MHD closes it */
+        } else {
+                resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body,
+                                                                          free);
+                if (resp)
+                        r->resp_body = NULL;
+        }
+        if (!resp)
+                return MHD_NO;
+        if (r->resp_type)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
+        for (size_t i = 0; i < ARRAY_SIZE(security_headers); i++)
+                MHD_add_response_header(resp, security_headers[i][0], security_headers[i][1]);
+        if (s->o.tls)
+                MHD_add_response_header(resp, "Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains");
+        bool has_cache = false;
+        for (struct http_header *h = r->resp_headers; h; h = h->next) {
+                MHD_add_response_header(resp, h->name, h->value);
+                if (strcasecmp(h->name, "Cache-Control") == 0)
+                        has_cache = true;
+        }
+        if (!has_cache)
+                MHD_add_response_header(resp, "Cache-Control", "no-store");
+        enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+/* ---------- request lifecycle ---------- */
+
+static struct http_req *req_new(struct http_server *s, const char *uri)
+{
+        struct http_req *r = calloc(1, sizeof(*r));
+        struct req_priv *p = calloc(1, sizeof(*p));
+        if (!r || !p) {
+                free(r);
+                free(p);
+                return NULL;
+        }
+        p->s = s;
+        p->raw_uri = strdup(uri ? uri : "/");
+        p->t0 = time_monotonic();
+        r->priv = p;
+        r->app = s->o.app;
+        r->tls = s->o.tls;
+        r->resp_fd = -1;
+        r->body = STRBUF_INIT(s->o.max_body);
+        return r;
+}
+
+static void req_free(struct http_req *r)
+{
+        if (!r)
+                return;
+        struct req_priv *p = r->priv;
+        router_params_free(r->params, r->nparams);
+        strbuf_free(&r->body);
+        clear_response(r);
+        for (struct http_header *h = r->resp_headers, *n; h; h = n) {
+                n = h->next;
+                free(h->name);
+                free(h->value);
+                free(h);
+        }
+        if (p) {
+                for (size_t i = 0; i < p->nform; i++) {
+                        free(p->form[i].key);
+                        free(p->form[i].value);
+                }
+                free(p->form);
+                free(p->raw_uri);
+                free(p);
+        }
+        free(r);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+        return req_new(cls, uri);
+}
+
+/* The handler proper: gate, page or handler, after. */
+static void run_pipeline(struct http_req *r)
+{
+        struct http_server *s = ((struct req_priv *)r->priv)->s;
+        if (s->o.gate && !s->o.gate(r))
+                goto done;
+        if ((r->route->flags & ROUTE_PAGE) && http_accepts_html(r) && r->route->page)
+                http_reply_asset(r, r->route->page);
+        else
+                r->route->fn(r);
+        if (!r->responded)
+                http_reply_error(r, 500, "handler produced no response");
+done:
+        if (s->o.after)
+                s->o.after(r);
+}
+
+static void worker_job(void *arg)
+{
+        struct http_req *r = arg;
+        run_pipeline(r);
+        ((struct req_priv *)r->priv)->st = ST_READY;
+        MHD_resume_connection(r->conn);
+}
+
+/* Returns true when the request was handed to the worker pool. */
+static bool dispatch(struct http_server *s, struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        if (p->too_large) {
+                http_reply_errorf(r, 413, "request body larger than %zu bytes", s->o.max_body);
+                return false;
+        }
+        /* The path is the raw URI up to '?'; segments are decoded by the router. */
+        char *q = strchr(p->raw_uri, '?');
+        if (q)
+                *q = '\0';
+        const char *path = p->raw_uri;
+        r->path = path;
+        if (path[0] != '/') {
+                http_reply_error(r, 400, "bad request path");
+                return false;
+        }
+        bool get = streq(r->method, "GET") || streq(r->method, "HEAD");
+        if (get && path[1] && !strstr(path, "..") && !strchr(path, '%') &&
+            (startswith(path, "/css/") || startswith(path, "/js/") || startswith(path, "/img/") ||
+             streq(path, "/favicon.ico"))) {
+                http_reply_asset(r, streq(path, "/favicon.ico") ? "/img/favicon.svg" : path);
+                return false;
+        }
+        _cleanup_strbuf_ struct strbuf allow = STRBUF_INIT(256);
+        switch (router_match(s->o.routes, s->o.nroutes, r->method, path, &r->route, r->params,
+                             &r->nparams, &allow)) {
+        case MATCH_NONE:
+                http_reply_error(r, 404, "not found");
+                return false;
+        case MATCH_BAD_METHOD:
+                http_reply_error(r, 405, "method not allowed");
+                if (allow.data)
+                        http_add_header(r, "Allow", allow.data);
+                return false;
+        case MATCH_FOUND:
+                break;
+        }
+        if (!(r->route->flags & ROUTE_WORKER)) {
+                run_pipeline(r);
+                return false;
+        }
+        p->st = ST_WORKING;
+        MHD_suspend_connection(r->conn);
+        int rc = workpool_submit(s->pool, worker_job, r);
+        if (rc < 0) {
+                MHD_resume_connection(r->conn);
+                p->st = ST_READY;
+                http_reply_error(r, 503, "server busy, try again");
+                http_add_header(r, "Retry-After", "1");
+        }
+        return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+        struct http_server *s = cls;
+        struct http_req *r = *con_cls;
+        if (!r) {
+                r = req_new(s, url);
+                if (!r)
+                        return MHD_NO;
+                *con_cls = r;
+        }
+        struct req_priv *p = r->priv;
+        switch (p->st) {
+        case ST_NEW: {
+                r->conn = conn;
+                r->method = method;
+                resolve_peer(s, r);
+                if (!p->counted) {
+                        atomic_fetch_add(&s->inflight, 1);
+                        p->counted = true;
+                }
+                const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                long long n;
+                if (cl && parse_int64(cl, 0, (long long)1 << 62, &n) == 0 &&
+                    (size_t)n > s->o.max_body)
+                        p->too_large = true;
+                p->st = ST_BODY;
+                return MHD_YES; /* answer on the next call: keeps keep-alive working */
+        }
+        case ST_BODY:
+                if (*upload_size) {
+                        if (!p->too_large && strbuf_append(&r->body, upload_data, *upload_size) < 0)
+                                p->too_large = true;
+                        *upload_size = 0;
+                        return MHD_YES;
+                }
+                if (dispatch(s, r))
+                        return MHD_YES;
+                return send_response(r);
+        case ST_WORKING:
+                *upload_size = 0;
+                return MHD_YES; /* spurious call while suspended */
+        case ST_READY:
+                return send_response(r);
+        }
+        return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        struct http_server *s = cls;
+        struct http_req *r = *con_cls;
+        if (!r)
+                return;
+        struct req_priv *p = r->priv;
+        if (s->o.access_log && r->method)
+                log_info("%s \"%s %s\" %d %zu %.1fms%s%s", r->peer, r->method, p->raw_uri,
+                         r->status, r->resp_len, (time_monotonic() - p->t0) * 1000.0,
+                         r->username[0] ? " user=" : "", r->username);
+        if (p->counted)
+                atomic_fetch_sub(&s->inflight, 1);
+        req_free(r);
+        *con_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(4096);
+        strbuf_vprintf(&b, fmt, ap);
+        while (b.len && (b.data[b.len - 1] == '\n'))
+                b.data[--b.len] = '\0';
+        log_debug("mhd: %s", b.data ? b.data : "");
+}
+
+static int open_listener(const char *host, int port)
+{
+        char portstr[16];
+        snprintf(portstr, sizeof(portstr), "%d", port);
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+        struct addrinfo *res = NULL;
+        int rc = getaddrinfo(str_empty(host) ? NULL : host, portstr, &hints, &res);
+        if (rc != 0)
+                return -EADDRNOTAVAIL;
+        int err = -EADDRNOTAVAIL;
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+                int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                                ai->ai_protocol);
+                if (fd < 0) {
+                        err = -errno;
+                        continue;
+                }
+                int one = 1;
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+                        freeaddrinfo(res);
+                        return fd;
+                }
+                err = -errno;
+                close(fd);
+        }
+        freeaddrinfo(res);
+        return err;
+}
+
+int http_server_start(const struct http_server_opts *opts, struct http_server **out)
+{
+        struct http_server *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->o = *opts;
+        s->listen_fd = -1;
+        if (!s->o.max_body)
+                s->o.max_body = 10u << 20;
+        if (!s->o.threads) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                s->o.threads = n > 0 ? (unsigned)n : 1;
+        }
+        if (!s->o.workers)
+                s->o.workers = 4;
+        if (!s->o.timeout_s)
+                s->o.timeout_s = 60;
+        if (!s->o.per_ip_conns)
+                s->o.per_ip_conns = 128;
+        for (const char *const *p = opts->trusted_proxies; p && *p; p++) {
+                struct cidr *np = realloc(s->proxies, (s->nproxies + 1) * sizeof(*np));
+                if (!np)
+                        goto nomem;
+                s->proxies = np;
+                if (parse_cidr(*p, &s->proxies[s->nproxies]) == 0)
+                        s->nproxies++;
+                else
+                        log_warn("ignoring malformed trusted proxy '%s'", *p);
+        }
+        s->pool = workpool_new(s->o.workers, 256);
+        if (!s->pool)
+                goto nomem;
+        int fd = open_listener(s->o.host, s->o.port);
+        if (fd < 0) {
+                workpool_free(s->pool);
+                free(s->proxies);
+                free(s);
+                return fd;
+        }
+        s->listen_fd = fd;
+
+        unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG;
+        if (s->o.tls)
+                flags |= MHD_USE_TLS;
+        struct MHD_OptionItem tls_opts[] = {
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->o.key_pem},
+            {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->o.cert_pem},
+            {MHD_OPTION_HTTPS_PRIORITIES, 0,
+             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
+            {MHD_OPTION_END, 0, NULL},
+        };
+        s->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+            MHD_OPTION_THREAD_POOL_SIZE, s->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+            s->o.timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->o.per_ip_conns,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_CONNECTION_LIMIT,
+            4096u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_ARRAY,
+            s->o.tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
+        if (!s->d) {
+                close(fd);
+                workpool_free(s->pool);
+                free(s->proxies);
+                free(s);
+                return -EIO;
+        }
+        *out = s;
+        return 0;
+nomem:
+        free(s->proxies);
+        free(s);
+        return -ENOMEM;
+}
+
+unsigned http_server_inflight(struct http_server *s)
+{
+        return atomic_load(&s->inflight);
+}
+
+void http_server_stop(struct http_server *s, unsigned timeout_s)
+{
+        if (!s)
+                return;
+        MHD_socket lfd = MHD_quiesce_daemon(s->d);
+        double deadline = time_monotonic() + timeout_s;
+        while (atomic_load(&s->inflight) > 0 && time_monotonic() < deadline) {
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(s->d);
+        if (lfd != MHD_INVALID_SOCKET)
+                close(lfd);
+        workpool_free(s->pool);
+        free(s->proxies);
+        free(s);
+}

@@ -1,0 +1,21 @@
+/* systemd unit state over sd-bus (org.freedesktop.systemd1). No spawning. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct unit_state {
+        char active[24]; /* ActiveState: "active", "inactive", "failed", ... or "unknown" */
+        char sub[24];    /* SubState, "" when unknown */
+        uint64_t memory; /* MemoryCurrent in bytes, UINT64_MAX when not available */
+        bool running;    /* active == "active" */
+};
+
+/* Query units[0..n) on the system bus with a short timeout (<= 1 s in total).
+ * Units that do not exist report "inactive"; when no bus is reachable every
+ * entry reports "unknown". Never fails: returns 0 when the bus answered,
+ * -errno (and "unknown" states) when it did not. Bus path: $SETEC_SYSTEM_BUS
+ * (sd-bus address) if set, else the default system bus. Thread-safe (opens
+ * its own bus connection per call or per thread). */
+int services_query(const char *const *units, size_t n, struct unit_state *out);

@@ -1,0 +1,95 @@
+// Thin JSON client for the panel's API. Every call is same-origin with the
+// session cookie; state-changing calls carry the double-submit CSRF token.
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export function getCookie(name) {
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return part.slice(eq + 1).trim();
+      }
+    }
+  }
+  return '';
+}
+
+// The server sets setec_csrf on any GET; should it be missing (cleared, or
+// first visit straight to a POST), one cheap GET fetches it.
+export async function ensureCsrfToken() {
+  let token = getCookie('setec_csrf');
+  if (!token) {
+    try {
+      await fetch('/login', { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+    } catch {
+      // the real request below reports the network error
+    }
+    token = getCookie('setec_csrf');
+  }
+  return token;
+}
+
+function goToLogin() {
+  const here = location.pathname + location.search;
+  location.href = here && here !== '/' && here !== '/login' ? `/login?next=${encodeURIComponent(here)}` : '/login';
+}
+
+async function request(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, credentials: 'same-origin', headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    const token = await ensureCsrfToken();
+    if (token) headers['X-CSRF-Token'] = token;
+  }
+
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(`Cannot reach the server (${err.message})`, 0, null);
+  }
+
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+
+  if (res.status === 401) {
+    goToLogin();
+    throw new ApiError((data && data.error) || 'Not logged in', 401, data);
+  }
+  if (!res.ok) {
+    const message = data && typeof data.error === 'string' && data.error ? data.error : `Request failed (HTTP ${res.status})`;
+    throw new ApiError(message, res.status, data);
+  }
+  return data;
+}
+
+export const api = {
+  get: (path) => request('GET', path),
+  post: (path, body) => request('POST', path, body),
+  put: (path, body) => request('PUT', path, body),
+  del: (path, body) => request('DELETE', path, body),
+};
+
+export default api;

@@ -1,0 +1,111 @@
+// Shell of the panel: who is logged in, which nav entry is active, and which
+// page module renders into <main id="content">. Navigation is plain links
+// (full page loads); the server serves this shell for every page route.
+import { api } from './api.js';
+import { h, alertBox, pageHeader } from './ui.js';
+
+const ROUTES = [
+  { match: /^\/$/, page: 'dashboard', nav: 'dashboard', title: 'Dashboard' },
+  { match: /^\/sites\/new$/, page: 'placeholder', nav: 'sites', title: 'New site', subtitle: 'Deploy a new site' },
+  { match: /^\/sites\/[^/]+$/, page: 'placeholder', nav: 'sites', title: 'Site', subtitle: 'Site details' },
+  { match: /^\/sites$/, page: 'placeholder', nav: 'sites', title: 'Sites', subtitle: 'Web sites and applications' },
+  { match: /^\/autarch$/, page: 'placeholder', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
+  { match: /^\/ssl$/, page: 'placeholder', nav: 'ssl', title: 'SSL/TLS', subtitle: 'Certificates' },
+  { match: /^\/nginx$/, page: 'placeholder', nav: 'nginx', title: 'Nginx', subtitle: 'Web server status and configuration' },
+  { match: /^\/firewall$/, page: 'placeholder', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
+  { match: /^\/(panel\/)?users$/, page: 'users', nav: 'users', title: 'Users', subtitle: 'Panel accounts and system users' },
+  { match: /^\/backups$/, page: 'placeholder', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },
+  { match: /^\/hosting$/, page: 'placeholder', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
+  { match: /^\/monitor$/, page: 'placeholder', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
+  { match: /^\/logs$/, page: 'placeholder', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
+  { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
+];
+
+export function resolveRoute(pathname) {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  return ROUTES.find((r) => r.match.test(path)) || null;
+}
+
+const content = document.getElementById('content');
+
+function setupNav(route) {
+  for (const link of document.querySelectorAll('.nav a[data-nav]')) {
+    const active = route && link.dataset.nav === route.nav;
+    link.classList.toggle('active', active);
+    if (active) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+
+  const layout = document.getElementById('layout');
+  const toggle = document.getElementById('nav-toggle');
+  const scrim = document.getElementById('scrim');
+  const setOpen = (open) => {
+    layout.classList.toggle('nav-open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+    scrim.hidden = !open;
+  };
+  toggle.addEventListener('click', () => setOpen(!layout.classList.contains('nav-open')));
+  scrim.addEventListener('click', () => setOpen(false));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') setOpen(false);
+  });
+}
+
+function showUser(user) {
+  document.getElementById('user-name').textContent = user.username;
+  document.getElementById('user-avatar').textContent = (user.username || '?').slice(0, 1);
+  const role = document.getElementById('user-role');
+  role.textContent = user.role;
+  role.className = `badge badge-plain ${user.role === 'admin' ? 'badge-primary' : ''}`;
+  document.body.classList.toggle('role-viewer', user.role !== 'admin');
+}
+
+function setupLogout() {
+  const button = document.getElementById('logout');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await api.post('/logout');
+    } catch {
+      // Whatever the answer, the session is over from the user's view.
+    }
+    location.href = '/login';
+  });
+}
+
+async function main() {
+  const route = resolveRoute(location.pathname);
+  setupNav(route);
+  setupLogout();
+
+  let user;
+  try {
+    user = await api.get('/api/auth/status');
+  } catch (err) {
+    if (err.status === 401) return; // api.js is already on its way to /login
+    content.replaceChildren(pageHeader('Setec Manager'), alertBox('error', `Cannot load your session: ${err.message}`));
+    return;
+  }
+  showUser(user);
+
+  if (!route) {
+    document.title = 'Not found · Setec Manager';
+    content.replaceChildren(pageHeader('Page not found'),
+      h('div', { class: 'card notice' },
+        h('div', { class: 'notice-icon', 'aria-hidden': 'true' }, '?'),
+        h('div', null, h('h2', null, 'There is no page at this address'), h('p', null, h('a', { href: '/' }, 'Back to the dashboard')))));
+    return;
+  }
+
+  document.title = `${route.title} · Setec Manager`;
+  try {
+    const mod = await import(`./pages/${route.page}.js`);
+    content.replaceChildren();
+    await mod.render(content, { api, user, route });
+  } catch (err) {
+    if (err.status === 401) return;
+    content.replaceChildren(pageHeader(route.title), alertBox('error', err.message || String(err)));
+  }
+}
+
+main();

@@ -1,0 +1,204 @@
+// Users page: panel accounts (fully managed here) and, later, system users.
+import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin } from '../ui.js';
+
+const ROLES = ['admin', 'viewer'];
+
+export async function render(container, { api, user }) {
+  const admin = isAdmin(user);
+
+  const count = h('span', { class: 'muted', dataset: { field: 'panel-user-count' } }, '');
+  const listError = h('div');
+  const tbody = h('tbody', null, h('tr', null, h('td', { colspan: '5', class: 'empty' }, 'Loading…')));
+  const table = h('table', { id: 'panel-users-table' },
+    h('thead', null, h('tr', null,
+      h('th', null, 'Username'),
+      h('th', null, 'Role'),
+      h('th', null, 'Last login'),
+      h('th', null, 'Created'),
+      admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
+    tbody);
+
+  const panelCard = h('section', { class: 'card', id: 'panel-users' },
+    h('div', { class: 'card-header' }, h('h2', null, 'Panel users'), count),
+    listError,
+    h('div', { class: 'table-wrap' }, table));
+
+  const sections = [
+    pageHeader('Users', 'Accounts that can sign in to this panel, and the system users of this server'),
+  ];
+  if (!admin) {
+    sections.push(alertBox('info', 'You are signed in as a viewer: you can see the accounts but not change them.'));
+  }
+  sections.push(panelCard);
+  if (admin) sections.push(addUserCard());
+  sections.push(h('section', { class: 'card notice', id: 'system-users' },
+    h('div', { class: 'notice-icon', 'aria-hidden': 'true' }, 'i'),
+    h('div', null,
+      h('h2', null, 'System users are not available in this version yet'),
+      h('p', null, 'Managing the Linux accounts of this server will arrive in a later release.'))));
+  container.replaceChildren(...sections);
+
+  await load();
+
+  async function load() {
+    let users;
+    try {
+      users = await api.get('/panel/users');
+    } catch (err) {
+      if (err.status === 401) return;
+      listError.replaceChildren(h('div', { class: 'card-body' }, alertBox('error', `Could not load panel users: ${err.message}`)));
+      tbody.replaceChildren();
+      return;
+    }
+    listError.replaceChildren();
+    users = Array.isArray(users) ? users : [];
+    count.textContent = `${users.length} ${users.length === 1 ? 'account' : 'accounts'}`;
+    tbody.replaceChildren(...(users.length
+      ? users.map(row)
+      : [h('tr', null, h('td', { colspan: '5', class: 'empty' }, 'No panel users.'))]));
+  }
+
+  function isSelf(u) {
+    return String(u.id) === String(user.user_id) || (user.user_id === undefined && u.username === user.username);
+  }
+
+  function row(u) {
+    const self = isSelf(u);
+    const nameCell = h('td', null,
+      h('strong', { dataset: { field: 'username' } }, u.username),
+      self ? [' ', badge('you', 'primary')] : null,
+      u.force_change ? [' ', badge('must change password', 'warn')] : null);
+
+    let roleCell;
+    if (admin) {
+      const select = h('select', { class: 'inline', 'aria-label': `Role of ${u.username}`, dataset: { field: 'role' } },
+        ROLES.map((r) => h('option', { value: r, selected: r === u.role }, r)));
+      select.addEventListener('change', () => changeRole(u, select));
+      roleCell = h('td', null, select);
+    } else {
+      roleCell = h('td', { dataset: { field: 'role' } }, badge(u.role, u.role === 'admin' ? 'primary' : null));
+    }
+
+    const cells = [
+      nameCell,
+      roleCell,
+      h('td', { class: 'muted' }, u.last_login ? formatDate(u.last_login) : 'never'),
+      h('td', { class: 'muted' }, formatDate(u.created_at)),
+    ];
+    if (admin) {
+      cells.push(h('td', { class: 'actions' },
+        h('button', { class: 'btn btn-sm', type: 'button', dataset: { action: 'password' }, onclick: () => setPassword(u) }, 'Set password'),
+        h('button', { class: 'btn btn-sm btn-danger', type: 'button', dataset: { action: 'delete' }, onclick: () => remove(u) }, 'Delete')));
+    }
+    return h('tr', { dataset: { id: String(u.id), username: u.username } }, cells);
+  }
+
+  async function changeRole(u, select) {
+    const role = select.value;
+    select.disabled = true;
+    try {
+      await api.put(`/panel/users/${encodeURIComponent(u.id)}`, { role });
+      toast(`${u.username} is now ${role === 'admin' ? 'an admin' : 'a viewer'}.`);
+      if (isSelf(u) && role !== 'admin') {
+        location.reload(); // our own rights just shrank
+        return;
+      }
+      u.role = role;
+    } catch (err) {
+      if (err.status === 401) return;
+      select.value = u.role;
+      toast(`Could not change the role of ${u.username}: ${err.message}`, 'error');
+    } finally {
+      select.disabled = false;
+    }
+  }
+
+  async function setPassword(u) {
+    const pw = h('input', { type: 'password', id: 'set-password', autocomplete: 'new-password', required: true });
+    const pw2 = h('input', { type: 'password', id: 'set-password-confirm', autocomplete: 'new-password', required: true });
+    const done = await modal({
+      title: `Set password for ${u.username}`,
+      text: 'The user signs in with the new password from now on.',
+      body: [
+        h('div', { class: 'field' }, h('label', { for: 'set-password' }, 'New password'), pw),
+        h('div', { class: 'field' }, h('label', { for: 'set-password-confirm' }, 'Repeat password'), pw2),
+      ],
+      confirmLabel: 'Set password',
+      onConfirm: async () => {
+        if (!pw.value) throw new Error('Enter a password.');
+        if (pw.value !== pw2.value) throw new Error('The two passwords differ.');
+        await api.put(`/panel/users/${encodeURIComponent(u.id)}`, { password: pw.value });
+      },
+    });
+    if (done) {
+      toast(`Password of ${u.username} changed.`);
+      await load();
+    }
+  }
+
+  async function remove(u) {
+    const self = isSelf(u);
+    const done = await modal({
+      title: `Delete ${u.username}?`,
+      text: self
+        ? 'This is your own account: you will be signed out and cannot sign in with it again.'
+        : `${u.username} will no longer be able to sign in to the panel. This cannot be undone.`,
+      confirmLabel: 'Delete',
+      danger: true,
+      onConfirm: () => api.del(`/panel/users/${encodeURIComponent(u.id)}`),
+    });
+    if (!done) return;
+    if (self) {
+      location.href = '/login';
+      return;
+    }
+    toast(`${u.username} deleted.`);
+    await load();
+  }
+
+  function addUserCard() {
+    const error = h('div', { class: 'alert alert-error', role: 'alert', id: 'add-user-error', hidden: true });
+    const username = h('input', { id: 'new-username', name: 'username', type: 'text', autocomplete: 'off', spellcheck: 'false', required: true, maxlength: '64' });
+    const password = h('input', { id: 'new-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true });
+    const role = h('select', { id: 'new-role', name: 'role' },
+      h('option', { value: 'viewer' }, 'viewer'),
+      h('option', { value: 'admin' }, 'admin'));
+    const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'add-user-submit' }, 'Add user');
+    const form = h('form', { id: 'add-user-form', class: 'card-body', novalidate: true },
+      error,
+      h('div', { class: 'form-row' },
+        h('div', { class: 'field' }, h('label', { for: 'new-username' }, 'Username'), username),
+        h('div', { class: 'field' }, h('label', { for: 'new-password' }, 'Password'), password),
+        h('div', { class: 'field field-narrow' }, h('label', { for: 'new-role' }, 'Role'), role),
+        h('div', { class: 'field field-narrow' }, submit)));
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      const name = username.value.trim();
+      if (!name || !password.value) {
+        error.textContent = !name ? 'Enter a username.' : 'Enter a password.';
+        error.hidden = false;
+        (!name ? username : password).focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const created = await api.post('/panel/users', { username: name, password: password.value, role: role.value });
+        toast(`Panel user ${created && created.username ? created.username : name} added.`);
+        form.reset();
+        await load();
+      } catch (err) {
+        if (err.status === 401) return;
+        error.textContent = err.message;
+        error.hidden = false;
+      } finally {
+        submit.disabled = false;
+      }
+    });
+
+    return h('section', { class: 'card', id: 'add-panel-user' },
+      h('div', { class: 'card-header' }, h('h2', null, 'Add panel user')),
+      form);
+  }
+}

@@ -1,0 +1,122 @@
+// DOM helpers shared by the pages. Everything is built with createElement and
+// textContent, never innerHTML, so server data can never become markup.
+
+export function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+    else if (key in node && typeof value !== 'string') node[key] = value;
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+export function clear(node) {
+  node.replaceChildren();
+  return node;
+}
+
+export function pageHeader(title, subtitle, ...actions) {
+  return h('div', { class: 'page-header' },
+    h('div', null, h('h1', null, title), subtitle ? h('p', { class: 'subtitle' }, subtitle) : null),
+    actions.length ? h('div', { class: 'page-actions' }, actions) : null);
+}
+
+export function badge(text, kind) {
+  return h('span', { class: `badge${kind ? ` badge-${kind}` : ''}` }, text);
+}
+
+export function alertBox(kind, message) {
+  return h('div', { class: `alert alert-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, message);
+}
+
+export function toast(message, kind = 'ok') {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const node = h('div', { class: `toast${kind === 'error' ? ' toast-error' : ''}`, role: 'status' }, message);
+  box.append(node);
+  setTimeout(() => node.remove(), kind === 'error' ? 7000 : 4000);
+}
+
+// A modal built on <dialog>. `body` are extra nodes (form fields); `onConfirm`
+// may throw to keep the dialog open and show the error inside it.
+export function modal({ title, text, body = [], confirmLabel = 'OK', danger = false, onConfirm }) {
+  return new Promise((resolve) => {
+    const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const ok = h('button', { class: `btn ${danger ? 'btn-danger btn-solid' : 'btn-primary'}`, type: 'submit', value: 'ok', dataset: { action: 'confirm' } }, confirmLabel);
+    const cancel = h('button', { class: 'btn', type: 'button', dataset: { action: 'cancel' } }, 'Cancel');
+    const form = h('form', { class: 'modal-body', method: 'dialog' },
+      h('h2', null, title),
+      text ? h('p', null, text) : null,
+      error,
+      body,
+      h('div', { class: 'form-actions' }, cancel, ok));
+    const dialog = h('dialog', { class: 'modal' }, form);
+    let result = false;
+
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(result);
+    });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      ok.disabled = true;
+      try {
+        if (onConfirm) await onConfirm();
+        result = true;
+        dialog.close();
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+      } finally {
+        ok.disabled = false;
+      }
+    });
+
+    document.body.append(dialog);
+    dialog.showModal();
+    const first = dialog.querySelector('input, select');
+    (first || ok).focus();
+  });
+}
+
+export function confirmDialog(title, text, confirmLabel = 'Delete') {
+  return modal({ title, text, confirmLabel, danger: true });
+}
+
+export function formatDate(value) {
+  if (!value) return '—';
+  const date = new Date(typeof value === 'string' && /^\d{4}-\d{2}-\d{2} /.test(value) ? value.replace(' ', 'T') + 'Z' : value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+export function formatBytes(value) {
+  if (typeof value !== 'number') return value === undefined || value === null ? '—' : String(value);
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let n = value;
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
+export function isAdmin(user) {
+  return Boolean(user && user.role === 'admin');
+}
