@@ -7,7 +7,7 @@
 #include "api/app.h"
 #include "api/json.h"
 #include "base/log.h"
-#include "base/rand.h"
+#include "core/csrf.h"
 #include "base/util.h"
 #include "db/audit.h"
 #include "db/users.h"
@@ -25,8 +25,8 @@ static void ensure_csrf_cookie(struct http_req *r)
 {
         if (!is_safe_method(r->method) || http_cookie(r, CSRF_COOKIE))
                 return;
-        char tok[65];
-        if (rand_hex(tok, 32) == 0)
+        char tok[CSRF_TOKEN_LEN + 1];
+        if (csrf_token_new(tok) == 0)
                 http_set_cookie(r, CSRF_COOKIE, tok, 86400, false);
 }
 
@@ -46,9 +46,7 @@ static bool csrf_ok(struct http_req *r)
         const char *sent = http_header(r, "X-CSRF-Token");
         if (!sent)
                 sent = http_form(r, "csrf_token");
-        if (!cookie || !sent || strlen(cookie) < 32 || strlen(cookie) != strlen(sent))
-                return false;
-        return mem_equal_ct(cookie, sent, strlen(cookie));
+        return csrf_token_matches(cookie, sent);
 }
 
 bool api_gate(struct http_req *r)
@@ -78,21 +76,17 @@ bool api_gate(struct http_req *r)
         /* Tokens are re-checked against the user row on every request, so a
          * deletion, a role change, a password change or a logout is effective
          * at once. */
-        struct panel_user u = {0};
-        rc = users_get_by_id(app->db, c.user_id, &u);
-        if (rc == -ENOENT || (rc == 0 && !streq(u.username, c.username))) {
-                panel_user_clear(&u);
+        struct session_user su;
+        rc = users_session_check(app->db, c.user_id, c.jti, &su);
+        if (rc == -ENOENT || (rc == 0 && !streq(su.username, c.username)))
                 return deny_unauthenticated(r, "invalid or expired token");
-        }
         if (rc < 0) {
                 http_reply_error(r, 500, "database error");
                 return false;
         }
-        bool stale = u.pw_changed > c.iat;
-        snprintf(r->role, sizeof(r->role), "%s", u.role ? u.role : "viewer");
-        panel_user_clear(&u);
-        if (stale || tokens_is_revoked(app->db, c.jti) != 0)
+        if (su.revoked || su.pw_changed > c.iat)
                 return deny_unauthenticated(r, "invalid or expired token");
+        snprintf(r->role, sizeof(r->role), "%s", su.role);
 
         r->authenticated = true;
         r->user_id = c.user_id;

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "base/util.h"
+#include "db/db.h"
 
 /* SQL expression for "now" in the one stored timestamp format. */
 #define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
@@ -22,6 +23,13 @@ static inline void sqlite3_finalizep(sqlite3_stmt **s)
         sqlite3_finalize(*s); /* NULL is a no-op */
 }
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+/* Statements of hot paths, prepared once per connection and kept. */
+enum db_cache_slot { DB_STMT_SESSION, DB_CACHE_SLOTS };
+
+/* The calling thread's cached statement for slot (prepared from sql on first
+ * use), reset and with bindings cleared; do not finalize it. NULL on error. */
+sqlite3_stmt *db_cached_stmt(struct db *db, enum db_cache_slot slot, const char *sql);
 
 /* Prepare one statement, logging the SQLite message on failure. NULL on error. */
 sqlite3_stmt *db_prepare(sqlite3 *conn, const char *sql);

@@ -18,6 +18,7 @@
 struct conn {
         struct db *db;
         sqlite3 *sql;
+        sqlite3_stmt *cache[DB_CACHE_SLOTS];
         struct conn *prev, *next;
 };
 
@@ -110,6 +111,33 @@ static sqlite3 *conn_open(const char *path)
         return sql;
 }
 
+static void conn_close(struct conn *c)
+{
+        for (int i = 0; i < DB_CACHE_SLOTS; i++)
+                sqlite3_finalize(c->cache[i]);
+        sqlite3_close_v2(c->sql);
+        free(c);
+}
+
+sqlite3_stmt *db_cached_stmt(struct db *db, enum db_cache_slot slot, const char *sql)
+{
+        if (!db_conn(db))
+                return NULL;
+        struct conn *c = pthread_getspecific(db->key);
+        if (!c->cache[slot]) {
+                if (sqlite3_prepare_v3(c->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->cache[slot],
+                                       NULL) != SQLITE_OK) {
+                        log_error("db: prepare failed: %s", sqlite3_errmsg(c->sql));
+                        sqlite3_finalize(c->cache[slot]);
+                        c->cache[slot] = NULL;
+                        return NULL;
+                }
+        }
+        sqlite3_reset(c->cache[slot]);
+        sqlite3_clear_bindings(c->cache[slot]);
+        return c->cache[slot];
+}
+
 /* Thread-exit destructor. db_close() deletes the key before closing what is
  * left, so this never runs on a closed db unless a thread exits during
  * db_close(), which the caller rules out by joining its threads first. */
@@ -126,8 +154,7 @@ static void conn_destroy(void *p)
         if (c->next)
                 c->next->prev = c->prev;
         pthread_mutex_unlock(&db->lock);
-        sqlite3_close_v2(c->sql);
-        free(c);
+        conn_close(c);
 }
 
 sqlite3 *db_conn(struct db *db)
@@ -297,8 +324,7 @@ void db_close(struct db *db)
         struct conn *c = db->conns;
         while (c) {
                 struct conn *next = c->next;
-                sqlite3_close_v2(c->sql);
-                free(c);
+                conn_close(c);
                 c = next;
         }
         db->conns = NULL;

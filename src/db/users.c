@@ -2,6 +2,7 @@
 #include "db/users.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -375,4 +376,33 @@ long long sites_count(struct db *db)
 {
         sqlite3 *sql = db_conn(db);
         return sql ? count_query(sql, "SELECT COUNT(*) FROM sites", NULL, 0, false) : -EIO;
+}
+
+int users_session_check(struct db *db, long long id, const char *jti, struct session_user *out)
+{
+        sqlite3_stmt *s =
+            db_cached_stmt(db, DB_STMT_SESSION,
+                           "SELECT username, COALESCE(role, 'viewer'), COALESCE(pw_changed, 0),"
+                           " EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = ?2)"
+                           " FROM manager_users WHERE id = ?1");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, jti, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        int r = 0;
+        if (rc == SQLITE_ROW) {
+                const char *u = (const char *)sqlite3_column_text(s, 0);
+                const char *role = (const char *)sqlite3_column_text(s, 1);
+                snprintf(out->username, sizeof(out->username), "%s", u ? u : "");
+                snprintf(out->role, sizeof(out->role), "%s", role ? role : "viewer");
+                out->pw_changed = sqlite3_column_int64(s, 2);
+                out->revoked = sqlite3_column_int(s, 3) != 0;
+        } else if (rc == SQLITE_DONE) {
+                r = -ENOENT;
+        } else {
+                r = db_step_error(sqlite3_db_handle(s), rc, "session check");
+        }
+        sqlite3_reset(s); /* release the read transaction */
+        return r;
 }

@@ -46,5 +46,16 @@ int tokens_revoke(struct db *db, const char *jti, long long expires);
 /* 1 revoked, 0 not, <0 error. Also deletes expired entries now and then. */
 int tokens_is_revoked(struct db *db, const char *jti);
 
+/* What every authenticated request needs about its token's user, in one
+ * query on a statement kept per thread. */
+struct session_user {
+        char username[64];
+        char role[16];
+        long long pw_changed;
+        bool revoked; /* the token's jti is revoked */
+};
+/* 0, -ENOENT (no such user), -EIO. */
+int users_session_check(struct db *db, long long id, const char *jti, struct session_user *out);
+
 /* Count of rows in sites. */
 long long sites_count(struct db *db);

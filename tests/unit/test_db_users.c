@@ -266,6 +266,32 @@ static void test_tokens(void **state)
         assert_int_equal(tokens_is_revoked(db, "live"), 1);
 }
 
+static void test_session_check(void **state)
+{
+        struct db *db = ((struct fixture *)*state)->db;
+        struct session_user su;
+        long long id = users_create(db, "carol", "$y$x", "viewer");
+        assert_true(id > 0);
+        assert_int_equal(users_session_check(db, id, "jti-1", &su), 0);
+        assert_string_equal(su.username, "carol");
+        assert_string_equal(su.role, "viewer");
+        assert_false(su.revoked);
+        assert_true(su.pw_changed > 0);
+
+        /* the cached statement sees every later change at once */
+        assert_int_equal(users_update(db, id, NULL, "admin"), 0);
+        assert_int_equal(tokens_revoke(db, "jti-1", (long long)time(NULL) + 60), 0);
+        assert_int_equal(users_session_check(db, id, "jti-1", &su), 0);
+        assert_string_equal(su.role, "admin");
+        assert_true(su.revoked);
+        assert_int_equal(users_session_check(db, id, "jti-2", &su), 0);
+        assert_false(su.revoked);
+
+        assert_int_equal(users_delete(db, id), 0);
+        assert_int_equal(users_session_check(db, id, "jti-2", &su), -ENOENT);
+        assert_int_equal(users_session_check(db, 999, "jti-2", &su), -ENOENT);
+}
+
 static void test_audit(void **state)
 {
         struct db *db = ((struct fixture *)*state)->db;
@@ -425,6 +451,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_foreign_keys_enforced, setup, teardown),
             cmocka_unit_test_setup_teardown(test_guarded_last_admin, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_session_check, setup, teardown),
             cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
             cmocka_unit_test_setup_teardown(test_sites_count, setup, teardown),
             cmocka_unit_test_setup_teardown(test_threads_own_connections, setup, teardown),
