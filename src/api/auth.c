@@ -93,7 +93,7 @@ void api_login(struct http_req *r)
                 goto out;
         }
         audit_add(app->db, u.username, r->peer, "login", NULL);
-        if (http_is_form(r)) {
+        if (api_body_is_form(r)) {
                 http_redirect(r, 303, "/");
         } else {
                 api_reply_json(r, 200,
@@ -124,7 +124,7 @@ void api_logout(struct http_req *r)
                 snprintf(r->username, sizeof(r->username), "%s", c.username);
         }
         http_set_cookie(r, "setec_token", "", -1, true);
-        if (http_is_form(r))
+        if (api_body_is_form(r))
                 http_redirect(r, 303, "/login");
         else
                 api_reply_status(r, 200, "logged out");

@@ -52,6 +52,13 @@ void api_reply_errno(struct http_req *r, int err, const char *msg)
         http_reply_error(r, api_status_for_errno(err), msg ? msg : strerror(-err));
 }
 
+bool api_body_is_form(struct http_req *r)
+{
+        /* `curl -d '{...}'` sends a form content type: a body that is
+         * clearly JSON is read as JSON. */
+        return http_is_form(r) && !(r->body.len && r->body.data[0] == '{');
+}
+
 static bool set_from_string(const struct field *f, const char *v, void *out, char *err,
                             size_t errlen)
 {
@@ -134,9 +141,7 @@ bool fields_decode(struct http_req *r, const struct field *fields, size_t n, voi
         char err[256] = "";
         char *base = out;
         _cleanup_json_ json_t *root = NULL;
-        /* `curl -d '{...}'` sends a form content type: a body that is
-         * clearly JSON is read as JSON. */
-        bool form = http_is_form(r) && !(r->body.len && r->body.data[0] == '{');
+        bool form = api_body_is_form(r);
         if (!form && r->body.len) {
                 json_error_t je;
                 root = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);

@@ -20,6 +20,9 @@ void api_reply_errno(struct http_req *r, int err, const char *msg);
 /* errno -> HTTP status (errors.c): -ENOENT 404, -EEXIST 409, -EINVAL 400, ... */
 int api_status_for_errno(int err);
 
+/* The body is an HTML form (so the answer is a 303 to the page). */
+bool api_body_is_form(struct http_req *r);
+
 enum field_type { FIELD_STRING, FIELD_INT, FIELD_BOOL };
 
 struct field {

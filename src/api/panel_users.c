@@ -108,7 +108,7 @@ void api_panel_users_create(struct http_req *r)
                 api_reply_errno(r, (int)id, "could not create user");
                 return;
         }
-        if (http_is_form(r)) {
+        if (api_body_is_form(r)) {
                 http_redirect(r, 303, "/users");
                 return;
         }
@@ -158,7 +158,7 @@ void api_panel_users_update(struct http_req *r)
                 api_reply_errno(r, rc, rc == -ENOENT ? "user not found" : NULL);
                 return;
         }
-        if (http_is_form(r)) {
+        if (api_body_is_form(r)) {
                 http_redirect(r, 303, "/users");
                 return;
         }
