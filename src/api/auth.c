@@ -82,12 +82,19 @@ void api_login(struct http_req *r)
         }
         if (password_needs_rehash(u.password_hash)) {
                 _cleanup_free_ char *h = password_hash(b.password);
-                if (h && users_update(app->db, u.id, h, NULL) == 0)
+                if (h && users_update(app->db, u.id, h, NULL) == 0) {
                         log_info("upgraded the password hash of '%s' to yescrypt", u.username);
+                        long long id = u.id;
+                        panel_user_clear(&u);
+                        if (users_get_by_id(app->db, id, &u) < 0) {
+                                http_reply_error(r, 500, "database error");
+                                goto out;
+                        }
+                }
         }
         users_touch_login(app->db, u.id);
         struct token_claims c;
-        tok = token_issue(app->jwt_key, u.id, u.username, u.role, time(NULL), &c);
+        tok = token_issue(app->jwt_key, u.id, u.username, u.role, u.pw_changed, time(NULL), &c);
         if (!tok) {
                 http_reply_error(r, 500, "could not issue token");
                 goto out;

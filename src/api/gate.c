@@ -84,7 +84,7 @@ bool api_gate(struct http_req *r)
                 http_reply_error(r, 500, "database error");
                 return false;
         }
-        if (su.revoked || su.pw_changed > c.iat)
+        if (su.revoked || su.pw_changed != c.pwc)
                 return deny_unauthenticated(r, "invalid or expired token");
         snprintf(r->role, sizeof(r->role), "%s", su.role);
 

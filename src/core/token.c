@@ -205,9 +205,10 @@ static bool is_lower_hex(const char *s, size_t n)
 }
 
 char *token_issue(const unsigned char key[TOKEN_KEY_LEN], long long user_id, const char *username,
-                  const char *role, time_t now, struct token_claims *claims_out)
+                  const char *role, long long pwc, time_t now, struct token_claims *claims_out)
 {
-        struct token_claims c = {.user_id = user_id, .iat = now, .exp = (long long)now + TOKEN_TTL};
+        struct token_claims c = {
+            .user_id = user_id, .iat = now, .exp = (long long)now + TOKEN_TTL, .pwc = pwc};
         if (!key || user_id <= 0 || str_empty(username) || str_empty(role) ||
             strlen(username) >= sizeof(c.username) || strlen(role) >= sizeof(c.role)) {
                 errno = EINVAL;
@@ -232,6 +233,7 @@ char *token_issue(const unsigned char key[TOKEN_KEY_LEN], long long user_id, con
             jwt_add_grant_int(jwt, "iat", (long)c.iat) != 0 ||
             jwt_add_grant_int(jwt, "exp", (long)c.exp) != 0 ||
             jwt_add_grant(jwt, "jti", c.jti) != 0 ||
+            jwt_add_grant_int(jwt, "pwc", (long)c.pwc) != 0 ||
             jwt_set_alg(jwt, JWT_ALG_HS256, key, TOKEN_KEY_LEN) != 0) {
                 errno = ENOMEM;
                 return NULL;
@@ -341,6 +343,7 @@ int token_verify(const unsigned char key[TOKEN_KEY_LEN], const char *token, time
             get_string_claim(payload, "role", c.role, sizeof(c.role)) < 0 ||
             get_int_claim(payload, "iat", &c.iat) < 0 ||
             get_int_claim(payload, "exp", &c.exp) < 0 ||
+            get_int_claim(payload, "pwc", &c.pwc) < 0 ||
             get_string_claim(payload, "jti", c.jti, sizeof(c.jti)) < 0 || strlen(c.jti) != 32 ||
             !is_lower_hex(c.jti, 32) || c.iat > c.exp)
                 return -EINVAL;

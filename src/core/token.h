@@ -13,7 +13,8 @@ struct token_claims {
         char username[64];
         char role[16];
         long long iat, exp;
-        char jti[33]; /* 32 hex chars */
+        char jti[33];  /* 32 hex chars */
+        long long pwc; /* the user's password generation when issued */
 };
 
 /* Load the 32-byte key from path, or create it (0600, parent dir 0700 if
@@ -23,7 +24,7 @@ int token_key_load(const char *path, unsigned char key[TOKEN_KEY_LEN]);
 /* Mint a token for now (iat=now, exp=now+TOKEN_TTL, random jti); fills
  * claims_out when non-NULL. malloc'd string or NULL. */
 char *token_issue(const unsigned char key[TOKEN_KEY_LEN], long long user_id, const char *username,
-                  const char *role, time_t now, struct token_claims *claims_out);
+                  const char *role, long long pwc, time_t now, struct token_claims *claims_out);
 /* Verify signature, alg == HS256, exp > now; fill claims. 0, -EINVAL (malformed
  * or bad signature or wrong alg), -ETIMEDOUT (expired). */
 int token_verify(const unsigned char key[TOKEN_KEY_LEN], const char *token, time_t now,

@@ -168,7 +168,8 @@ static int update_user(sqlite3 *sql, long long id, const char *password_hash, co
                             " password_hash = COALESCE(?1, password_hash),"
                             " role = COALESCE(?2, role),"
                             " force_change = CASE WHEN ?1 IS NULL THEN force_change ELSE 0 END,"
-                            " pw_changed = CASE WHEN ?1 IS NULL THEN pw_changed ELSE ?3 END"
+                            " pw_changed = CASE WHEN ?1 IS NULL THEN pw_changed"
+                            "   ELSE MAX(?3, COALESCE(pw_changed, 0) + 1) END"
                             " WHERE id = ?4");
         if (!s)
                 return -EIO;

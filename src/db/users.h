@@ -15,7 +15,8 @@ struct panel_user {
         bool force_change;
         char *last_login;     /* RFC 3339 UTC or NULL */
         char *created_at;     /* RFC 3339 UTC */
-        long long pw_changed; /* unix seconds of the last password change, 0 = never tracked */
+        long long pw_changed; /* password generation: unix seconds of the last change,
+                               * strictly increasing even within one second */
 };
 
 void panel_user_clear(struct panel_user *u);

@@ -321,6 +321,15 @@ class Panel:
                               capture_output=True, text=True, timeout=30)
 
 
+SANITIZER_REPORT = re.compile(r"ERROR: \w*Sanitizer|runtime error:")
+
+
+def assert_no_sanitizer_report(p):
+    log = p.read_log()
+    m = SANITIZER_REPORT.search(log)
+    assert not m, "sanitizer report:\n" + log[max(0, m.start() - 200):m.start() + 4000]
+
+
 @pytest.fixture(scope="module")
 def panel(request, tmp_path_factory):
     """The module's panel. A module that sets PANEL_MANY_LOGINS = True gets
@@ -330,7 +339,7 @@ def panel(request, tmp_path_factory):
     yield p
     rc = p.stop()
     assert rc == 0, "panel did not exit cleanly:\n" + p.read_log()
-    assert "ERROR: AddressSanitizer" not in p.read_log()
+    assert_no_sanitizer_report(p)
 
 
 @pytest.fixture(scope="module")
@@ -346,11 +355,18 @@ def fresh_panel(tmp_path):
     def make(extra=None, env=None, tls=True, start=True, many_logins=False):
         """start=False: the Panel is returned unstarted (prepare its data dir,
         then call .start()); it is stopped at teardown all the same."""
-        p = Panel(tmp_path / f"p{len(started)}", extra=extra, env=env, tls=tls,
-                  many_logins=many_logins)
-        os.makedirs(p.tmp, exist_ok=True)
+        d = tmp_path / f"p{len(started)}"
+        os.makedirs(d, exist_ok=True)
+        p = Panel(d, extra=extra, env=env, tls=tls, many_logins=many_logins)
         started.append(p)
         return p.start() if start else p
     yield make
+    problems = []
     for p in started:
-        p.stop()
+        running = p.proc is not None and p.proc.poll() is None
+        rc = p.stop()
+        if running and rc != 0:
+            problems.append(f"panel {p.tmp} exited {rc} on SIGTERM")
+        if SANITIZER_REPORT.search(p.read_log()):
+            problems.append(f"sanitizer report in {p.log_path}")
+    assert not problems, problems

@@ -57,7 +57,7 @@ static char *b64url(const void *data, size_t n)
 /* Valid claims JSON for hand-made tokens. */
 static const char CLAIMS[] = "{\"user_id\":1,\"username\":\"admin\",\"role\":\"admin\","
                              "\"iat\":1700000000,\"exp\":1700086400,"
-                             "\"jti\":\"0123456789abcdef0123456789abcdef\"}";
+                             "\"jti\":\"0123456789abcdef0123456789abcdef\",\"pwc\":7}";
 
 static char *join3(const char *a, const char *b, const char *c)
 {
@@ -69,7 +69,7 @@ static char *join3(const char *a, const char *b, const char *c)
 static void test_round_trip(void **state)
 {
         struct token_claims issued;
-        char *tok = token_issue(key_a, 42, "alice", "admin", NOW, &issued);
+        char *tok = token_issue(key_a, 42, "alice", "admin", 7, NOW, &issued);
         assert_non_null(tok);
         assert_int_equal(issued.user_id, 42);
         assert_int_equal(issued.iat, NOW);
@@ -85,13 +85,14 @@ static void test_round_trip(void **state)
         assert_int_equal(c.iat, NOW);
         assert_int_equal(c.exp, NOW + TOKEN_TTL);
         assert_string_equal(c.jti, issued.jti);
+        assert_int_equal(c.pwc, 7);
         /* Still valid one second before expiry, not at it. */
         assert_int_equal(token_verify(key_a, tok, NOW + TOKEN_TTL - 1, NULL), 0);
         assert_int_equal(token_verify(key_a, tok, NOW + TOKEN_TTL, NULL), -ETIMEDOUT);
 
         /* Each token gets its own jti. */
         struct token_claims issued2;
-        char *tok2 = token_issue(key_a, 42, "alice", "admin", NOW, &issued2);
+        char *tok2 = token_issue(key_a, 42, "alice", "admin", 7, NOW, &issued2);
         assert_non_null(tok2);
         assert_string_not_equal(issued.jti, issued2.jti);
         free(tok);
@@ -103,23 +104,23 @@ static void test_issue_rejects_bad_input(void **state)
         char u64[65];
         memset(u64, 'u', 64);
         u64[64] = '\0';
-        assert_null(token_issue(key_a, 1, u64, "admin", NOW, NULL));
+        assert_null(token_issue(key_a, 1, u64, "admin", 7, NOW, NULL));
         u64[63] = '\0';
-        char *t = token_issue(key_a, 1, u64, "admin", NOW, NULL);
+        char *t = token_issue(key_a, 1, u64, "admin", 7, NOW, NULL);
         assert_non_null(t);
         struct token_claims c;
         assert_int_equal(token_verify(key_a, t, NOW, &c), 0);
         assert_string_equal(c.username, u64);
         free(t);
-        assert_null(token_issue(key_a, 1, "bob", "0123456789abcdef", NOW, NULL));
-        assert_null(token_issue(key_a, 1, "", "admin", NOW, NULL));
-        assert_null(token_issue(key_a, 0, "bob", "admin", NOW, NULL));
-        assert_null(token_issue(key_a, 1, "bob", NULL, NOW, NULL));
+        assert_null(token_issue(key_a, 1, "bob", "0123456789abcdef", 7, NOW, NULL));
+        assert_null(token_issue(key_a, 1, "", "admin", 7, NOW, NULL));
+        assert_null(token_issue(key_a, 0, "bob", "admin", 7, NOW, NULL));
+        assert_null(token_issue(key_a, 1, "bob", NULL, 7, NOW, NULL));
 }
 
 static void test_tampered(void **state)
 {
-        char *tok = token_issue(key_a, 7, "bob", "viewer", NOW, NULL);
+        char *tok = token_issue(key_a, 7, "bob", "viewer", 7, NOW, NULL);
         assert_non_null(tok);
         char *dot1 = strchr(tok, '.');
         char *dot2 = strchr(dot1 + 1, '.');
@@ -164,7 +165,7 @@ static void test_tampered(void **state)
 
 static void test_other_key(void **state)
 {
-        char *tok = token_issue(key_b, 1, "alice", "admin", NOW, NULL);
+        char *tok = token_issue(key_b, 1, "alice", "admin", 7, NOW, NULL);
         assert_non_null(tok);
         assert_int_equal(token_verify(key_b, tok, NOW, NULL), 0);
         assert_int_equal(token_verify(key_a, tok, NOW, NULL), -EINVAL);
@@ -256,7 +257,7 @@ static void test_other_hmac_algs(void **state)
 
 static void test_expired(void **state)
 {
-        char *tok = token_issue(key_a, 3, "carol", "operator", NOW - TOKEN_TTL - 10, NULL);
+        char *tok = token_issue(key_a, 3, "carol", "operator", 7, NOW - TOKEN_TTL - 10, NULL);
         assert_non_null(tok);
         assert_int_equal(token_verify(key_a, tok, NOW, NULL), -ETIMEDOUT);
         assert_int_equal(token_verify(key_a, tok, NOW - 20, NULL), 0);
@@ -313,7 +314,7 @@ static void test_claim_types(void **state)
 
 static void test_garbage(void **state)
 {
-        char *tok = token_issue(key_a, 1, "alice", "admin", NOW, NULL);
+        char *tok = token_issue(key_a, 1, "alice", "admin", 7, NOW, NULL);
         assert_non_null(tok);
         const char *junk[] = {
             "",
@@ -394,7 +395,7 @@ static void test_key_file(void **state)
         assert_memory_not_equal(k1, zero, TOKEN_KEY_LEN);
 
         /* A token minted with the loaded key verifies with the reloaded one. */
-        char *tok = token_issue(k1, 5, "dave", "admin", NOW, NULL);
+        char *tok = token_issue(k1, 5, "dave", "admin", 7, NOW, NULL);
         assert_int_equal(token_verify(k2, tok, NOW, NULL), 0);
         free(tok);
 

@@ -266,6 +266,23 @@ static void test_tokens(void **state)
         assert_int_equal(tokens_is_revoked(db, "live"), 1);
 }
 
+static void test_pw_generation_always_moves(void **state)
+{
+        struct db *db = ((struct fixture *)*state)->db;
+        struct panel_user u = {0};
+        long long id = users_create(db, "dave", "$y$a", "admin");
+        assert_true(id > 0);
+        assert_int_equal(users_get_by_id(db, id, &u), 0);
+        long long before = u.pw_changed;
+        panel_user_clear(&u);
+        /* two changes within one second still give two new generations */
+        assert_int_equal(users_update(db, id, "$y$b", NULL), 0);
+        assert_int_equal(users_update(db, id, "$y$c", NULL), 0);
+        assert_int_equal(users_get_by_id(db, id, &u), 0);
+        assert_true(u.pw_changed >= before + 2);
+        panel_user_clear(&u);
+}
+
 static void test_session_check(void **state)
 {
         struct db *db = ((struct fixture *)*state)->db;
@@ -452,6 +469,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_guarded_last_admin, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
             cmocka_unit_test_setup_teardown(test_session_check, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_pw_generation_always_moves, setup, teardown),
             cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
             cmocka_unit_test_setup_teardown(test_sites_count, setup, teardown),
             cmocka_unit_test_setup_teardown(test_threads_own_connections, setup, teardown),

@@ -1,0 +1,295 @@
+"""The command line (CONTRACT.md §1) and what serve leaves on disk."""
+import os
+import re
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+
+from conftest import BIN, FIXTURES, write_config
+
+
+def run(*args, input=None, env=None):
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run([BIN, *args], input=input, capture_output=True, text=True, timeout=30,
+                          env=e)
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def login_status(p, username, password):
+    return p.request("POST", "/login",
+                     json={"username": username, "password": password}).status_code
+
+
+def test_version_and_help():
+    r = run("--version")
+    assert r.returncode == 0, r.stderr
+    assert re.match(r"^setec-manager \S+\n$", r.stdout), r.stdout
+    r = run("--help")
+    assert r.returncode == 0
+    for word in ("serve", "setup", "admin add", "admin passwd", "admin list", "admin delete",
+                 "check", "--config", "--password-stdin"):
+        assert word in r.stdout, word
+    assert run("-h").returncode == 0
+    assert run("-V").stdout == run("--version").stdout
+
+
+def test_unknown_command_exit_2():
+    r = run("frobnicate")
+    assert r.returncode == 2
+    assert "frobnicate" in r.stderr and "Usage" in r.stderr
+    r = run("-c")
+    assert r.returncode == 2
+
+
+def test_admin_commands(fresh_panel):
+    p = fresh_panel(many_logins=True)
+    # the only admin cannot be deleted
+    r = p.cli("admin", "delete", "admin")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "last admin" in r.stderr
+    assert login_status(p, "admin", p.password) == 200
+
+    r = p.cli("admin", "add", "bob", "--password-stdin", input="bob-secret-1\n")
+    assert r.returncode == 0, r.stderr
+    assert "bob" in r.stdout
+    assert "bob-secret-1" not in r.stdout + r.stderr
+    tok = p.login("bob", "bob-secret-1")
+    st = p.request("GET", "/api/auth/status", token=tok).json()
+    assert st["username"] == "bob" and st["role"] == "admin"
+
+    r = p.cli("admin", "add", "bob", "--password-stdin", input="other\n")
+    assert r.returncode == 1 and "exists" in r.stderr
+
+    r = p.cli("admin", "add", "vera", "--role", "viewer", "--password-stdin", input="vera-pw\n")
+    assert r.returncode == 0, r.stderr
+    vtok = p.login("vera", "vera-pw")
+    assert p.request("GET", "/api/auth/status", token=vtok).json()["role"] == "viewer"
+
+    r = p.cli("admin", "list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "USERNAME" in lines[0]
+    rows = {ln.split()[1]: ln.split()[2] for ln in lines[1:] if ln.strip()}
+    assert rows == {"admin": "admin", "bob": "admin", "vera": "viewer"}, r.stdout
+    assert "$" not in r.stdout  # no hashes
+
+    r = p.cli("admin", "passwd", "bob", "--password-stdin", input="bob-secret-2\n")
+    assert r.returncode == 0, r.stderr
+    assert login_status(p, "bob", "bob-secret-1") == 401
+    assert login_status(p, "bob", "bob-secret-2") == 200
+
+    r = p.cli("admin", "passwd", "nobody", "--password-stdin", input="x\n")
+    assert r.returncode == 1 and "no such user" in r.stderr
+
+    # with a second admin, the first one can go
+    r = p.cli("admin", "delete", "vera")
+    assert r.returncode == 0, r.stderr
+    assert p.request("GET", "/api/auth/status", token=vtok).status_code == 401
+    r = p.cli("admin", "delete", "bob")
+    assert r.returncode == 0
+    assert p.request("GET", "/api/auth/status", token=tok).status_code == 401
+    r = p.cli("admin", "delete", "bob")
+    assert r.returncode == 1 and "no such user" in r.stderr
+    r = p.cli("admin", "delete", "admin")
+    assert r.returncode == 1
+
+
+def test_admin_argument_errors(fresh_panel):
+    p = fresh_panel()
+    for args in (("admin", "add", "-o", "--password-stdin"),
+                 ("admin", "add", "Bad:Name", "--password-stdin"),
+                 ("admin", "add", "carl", "--role", "root", "--password-stdin"),
+                 ("admin", "add", "carl", "--bogus"),
+                 ("admin",),
+                 ("admin", "frob", "carl")):
+        r = p.cli(*args, input="pw\n")
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+    # an empty password is refused
+    r = p.cli("admin", "add", "carl", "--password-stdin", input="\n")
+    assert r.returncode != 0
+    # no terminal and no --password-stdin: refuse rather than hang
+    r = p.cli("admin", "add", "carl", input="")
+    assert r.returncode != 0 and "--password-stdin" in r.stderr
+    names = [ln.split()[1] for ln in p.cli("admin", "list").stdout.splitlines()[1:]]
+    assert names == ["admin"]
+
+
+def test_check_exit_codes(tmp_path):
+    good = tmp_path / "good.yaml"
+    base = {"server": {"tls": False, "host": "127.0.0.1", "port": 9999},
+            "database": {"path": str(tmp_path / "data" / "setec.db")},
+            "logging": {"file": ""}}
+    write_config(good, dict(base, nginx={"binary": "/bin/true"}))
+    r = run("-c", str(good), "check")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "0 problems" in r.stdout
+
+    bad = tmp_path / "bad.yaml"
+    write_config(bad, dict(base, nginx={"binary": str(tmp_path / "no-such-nginx")}))
+    r = run("-c", str(bad), "check")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "problem" in r.stdout and "nginx.binary" in r.stdout
+
+
+def test_missing_config_means_defaults_with_warning(tmp_path):
+    missing = tmp_path / "nope" / "config.yaml"
+    r = run("-c", str(missing), "check")
+    assert r.returncode in (0, 1), r.stderr
+    assert "not found" in r.stderr, r.stderr
+    assert str(missing) in r.stderr
+    assert r.stderr.count("not found") == 1, r.stderr
+
+
+def test_bad_config_value(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    write_config(cfg, {"server": {"port": 70000}, "logging": {"file": ""}})
+    r = run("-c", str(cfg), "check")
+    assert r.returncode == 1
+    assert "server.port" in r.stderr, r.stderr
+    r = run("-c", str(cfg), "serve")
+    assert r.returncode == 1 and "server.port" in r.stderr
+    write_config(cfg, {"server": {"tls": "maybe"}, "logging": {"file": ""}})
+    r = run("-c", str(cfg), "check")
+    assert r.returncode == 1 and "server.tls" in r.stderr, r.stderr
+
+
+def test_first_start_generates_password(fresh_panel):
+    p = fresh_panel(start=False)
+    del p.env["SETEC_ADMIN_PASSWORD"]
+    p.start()
+    log = p.read_log()
+    m = re.search(r"password: (\S+)", log)
+    assert m, log
+    pw = m.group(1)
+    assert len(pw) >= 12
+    path = os.path.join(p.data_dir, "initial-admin-password")
+    assert mode(path) == 0o600
+    with open(path) as f:
+        assert f.read().strip() == pw
+    assert login_status(p, "admin", pw) == 200
+    assert login_status(p, "admin", p.password) == 401
+    # a restart does not make a new one
+    assert p.stop() == 0
+    p.start()
+    with open(path) as f:
+        assert f.read().strip() == pw
+    assert len(re.findall(r"password: (\S+)", p.read_log())) == 1
+    assert login_status(p, "admin", pw) == 200
+
+
+def test_env_password_is_used(fresh_panel):
+    p = fresh_panel()
+    assert login_status(p, "admin", p.password) == 200
+    assert not os.path.exists(os.path.join(p.data_dir, "initial-admin-password"))
+    assert p.password not in p.read_log()
+
+
+def test_port_taken(fresh_panel):
+    p = fresh_panel(start=False)
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", p.port))
+        s.listen(1)
+        r = p.cli("serve")
+    assert r.returncode != 0
+    assert str(p.port) in r.stderr, r.stderr
+    assert "server.port" in r.stderr, r.stderr
+
+
+def test_sigterm_graceful(fresh_panel):
+    p = fresh_panel()
+    tok = p.login()
+    assert p.request("GET", "/api/auth/status", token=tok).status_code == 200
+    p.proc.send_signal(signal.SIGTERM)
+    assert p.proc.wait(15) == 0
+    assert "stopped" in p.read_log()
+
+
+def test_sigint_graceful(fresh_panel):
+    p = fresh_panel()
+    p.proc.send_signal(signal.SIGINT)
+    assert p.proc.wait(15) == 0
+
+
+def test_sighup_keeps_running(fresh_panel):
+    p = fresh_panel()
+    p.proc.send_signal(signal.SIGHUP)
+    tok = p.login()
+    assert p.request("GET", "/api/auth/status", token=tok).status_code == 200
+    assert p.proc.poll() is None
+
+
+def test_files_and_modes(fresh_panel):
+    p = fresh_panel()
+    p.login()
+    key = os.path.join(p.data_dir, ".jwt_key")
+    assert mode(key) == 0o600
+    assert os.path.getsize(key) == 32
+    db = os.path.join(p.data_dir, "setec.db")
+    assert mode(db) == 0o600, oct(mode(db))
+    key_pem = os.path.join(p.tmp, "tls", "key.pem")
+    assert mode(key_pem) == 0o600
+    # the key survives a restart, so tokens do too
+    tok = p.login()
+    with open(key, "rb") as f:
+        before = f.read()
+    assert p.stop() == 0
+    p.start()
+    with open(key, "rb") as f:
+        assert f.read() == before
+    assert p.request("GET", "/api/auth/status", token=tok).status_code == 200
+
+
+def test_wrong_size_jwt_key_refused(fresh_panel):
+    p = fresh_panel(start=False)
+    os.makedirs(p.data_dir, mode=0o700)
+    with open(os.path.join(p.data_dir, ".jwt_key"), "wb") as f:
+        f.write(b"short")
+    r = p.cli("serve")
+    assert r.returncode == 1
+    assert ".jwt_key" in r.stderr
+    with open(os.path.join(p.data_dir, ".jwt_key"), "rb") as f:
+        assert f.read() == b"short"  # never silently replaced
+
+
+def test_reference_database_is_adopted(fresh_panel):
+    p = fresh_panel(start=False, many_logins=True)
+    os.makedirs(p.data_dir, mode=0o700)
+    with open(os.path.join(FIXTURES, "reference-schema.sql")) as f:
+        schema = f.read()
+    con = sqlite3.connect(os.path.join(p.data_dir, "setec.db"))
+    con.executescript(schema)
+    con.close()
+    p.start()
+
+    # the reference's bcrypt admin logs in with its password; no new admin made
+    assert login_status(p, "admin", p.password) == 401
+    tok = p.login("admin", "autarch")
+    users = p.request("GET", "/panel/users", token=tok).json()
+    assert [u["username"] for u in users] == ["admin"]
+    assert users[0]["id"] == 1 and users[0]["role"] == "admin"
+    assert users[0]["created_at"] == "2026-03-01T09:15:42Z"
+    assert not os.path.exists(os.path.join(p.data_dir, "initial-admin-password"))
+    # a second login works too (after any rehash of the bcrypt hash)
+    tok2 = p.login("admin", "autarch")
+    assert p.request("GET", "/api/auth/status", token=tok2).json()["username"] == "admin"
+    assert login_status(p, "admin", "Autarch") == 401
+
+    # every other row is still there
+    q = p.query
+    assert q("SELECT domain, app_type, app_port FROM sites") == [("example.com", "python", 8000)]
+    assert q("SELECT site_id, action, status FROM deployments") == [(1, "deploy", "success")]
+    assert q("SELECT job_type, schedule FROM cron_jobs") == [("ssl_renew", "0 3 * * *")]
+    assert q("SELECT id, client_ip FROM float_sessions") == [
+        ("6f1c2e9a-3b7d-4c1e-9a55-0d2f7e8b1c34", "198.51.100.4")]
+    assert q("SELECT id, size_bytes FROM backups") == [(1, 1048576)]
+    assert q("SELECT username, ip, action, detail FROM audit_log WHERE id = 1") == [
+        ("admin", "203.0.113.7", "site.create", "example.com")]
+    # the dashboard counts the reference's site
+    info = p.request("GET", "/api/system/info", token=tok).json()
+    assert info["site_count"] == 1

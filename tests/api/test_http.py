@@ -1,0 +1,276 @@
+"""HTTP behaviour: errors, limits, headers, static files, pages, keep-alive,
+plain HTTP, access log (CONTRACT.md §3)."""
+import re
+
+import requests
+
+from conftest import cookie_attrs, set_cookies
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+}
+
+
+def assert_security_headers(headers, tls=True):
+    h = {k.lower(): v for k, v in headers.items()}
+    for k, v in SECURITY_HEADERS.items():
+        assert h.get(k) == v, (k, h)
+    csp = h.get("content-security-policy", "")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
+    script_src = re.search(r"script-src([^;]*)", csp)
+    assert not script_src or "unsafe-inline" not in script_src.group(1), csp
+    assert h.get("referrer-policy"), h
+    if tls:
+        assert h.get("strict-transport-security", "").startswith("max-age="), h
+        assert int(re.search(r"max-age=(\d+)", h["strict-transport-security"]).group(1)) > 0
+    else:
+        assert "strict-transport-security" not in h, h
+
+
+def assert_json_error(r, status):
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
+
+
+def test_unknown_path_404_json(panel, admin_token):
+    for path in ("/nope", "/api/nope", "/panel/users/1/extra", "/api/system/info/", "//",
+                 "/panel/users/"):
+        r = panel.request("GET", path, token=admin_token)
+        assert_json_error(r, 404)
+        assert_security_headers(r.headers)
+    # unauthenticated too: 404 does not depend on credentials
+    assert_json_error(panel.request("GET", "/definitely/not/here"), 404)
+
+
+def test_wrong_method_405_with_allow(panel, admin_token):
+    r = panel.request("DELETE", "/api/system/info", token=admin_token)
+    assert_json_error(r, 405)
+    assert "GET" in [m.strip() for m in r.headers["Allow"].split(",")]
+    assert_security_headers(r.headers)
+    r = panel.request("PATCH", "/panel/users/1", token=admin_token, json={})
+    assert_json_error(r, 405)
+    allow = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert {"PUT", "DELETE"} <= allow, allow
+    r = panel.request("PUT", "/login")
+    assert_json_error(r, 405)
+    allow = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allow, allow
+    r = panel.request("GET", "/logout")
+    assert_json_error(r, 405)
+    assert "POST" in r.headers["Allow"]
+
+
+def test_body_over_10mib_413(panel, admin_token):
+    big = b"x" * (10 * 1024 * 1024 + 1)
+    r = panel.request("POST", "/panel/users", token=admin_token, data=big,
+                      headers={"Content-Type": "application/json"}, timeout=60)
+    assert_json_error(r, 413)
+    assert_security_headers(r.headers)
+    # without credentials it is refused all the same
+    r = panel.request("POST", "/login", data=big, headers={"Content-Type": "application/json"},
+                      timeout=60)
+    assert r.status_code == 413, r.text
+
+
+def test_chunked_body_over_10mib_413(panel, admin_token):
+    def gen():
+        chunk = b"y" * (1024 * 1024)
+        for _ in range(11):
+            yield chunk
+    r = panel.request("POST", "/panel/users", token=admin_token, data=gen(),
+                      headers={"Content-Type": "application/json"}, timeout=60)
+    assert_json_error(r, 413)
+
+
+def test_body_of_exactly_10mib_is_not_413(panel, admin_token):
+    body = b'{"username": "big", "password": "' + b"p" * (10 * 1024 * 1024 - 40)
+    body += b" " * (10 * 1024 * 1024 - len(body) - 2) + b'"}'
+    assert len(body) == 10 * 1024 * 1024
+    r = panel.request("POST", "/panel/users", token=admin_token, data=body,
+                      headers={"Content-Type": "application/json"}, timeout=60)
+    # too long a password: a 400 about the field, not a 413 about the body
+    assert_json_error(r, 400)
+    assert "password" in r.json()["error"]
+
+
+def test_security_headers_everywhere(panel, admin_token):
+    for path, token in (("/api/system/info", admin_token), ("/api/auth/status", None),
+                        ("/css/style.css", None), ("/js/app.js", None), ("/login", None),
+                        ("/nope", None)):
+        r = panel.request("GET", path, token=token, headers={"Accept": "*/*"})
+        assert_security_headers(r.headers)
+    r = panel.request("POST", "/panel/users", token=admin_token, json={})
+    assert r.status_code == 400
+    assert_security_headers(r.headers)
+
+
+def test_api_responses_not_cached(panel, admin_token):
+    r = panel.request("GET", "/api/system/info", token=admin_token)
+    assert "no-store" in r.headers.get("Cache-Control", "")
+
+
+def test_static_assets(panel):
+    r = panel.request("GET", "/css/style.css", headers={"Accept": "text/css"})
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/css")
+    assert len(r.content) > 100
+    r = panel.request("GET", "/js/app.js", headers={"Accept": "*/*"})
+    assert r.status_code == 200
+    assert "javascript" in r.headers["Content-Type"]
+    assert len(r.content) > 100
+    r = panel.request("GET", "/favicon.ico", headers={"Accept": "*/*"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("image/")
+
+
+def test_no_directory_listing_or_traversal(panel):
+    for path in ("/css/", "/js/", "/img/", "/css", "/js/nope.js", "/css/style.css/x"):
+        r = panel.request("GET", path, headers={"Accept": "*/*"})
+        assert_json_error(r, 404)
+    # paths a client library would normalise go over a raw connection
+    with panel.raw() as c:
+        for path in ("/js/../login.html", "/js/%2e%2e/login.html", "/css/..%2flogin.html",
+                     "/js/../../etc/passwd", "/login.html", "/app.html", "/js/./app.js"):
+            status, headers, body = c.request("GET", path)
+            assert status in (400, 404), (path, status)
+            assert b"<html" not in body.lower() and b"root:" not in body
+            assert headers["content-type"].startswith("application/json")
+
+
+def test_dashboard_unauthenticated_html_redirects(panel):
+    r = panel.request("GET", "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/login"
+    assert_security_headers(r.headers)
+
+
+def test_dashboard_unauthenticated_json_401(panel):
+    r = panel.request("GET", "/", headers={"Accept": "application/json"})
+    assert_json_error(r, 401)
+    assert "Location" not in r.headers
+
+
+def test_login_page_html(panel):
+    r = panel.request("GET", "/login", headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert b"<form" in r.content.lower() or b"login" in r.content.lower()
+    assert_security_headers(r.headers)
+
+
+def test_dashboard_authenticated(panel, admin_token):
+    r = panel.request("GET", "/", token=admin_token, headers={"Accept": "application/json"})
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    info = r.json()
+    assert {"hostname", "os", "cpus", "services"} <= set(info)
+    r = panel.request("GET", "/", headers={"Accept": "text/html",
+                                           "Cookie": f"setec_token={admin_token}"})
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert b"<html" in r.content.lower()
+
+
+def test_page_routes_html_and_json(panel, admin_token):
+    r = panel.request("GET", "/panel/users", headers={"Accept": "text/html",
+                                                      "Cookie": f"setec_token={admin_token}"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    r = panel.request("GET", "/panel/users", token=admin_token)
+    assert r.status_code == 200 and isinstance(r.json(), list)
+
+
+def test_head_of_get_route(panel, admin_token):
+    r = panel.request("HEAD", "/api/system/info", token=admin_token)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.content == b""
+    r = panel.request("HEAD", "/login", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and r.content == b""
+    r = panel.request("HEAD", "/css/style.css")
+    assert r.status_code == 200 and r.content == b""
+    r = panel.request("HEAD", "/api/system/info")
+    assert r.status_code == 401 and r.content == b""
+    # HEAD then GET on one connection: the HEAD response has no body to skip
+    with panel.raw() as c:
+        auth = {"Authorization": f"Bearer {admin_token}"}
+        st, h, body = c.request("HEAD", "/api/auth/status", auth)
+        assert st == 200 and body == b""
+        st, h, body = c.request("GET", "/api/auth/status", auth)
+        assert st == 200 and b'"username":"admin"' in body
+
+
+def test_keep_alive_raw_socket(panel, admin_token):
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    with panel.raw() as c:
+        for path, hdrs, want in (("/api/auth/status", auth, 200), ("/nope", auth, 404),
+                                 ("/api/auth/status", {}, 401), ("/api/system/info", auth, 200),
+                                 ("/panel/users", auth, 200)):
+            status, headers, body = c.request("GET", path, hdrs)
+            assert status == want, (path, status, body)
+            assert headers.get("connection", "").lower() != "close", headers
+        # a POST with a body in the middle keeps the connection usable
+        status, _, _ = c.request("POST", "/panel/users",
+                                 dict(auth, **{"Content-Type": "application/json"}),
+                                 b'{"username": "ka", "password": ""}')
+        assert status == 400
+        status, _, body = c.request("GET", "/api/auth/status", auth)
+        assert status == 200 and b"admin" in body
+
+
+def test_keep_alive_pipelined(panel, admin_token):
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    with panel.raw() as c:
+        for _ in range(5):
+            c.send("GET", "/api/auth/status", auth)
+        for _ in range(5):
+            status, _, body = c.read_response()
+            assert status == 200 and b'"username":"admin"' in body
+
+
+def test_keep_alive_requests_session(panel, admin_token):
+    s = requests.Session()
+    for _ in range(5):
+        r = s.get(panel.url + "/api/auth/status", verify=False,
+                  headers={"Authorization": f"Bearer {admin_token}", "Accept": "application/json"})
+        assert r.status_code == 200
+    pool = s.get_adapter(panel.url).poolmanager.connection_from_url(panel.url)
+    assert pool.num_connections == 1, pool.num_connections
+
+
+def test_plain_http_panel(fresh_panel):
+    p = fresh_panel(tls=False)
+    assert p.url.startswith("http://")
+    r = p.request("POST", "/login", json={"username": "admin", "password": p.password})
+    assert r.status_code == 200
+    val, attrs = cookie_attrs(set_cookies(r)["setec_token"])
+    assert val == r.json()["token"]
+    assert "secure" not in attrs
+    assert attrs.get("httponly") is True and attrs.get("samesite") == "Strict"
+    assert_security_headers(r.headers, tls=False)
+    r = p.request("GET", "/api/auth/status", headers={"Cookie": f"setec_token={val}"})
+    assert r.status_code == 200
+    _, cattrs = cookie_attrs(set_cookies(r)["setec_csrf"])
+    assert "secure" not in cattrs
+    # Origin check uses the http scheme here
+    r = p.request("POST", "/login", json={"username": "admin", "password": p.password},
+                  headers={"Origin": f"http://127.0.0.1:{p.port}"})
+    assert r.status_code == 200
+    r = p.request("POST", "/login", json={"username": "admin", "password": p.password},
+                  headers={"Origin": f"https://127.0.0.1:{p.port}"})
+    assert r.status_code == 403
+    with p.raw() as c:
+        st, _, body = c.request("GET", "/api/auth/status", {"Authorization": f"Bearer {val}"})
+        assert st == 200
+
+
+def test_access_log(panel, admin_token):
+    panel.request("GET", "/api/auth/status", token=admin_token)
+    panel.request("GET", "/no/such/page/for/log")
+    log = panel.wait_log(r'"GET /no/such/page/for/log" 404')
+    assert log, panel.read_log()[-2000:]
+    assert re.search(r'127\.0\.0\.1 "GET /api/auth/status" 200 .*user=admin', log), log[-2000:]
+    # secrets never reach the log
+    assert admin_token not in log
+    assert panel.password not in log
