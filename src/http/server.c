@@ -21,6 +21,7 @@
 #include "base/workpool.h"
 #include "http/assets.h"
 #include "http/router.h"
+#include "http/sse.h"
 
 struct form_kv {
         char *key, *value;
@@ -40,6 +41,7 @@ struct http_server {
         struct cidr *proxies;
         size_t nproxies;
         int listen_fd;
+        struct sse_loop *sse;
 };
 
 enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY };
@@ -329,6 +331,7 @@ bool http_accepts_html(struct http_req *r)
 
 static void clear_response(struct http_req *r)
 {
+        sse_discard(r);
         free(r->resp_body);
         r->resp_body = NULL;
         if (r->resp_fd >= 0)
@@ -433,7 +436,9 @@ static enum MHD_Result send_response(struct http_req *r)
 {
         struct http_server *s = ((struct req_priv *)r->priv)->s;
         struct MHD_Response *resp;
-        if (r->resp_fd >= 0) {
+        if (r->sse) {
+                resp = sse_make_response(s->sse, r);
+        } else if (r->resp_fd >= 0) {
                 resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd,
                                                                (uint64_t)r->resp_off);
                 if (resp)
@@ -739,8 +744,14 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         s->pool = workpool_new(s->o.workers, 256);
         if (!s->pool)
                 goto nomem;
+        s->sse = sse_loop_new(15);
+        if (!s->sse) {
+                workpool_free(s->pool);
+                goto nomem;
+        }
         int fd = open_listener(s->o.host, s->o.port);
         if (fd < 0) {
+                sse_loop_free(s->sse);
                 workpool_free(s->pool);
                 free(s->proxies);
                 free(s);
@@ -769,6 +780,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
             s->o.tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
         if (!s->d) {
                 close(fd);
+                sse_loop_free(s->sse);
                 workpool_free(s->pool);
                 free(s->proxies);
                 free(s);
@@ -782,6 +794,17 @@ nomem:
         return -ENOMEM;
 }
 
+int http_server_port(struct http_server *s)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) < 0)
+                return -errno;
+        if (ss.ss_family == AF_INET)
+                return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
 unsigned http_server_inflight(struct http_server *s)
 {
         return atomic_load(&s->inflight);
@@ -792,6 +815,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
         if (!s)
                 return;
         MHD_socket lfd = MHD_quiesce_daemon(s->d);
+        sse_loop_end_all(s->sse); /* streams never finish by themselves */
         double deadline = time_monotonic() + timeout_s;
         while (atomic_load(&s->inflight) > 0 && time_monotonic() < deadline) {
                 struct timespec ts = {0, 20 * 1000 * 1000};
@@ -800,6 +824,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
         MHD_stop_daemon(s->d);
         if (lfd != MHD_INVALID_SOCKET)
                 close(lfd);
+        sse_loop_free(s->sse);
         workpool_free(s->pool);
         free(s->proxies);
         free(s);

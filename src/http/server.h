@@ -77,6 +77,7 @@ struct http_req {
         long long resp_off;
         struct http_header *resp_headers;
         bool responded;
+        struct sse_stream *sse; /* set by http_reply_sse */
 
         void *conn; /* struct MHD_Connection * */
         void *priv; /* server internals */
@@ -109,6 +110,8 @@ struct http_server_opts {
 int http_server_start(const struct http_server_opts *opts, struct http_server **out);
 /* Stop accepting, let in-flight requests finish (up to timeout_s), stop. */
 void http_server_stop(struct http_server *s, unsigned timeout_s);
+/* The bound port (useful with port 0). */
+int http_server_port(struct http_server *s);
 /* Number of requests being handled right now. */
 unsigned http_server_inflight(struct http_server *s);
 
