@@ -7,7 +7,9 @@ build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libjwt-gnutls-dev libcrypt-dev libsqlite3-dev
   libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
-  chromium nodejs npm)
+  chromium nodejs npm
+  ufw iptables nftables iproute2 util-linux passwd procps
+  systemd-container systemd-journal-remote)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

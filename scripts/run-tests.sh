@@ -42,10 +42,11 @@ step "unit tests (ASan + UBSan)"
 run_ctest build-asan
 
 # pytest: counts taken from its JUnit report
-run_pytest() {
-  local bin=$1 name=$2 xml=$out/pytest-$2.xml
+run_pytest() { run_pytest_dir "$1" "$2" tests/api; }
+run_pytest_dir() {
+  local bin=$1 name=$2 dir=$3 xml=$out/pytest-$2.xml
   if [ ! -x "$bin" ]; then add 0 1; return; fi
-  SETEC_BIN=$bin /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$xml" tests/api
+  SETEC_BIN=$bin /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$xml" "$dir"
   if [ -f "$xml" ]; then
     read -r p f s < <(/usr/bin/python3 - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
@@ -66,6 +67,16 @@ step "API tests against the release binary"
 run_pytest "$root/build/setec-manager" release
 step "API tests against the ASan binary"
 ASAN_OPTIONS=detect_leaks=0 run_pytest "$root/build-asan/setec-manager" asan
+
+# System tests need root and namespaces (ufw in a private netns, useradd on an
+# overlay /etc, journald in a throw-away container); each test skips itself
+# when the machine cannot do what it needs.
+step "system tests (namespaces, containers)"
+if [ -d tests/system ] && ls tests/system/test_*.py >/dev/null 2>&1; then
+  run_pytest_dir "$root/build/setec-manager" system tests/system
+else
+  echo "no system tests yet"
+fi
 
 step "UI tests (Playwright + Chromium)"
 if command -v node >/dev/null && [ -x /usr/bin/chromium ] && [ -f tests/ui/package.json ]; then

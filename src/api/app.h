@@ -12,6 +12,7 @@ struct app {
         struct db *db;
         unsigned char jwt_key[TOKEN_KEY_LEN];
         struct ratelimit *login_limit;
+        void *monitor;    /* the monitor module's state */
         char *dummy_hash; /* hashed at start: verified against for unknown users */
         double started;   /* monotonic seconds at start */
 };
@@ -21,9 +22,11 @@ static inline struct app *app_of(struct http_req *r)
         return r->app;
 }
 
-/* The route table (routes.c). */
-extern const struct route api_routes[];
-extern const size_t api_routes_count;
+/* The route table of every module (routes.c), malloc'd. 0 or -ENOMEM. */
+int api_routes_build(struct route **out, size_t *n);
+/* Start/stop the modules' background work (samplers, schedulers). */
+int api_start(struct app *app);
+void api_stop(struct app *app);
 
 /* Hooks installed into the http server (gate.c). */
 bool api_gate(struct http_req *r);

@@ -1,7 +1,13 @@
 /* The route table: every route declares its authentication and role.
  * ROUTE_USER: any panel user may GET; every other method needs admin. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/app.h"
+#include "api/module.h"
 #include "api/routes.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #define PAGE(path, fn)                                                                             \
@@ -9,7 +15,7 @@
                 "GET", path, fn, ROUTE_USER, ROUTE_PAGE, "/app.html"                               \
         }
 
-const struct route api_routes[] = {
+static const struct route core_routes[] = {
     /* public */
     {"GET", "/login", api_login_page, ROUTE_PUBLIC, 0, NULL},
     {"POST", "/login", api_login, ROUTE_PUBLIC, ROUTE_WORKER, NULL},
@@ -42,4 +48,53 @@ const struct route api_routes[] = {
     PAGE("/float/sessions", api_not_yet),
 };
 
-const size_t api_routes_count = ARRAY_SIZE(api_routes);
+static const struct api_module core_module = {"core", core_routes, ARRAY_SIZE(core_routes), NULL,
+                                              NULL};
+
+/* Resource modules come before the core table: where a module serves a page
+ * path that the core still lists as "not yet", the module's route wins. */
+static const struct api_module *const modules[] = {
+    &monitor_module,  &logs_module,    &firewall_module,
+    &sysusers_module, &backups_module, &core_module,
+};
+
+int api_routes_build(struct route **out, size_t *n)
+{
+        size_t total = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(modules); i++)
+                total += modules[i]->nroutes;
+        struct route *all = calloc(total, sizeof(*all));
+        if (!all)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(modules); i++)
+                for (size_t j = 0; j < modules[i]->nroutes; j++)
+                        all[k++] = modules[i]->routes[j];
+        *out = all;
+        *n = total;
+        return 0;
+}
+
+int api_start(struct app *app)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(modules); i++) {
+                if (!modules[i]->start)
+                        continue;
+                int r = modules[i]->start(app);
+                if (r < 0) {
+                        log_error("cannot start %s: %s", modules[i]->name, strerror(-r));
+                        while (i-- > 0)
+                                if (modules[i]->stop)
+                                        modules[i]->stop(app);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+void api_stop(struct app *app)
+{
+        for (size_t i = ARRAY_SIZE(modules); i-- > 0;)
+                if (modules[i]->stop)
+                        modules[i]->stop(app);
+}

@@ -71,6 +71,9 @@ static int run_server(struct config *cfg)
         struct app app = {.cfg = cfg, .started = time_monotonic()};
         _cleanup_free_ char *cert = NULL, *key = NULL;
         _cleanup_free_ const char **proxies = NULL;
+        _cleanup_free_ struct route *routes = NULL;
+        size_t nroutes = 0;
+        bool started = false;
         /* Signals are taken by sigwait below; every thread inherits the mask. */
         sigset_t sigs;
         sigemptyset(&sigs);
@@ -106,6 +109,8 @@ static int run_server(struct config *cfg)
                         goto fail;
                 }
         }
+        if (api_routes_build(&routes, &nroutes) < 0)
+                goto fail;
         app.login_limit = ratelimit_new(5, 60, 4096);
         app.dummy_hash = password_hash("not a password");
         if (!app.login_limit || !app.dummy_hash)
@@ -121,8 +126,8 @@ static int run_server(struct config *cfg)
             .max_body = 10u << 20,
             .timeout_s = 60,
             .trusted_proxies = (const char *const *)cfg->server.trusted_proxies.items,
-            .routes = api_routes,
-            .nroutes = api_routes_count,
+            .routes = routes,
+            .nroutes = nroutes,
             .app = &app,
             .gate = api_gate,
             .after = api_after,
@@ -135,6 +140,9 @@ static int run_server(struct config *cfg)
                 proxies[i] = cfg->server.trusted_proxies.items[i];
         o.trusted_proxies = proxies;
 
+        if (api_start(&app) < 0)
+                goto fail;
+        started = true;
         struct http_server *srv = NULL;
         r = http_server_start(&o, &srv);
         if (r == -EADDRINUSE) {
@@ -163,12 +171,15 @@ static int run_server(struct config *cfg)
                 break;
         }
         http_server_stop(srv, 30);
+        api_stop(&app);
         log_info("stopped");
         ratelimit_free(app.login_limit);
         free(app.dummy_hash);
         db_close(app.db);
         return 0;
 fail:
+        if (started)
+                api_stop(&app);
         ratelimit_free(app.login_limit);
         free(app.dummy_hash);
         db_close(app.db);
@@ -319,6 +330,20 @@ static int admin_cmd(struct config *cfg, int argc, char **argv)
         return rc;
 }
 
+static int print_routes(void)
+{
+        struct route *routes = NULL;
+        size_t n = 0;
+        if (api_routes_build(&routes, &n) < 0)
+                return 1;
+        static const char *const auth[] = {"public", "user", "admin"};
+        for (size_t i = 0; i < n; i++)
+                printf("%-6s %-55s %-6s%s\n", routes[i].method, routes[i].pattern,
+                       auth[routes[i].auth], (routes[i].flags & ROUTE_PAGE) ? " page" : "");
+        free(routes);
+        return 0;
+}
+
 int cli_main(int argc, char **argv)
 {
         const char *config_path = NULL;
@@ -343,6 +368,8 @@ int cli_main(int argc, char **argv)
                 }
         }
         const char *cmd = i < argc ? argv[i++] : "serve";
+        if (streq(cmd, "routes"))
+                return print_routes();
         if (streq(cmd, "--setup"))
                 cmd = "setup";
         if (!streq(cmd, "serve") && !streq(cmd, "setup") && !streq(cmd, "admin") &&

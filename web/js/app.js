@@ -12,12 +12,12 @@ const ROUTES = [
   { match: /^\/autarch$/, page: 'placeholder', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
   { match: /^\/ssl$/, page: 'placeholder', nav: 'ssl', title: 'SSL/TLS', subtitle: 'Certificates' },
   { match: /^\/nginx$/, page: 'placeholder', nav: 'nginx', title: 'Nginx', subtitle: 'Web server status and configuration' },
-  { match: /^\/firewall$/, page: 'placeholder', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
+  { match: /^\/firewall$/, page: 'firewall', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
   { match: /^\/(panel\/)?users$/, page: 'users', nav: 'users', title: 'Users', subtitle: 'Panel accounts and system users' },
-  { match: /^\/backups$/, page: 'placeholder', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },
+  { match: /^\/backups$/, page: 'backups', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },
   { match: /^\/hosting$/, page: 'placeholder', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
-  { match: /^\/monitor$/, page: 'placeholder', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
-  { match: /^\/logs$/, page: 'placeholder', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
+  { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
+  { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
   { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
 ];
 

@@ -120,3 +120,10 @@ export function formatBytes(value) {
 export function isAdmin(user) {
   return Boolean(user && user.role === 'admin');
 }
+
+// Page-specific styles live in web/css/pages/<page>.css; a page module loads
+// its own sheet once (CSP allows same-origin style sheets).
+export function loadCss(href) {
+  if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) return;
+  document.head.appendChild(h('link', { rel: 'stylesheet', href }));
+}
