@@ -190,8 +190,9 @@ def write_config(path, sections):
 class Panel:
     """A running setec-manager process."""
 
-    def __init__(self, tmp, extra=None, env=None, tls=True, many_logins=False):
+    def __init__(self, tmp, extra=None, env=None, tls=True, many_logins=False, wrap=None):
         self.tmp = str(tmp)
+        self.wrap = wrap
         self.many_logins = many_logins
         if many_logins:
             extra = dict(extra or {})
@@ -221,7 +222,10 @@ class Panel:
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "-c", self.config, "serve"], env=self.env,
+        # wrap: an argv prefix that runs the panel somewhere else (a namespace
+        # helper script, nsenter ...), ending with the command to exec
+        self.proc = subprocess.Popen([*(self.wrap or []), BIN, "-c", self.config, "serve"],
+                                     env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
