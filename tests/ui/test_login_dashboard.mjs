@@ -8,172 +8,25 @@
 // (default /usr/bin/chromium), SETEC_UI_KEEP=1 keeps the temp dir (it is also
 // kept when a check fails) so dashboard.png and server.log can be inspected.
 
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import https from 'node:https';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const BIN = process.env.SETEC_BIN || path.join(repo, 'build', 'setec-manager');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-let passed = 0;
-let failed = 0;
-
-function report(ok, name, detail) {
-  if (ok) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${name}`);
-    if (detail) for (const line of String(detail).split('\n')) console.log(`#   ${line}`);
-  }
-}
-
-// A check that throws (assertion or Playwright timeout) fails; the run goes on.
-async function check(name, fn) {
-  try {
-    await fn();
-    report(true, name);
-    return true;
-  } catch (err) {
-    report(false, name, err && err.message ? err.message.split('\n').slice(0, 6).join('\n') : err);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function httpsStatus(url) {
-  return new Promise((resolve) => {
-    const req = https.get(url, { rejectUnauthorized: false, headers: { Accept: 'text/html' }, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { anyFailed, assert, check, launchBrowser, run, startPanel } from './harness.mjs';
 
 async function main() {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'setec-ui-'));
-  const port = await freePort();
-  const base = `https://127.0.0.1:${port}`;
-  const adminPassword = crypto.randomBytes(18).toString('base64url');
+  let panel = null;
+  let browser = null;
+  await check('server starts and serves /login', async () => {
+    panel = await startPanel();
+  });
+  if (!panel) return;
+  const { base, tmp, adminPassword } = panel;
   const viewerName = `uiviewer${crypto.randomBytes(3).toString('hex')}`;
   const viewerPassword = crypto.randomBytes(18).toString('base64url');
-
-  const q = (p) => JSON.stringify(p); // a JSON string is a valid YAML double-quoted scalar
-  const cfgPath = path.join(tmp, 'config.yaml');
-  fs.writeFileSync(cfgPath, [
-    'server:',
-    '  host: 127.0.0.1',
-    `  port: ${port}`,
-    '  tls: true',
-    `  cert: ${q(path.join(tmp, 'tls', 'cert.pem'))}`,
-    `  key: ${q(path.join(tmp, 'tls', 'key.pem'))}`,
-    'database:',
-    `  path: ${q(path.join(tmp, 'data', 'setec.db'))}`,
-    'backups:',
-    `  dir: ${q(path.join(tmp, 'data', 'backups'))}`,
-    'logging:',
-    '  file: ""',
-    '',
-  ].join('\n'));
-
-  const serverLog = fs.openSync(path.join(tmp, 'server.log'), 'w');
-  let server = null;
-  let serverExit = null;
-  let browser = null;
-
-  const cleanup = async () => {
-    if (browser) {
-      await browser.close().catch(() => {});
-      browser = null;
-    }
-    if (server && serverExit === null) {
-      server.kill('SIGTERM');
-      for (let i = 0; i < 50 && serverExit === null; i++) await sleep(100);
-      if (serverExit === null) server.kill('SIGKILL');
-    }
-  };
-  const onSignal = async () => {
-    await cleanup();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
   try {
-    // ---- start the panel ----
-    const started = await check('server starts and serves /login', async () => {
-      assert(fs.existsSync(BIN), `no binary at ${BIN} (build it or set SETEC_BIN)`);
-      server = spawn(BIN, ['-c', cfgPath, 'serve'], {
-        env: { ...process.env, SETEC_ADMIN_PASSWORD: adminPassword },
-        stdio: ['ignore', serverLog, serverLog],
-      });
-      server.on('exit', (code, signal) => {
-        serverExit = signal || code;
-      });
-      server.on('error', (err) => {
-        serverExit = err.message;
-      });
-      const deadline = Date.now() + 30000;
-      let status = 0;
-      while (Date.now() < deadline && serverExit === null) {
-        status = await httpsStatus(`${base}/login`);
-        if (status === 200) return;
-        await sleep(250);
-      }
-      const log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').trim().split('\n').slice(-8).join('\n');
-      throw new Error(serverExit !== null
-        ? `server exited (${serverExit}) before answering:\n${log}`
-        : `GET /login answered ${status || 'nothing'} within 30 s:\n${log}`);
-    });
-    if (!started) return tmp;
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10000);
-
-    // CSP violations and script errors would silently break the UI: collect them.
-    const problems = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      const text = msg.text();
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|403|409|429)/.test(text)) {
-        problems.push(`console: ${text}`);
-      }
-    });
+    const b = await launchBrowser();
+    browser = b.browser;
+    const { page, problems } = b;
 
     const pathOf = () => new URL(page.url()).pathname;
 
@@ -301,21 +154,12 @@ async function main() {
     await check('no script errors or CSP violations', async () => {
       assert(problems.length === 0, problems.join('\n'));
     });
-    return tmp;
-  } finally {
-    await cleanup();
-    fs.closeSync(serverLog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (failed === 0 && !process.env.SETEC_UI_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+    } finally {
+    if (browser) await browser.close().catch(() => {});
+    await panel.stop();
+    if (!anyFailed() && !process.env.SETEC_UI_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
     else console.log(`# kept ${tmp}`);
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  report(false, 'test harness', err && err.stack ? err.stack : err);
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main);
