@@ -1,10 +1,17 @@
-// Users page: panel accounts (fully managed here) and, later, system users.
-import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin } from '../ui.js';
+// Users page: panel accounts and the system (Linux) users of this server.
+import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin, loadCss } from '../ui.js';
 
 const ROLES = ['admin', 'viewer'];
 
+// Client-side mirror of the server's rules (CONTRACT §4): early, friendly
+// messages only; the server decides.
+const SYS_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SYS_PW_MAX = 511; // PAM refuses longer passwords
+const PROTECTED = new Set(['root', 'autarch']);
+
 export async function render(container, { api, user }) {
   const admin = isAdmin(user);
+  loadCss('/css/pages/users.css');
 
   const count = h('span', { class: 'muted', dataset: { field: 'panel-user-count' } }, '');
   const listError = h('div');
@@ -31,14 +38,12 @@ export async function render(container, { api, user }) {
   }
   sections.push(panelCard);
   if (admin) sections.push(addUserCard());
-  sections.push(h('section', { class: 'card notice', id: 'system-users' },
-    h('div', { class: 'notice-icon', 'aria-hidden': 'true' }, 'i'),
-    h('div', null,
-      h('h2', null, 'System users are not available in this version yet'),
-      h('p', null, 'Managing the Linux accounts of this server will arrive in a later release.'))));
+  const system = systemUsersSection(api, admin);
+  sections.push(system.card);
+  if (admin) sections.push(system.addCard);
   container.replaceChildren(...sections);
 
-  await load();
+  await Promise.all([load(), system.load()]);
 
   async function load() {
     let users;
@@ -201,4 +206,146 @@ export async function render(container, { api, user }) {
       h('div', { class: 'card-header' }, h('h2', null, 'Add panel user')),
       form);
   }
+}
+
+// System users: GET /users, POST /users, DELETE /users/{name}.
+function systemUsersSection(api, admin) {
+  const count = h('span', { class: 'muted', dataset: { field: 'system-user-count' } }, '');
+  const listError = h('div', { id: 'system-users-error' });
+  const cols = admin ? 5 : 4;
+  const tbody = h('tbody', null, h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'Loading…')));
+  const table = h('table', { id: 'system-users-table' },
+    h('thead', null, h('tr', null,
+      h('th', null, 'Username'),
+      h('th', null, 'UID'),
+      h('th', null, 'Home'),
+      h('th', null, 'Shell'),
+      admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
+    tbody);
+  const card = h('section', { class: 'card', id: 'system-users' },
+    h('div', { class: 'card-header' }, h('h2', null, 'System users'), count),
+    h('p', { class: 'card-body muted sys-users-note' },
+      'Linux accounts of this server with UID 1000 or above. root, autarch and system accounts are protected.'),
+    listError,
+    h('div', { class: 'table-wrap' }, table));
+
+  const shellSelect = h('select', { id: 'sys-new-shell', name: 'shell' }, h('option', { value: '/bin/bash' }, '/bin/bash'));
+  const addCard = admin ? addForm() : null;
+
+  async function load() {
+    let users;
+    try {
+      users = await api.get('/users');
+    } catch (err) {
+      if (err.status === 401) return;
+      listError.replaceChildren(h('div', { class: 'card-body' }, alertBox('error', `Could not load system users: ${err.message}`)));
+      tbody.replaceChildren();
+      return;
+    }
+    listError.replaceChildren();
+    users = Array.isArray(users) ? users : [];
+    count.textContent = `${users.length} ${users.length === 1 ? 'account' : 'accounts'}`;
+    tbody.replaceChildren(...(users.length
+      ? users.map(row)
+      : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'No system users with UID 1000 or above.'))]));
+    if (admin) await loadShells();
+  }
+
+  async function loadShells() {
+    let shells;
+    try {
+      shells = await api.get('/api/users/shells');
+    } catch (err) {
+      return; // keep the /bin/bash default; the server checks anyway
+    }
+    if (!Array.isArray(shells) || !shells.length) return;
+    const current = shellSelect.value || '/bin/bash';
+    shellSelect.replaceChildren(...shells.map((s) => h('option', { value: s, selected: s === current }, s)));
+    if (!shells.includes(current)) shellSelect.selectedIndex = 0;
+  }
+
+  function row(u) {
+    const cells = [
+      h('td', null, h('strong', { dataset: { field: 'username' } }, u.username),
+        PROTECTED.has(u.username) ? [' ', badge('protected', 'warn')] : null),
+      h('td', { class: 'mono', dataset: { field: 'uid' } }, u.uid),
+      h('td', { class: 'mono', dataset: { field: 'home_dir' } }, u.home_dir),
+      h('td', { class: 'mono', dataset: { field: 'shell' } }, u.shell),
+    ];
+    if (admin) {
+      cells.push(h('td', { class: 'actions' }, PROTECTED.has(u.username)
+        ? null
+        : h('button', { class: 'btn btn-sm btn-danger', type: 'button', dataset: { action: 'delete' }, onclick: () => remove(u) }, 'Delete')));
+    }
+    return h('tr', { dataset: { username: u.username, uid: u.uid } }, cells);
+  }
+
+  async function remove(u) {
+    let warning = null;
+    const done = await modal({
+      title: `Delete system user ${u.username}?`,
+      text: `Every process of ${u.username} is ended, the account is removed and its home directory ${u.home_dir} is deleted with all its files. This cannot be undone.`,
+      confirmLabel: 'Delete user',
+      danger: true,
+      onConfirm: async () => {
+        const res = await api.del(`/users/${encodeURIComponent(u.username)}`);
+        warning = res && res.warning ? res.warning : null;
+      },
+    });
+    if (!done) return;
+    toast(warning ? `${u.username} deleted, but: ${warning}` : `System user ${u.username} deleted.`, warning ? 'error' : 'ok');
+    await load();
+  }
+
+  function addForm() {
+    const error = h('div', { class: 'alert alert-error', role: 'alert', id: 'sys-add-user-error', hidden: true });
+    const username = h('input', { id: 'sys-new-username', name: 'username', type: 'text', autocomplete: 'off', spellcheck: 'false', required: true, maxlength: '32', pattern: '[a-z_][a-z0-9_\\-]{0,31}' });
+    const password = h('input', { id: 'sys-new-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true });
+    const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'sys-add-user-submit' }, 'Add system user');
+    const form = h('form', { id: 'sys-add-user-form', class: 'card-body', novalidate: true },
+      error,
+      h('div', { class: 'form-row' },
+        h('div', { class: 'field' }, h('label', { for: 'sys-new-username' }, 'Username'), username),
+        h('div', { class: 'field' }, h('label', { for: 'sys-new-password' }, 'Password'), password),
+        h('div', { class: 'field field-narrow' }, h('label', { for: 'sys-new-shell' }, 'Shell'), shellSelect),
+        h('div', { class: 'field field-narrow' }, submit)),
+      h('p', { class: 'muted sys-users-hint' },
+        'Lower-case letters, digits, "_" and "-", starting with a letter or "_" (at most 32). The password may not contain ":" or line breaks.'));
+
+    function fail(message, input) {
+      error.textContent = message;
+      error.hidden = false;
+      if (input) input.focus();
+    }
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      const name = username.value.trim();
+      const pw = password.value;
+      if (!name) return fail('Enter a username.', username);
+      if (!SYS_NAME.test(name)) return fail('The username must match ^[a-z_][a-z0-9_-]{0,31}$.', username);
+      if (!pw) return fail('Enter a password.', password);
+      if (/[\r\n:]/.test(pw)) return fail('The password may not contain ":" or line breaks.', password);
+      if (new TextEncoder().encode(pw).length > SYS_PW_MAX) return fail(`The password may be at most ${SYS_PW_MAX} bytes.`, password);
+      submit.disabled = true;
+      try {
+        const created = await api.post('/users', { username: name, password: pw, shell: shellSelect.value });
+        toast(`System user ${created && created.username ? created.username : name} created.`);
+        form.reset();
+        await load();
+      } catch (err) {
+        if (err.status === 401) return;
+        fail(err.message);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+
+    return h('section', { class: 'card', id: 'add-system-user' },
+      h('div', { class: 'card-header' }, h('h2', null, 'Add system user')),
+      form);
+  }
+
+  return { card, addCard, load };
 }
