@@ -1,4 +1,188 @@
-/* Placeholder: this module's routes arrive with its issue. */
-#include "api/module.h"
+/* Logs: GET /logs (page), /api/logs/system, /api/logs/nginx and the live
+ * tail /api/logs/stream (SSE over sd-journal, no journalctl child, no thread
+ * per stream). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-const struct api_module logs_module = {"logs", NULL, 0, NULL, NULL};
+#include "api/app.h"
+#include "api/json.h"
+#include "api/module.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "base/validate.h"
+#include "http/sse.h"
+#include "sys/journal.h"
+#include "sys/logtail.h"
+
+#define LINES_DEFAULT  100
+#define LINES_MAX      10000
+#define NGINX_LINES    200
+#define NGINX_READ_MAX (4u << 20)  /* bytes of the file looked at */
+#define TEXT_MAX       (32u << 20) /* a reply's "logs" text */
+#define STREAMS_MAX    64          /* concurrent live tails (each holds a journal open) */
+#define PUMP_MAX       2000        /* entries per wake-up of one stream */
+#define DEFAULT_UNIT   "autarch-web"
+
+static atomic_uint streams_open;
+
+/* ?lines=: absent -> default; otherwise 1-10000 or 400 naming it. */
+static bool lines_param(struct http_req *r, long long *n)
+{
+        const char *s = http_query(r, "lines");
+        *n = LINES_DEFAULT;
+        if (!s)
+                return true;
+        if (parse_int64(s, 1, LINES_MAX, n) < 0) {
+                http_reply_error(r, 400, "lines must be an integer from 1 to 10000");
+                return false;
+        }
+        return true;
+}
+
+static void reply_logs(struct http_req *r, struct strbuf *text, const char *type)
+{
+        json_t *j = json_pack("{s:s%}", "logs", text->data ? text->data : "", text->len);
+        if (j && type)
+                json_object_set_new(j, "type", json_string(type));
+        if (!j) {
+                http_reply_error(r, 500, "could not encode the logs");
+                return;
+        }
+        api_reply_json(r, 200, j);
+}
+
+static void system_logs(struct http_req *r)
+{
+        long long n;
+        if (!lines_param(r, &n))
+                return;
+        _cleanup_strbuf_ struct strbuf text = STRBUF_INIT(TEXT_MAX);
+        int rc = journal_last(NULL, (size_t)n, &text);
+        if (rc < 0) {
+                log_warn("logs: reading the journal: %s", strerror(-rc));
+                http_reply_errorf(r, 500, "cannot read the system journal: %s", strerror(-rc));
+                return;
+        }
+        reply_logs(r, &text, NULL);
+}
+
+/* GET /logs asked for JSON: the system log. */
+static void logs_page(struct http_req *r)
+{
+        system_logs(r);
+}
+
+/* A missing log file (nginx not installed, logs not written yet) is not an
+ * error of the panel: 200 with empty logs. */
+static void nginx_logs(struct http_req *r)
+{
+        const char *type = http_query(r, "type");
+        if (!type)
+                type = "access";
+        const struct config *cfg = app_of(r)->cfg;
+        const char *path;
+        if (streq(type, "access"))
+                path = cfg->nginx.access_log;
+        else if (streq(type, "error"))
+                path = cfg->nginx.error_log;
+        else {
+                http_reply_error(r, 400, "type must be access or error");
+                return;
+        }
+        _cleanup_strbuf_ struct strbuf text = STRBUF_INIT(TEXT_MAX);
+        int rc = str_empty(path) ? -ENOENT
+                                 : logtail_read(path, NGINX_LINES, NGINX_READ_MAX, &text, NULL);
+        if (rc == -ENOENT) {
+                strbuf_reset(&text);
+                rc = 0;
+        }
+        if (rc < 0) {
+                log_warn("logs: reading %s: %s", path, strerror(-rc));
+                http_reply_errorf(r, 500, "cannot read the nginx %s log: %s", type, strerror(-rc));
+                return;
+        }
+        reply_logs(r, &text, type);
+}
+
+/* ---- live tail ---- */
+
+static int emit_event(void *cls, const char *cursor, const char *line, size_t len)
+{
+        return sse_send(cls, cursor, line, len);
+}
+
+static int stream_pump(struct sse_stream *s, void *ctx)
+{
+        int rc = journal_stream_pump(ctx, PUMP_MAX, emit_event, s);
+        if (rc < 0 && rc != -EPIPE)
+                log_warn("logs: journal stream: %s", strerror(-rc));
+        return rc < 0 ? -1 : 0;
+}
+
+static void stream_free(void *ctx)
+{
+        journal_stream_free(ctx);
+        atomic_fetch_sub(&streams_open, 1);
+}
+
+static const struct sse_source_ops stream_ops = {stream_pump, stream_free};
+
+static void logs_stream(struct http_req *r)
+{
+        const char *unit = http_query(r, "unit");
+        if (!unit)
+                unit = DEFAULT_UNIT;
+        if (!valid_unit_name(unit)) {
+                http_reply_error(r, 400, "unit must be a valid systemd unit name");
+                return;
+        }
+        /* EventSource sends back the id: of the last event it saw */
+        const char *cursor = http_header(r, "Last-Event-ID");
+        if (cursor && !*cursor)
+                cursor = NULL;
+        if (cursor && !journal_valid_cursor(cursor)) {
+                http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
+                return;
+        }
+        if (atomic_fetch_add(&streams_open, 1) >= STREAMS_MAX) {
+                atomic_fetch_sub(&streams_open, 1);
+                http_reply_error(r, 503, "too many log streams open");
+                http_add_header(r, "Retry-After", "5");
+                return;
+        }
+        struct journal_stream *js = NULL;
+        int rc = journal_stream_open(unit, cursor, 0, &js);
+        if (rc < 0) {
+                atomic_fetch_sub(&streams_open, 1);
+                if (rc == -EINVAL && cursor) {
+                        http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
+                        return;
+                }
+                log_warn("logs: opening the journal: %s", strerror(-rc));
+                http_reply_errorf(r, 500, "cannot read the system journal: %s", strerror(-rc));
+                return;
+        }
+        /* the SSE loop closes the fd it is given; the journal closes its own */
+        int fd = fcntl(journal_stream_fd(js), F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) {
+                rc = -errno;
+                stream_free(js);
+                http_reply_errorf(r, 500, "cannot watch the journal: %s", strerror(-rc));
+                return;
+        }
+        http_reply_sse(r, fd, &stream_ops, js);
+}
+
+static const struct route logs_routes[] = {
+    {"GET", "/logs", logs_page, ROUTE_USER, ROUTE_PAGE | ROUTE_WORKER, "/app.html"},
+    {"GET", "/api/logs/system", system_logs, ROUTE_USER, ROUTE_WORKER, NULL},
+    {"GET", "/api/logs/nginx", nginx_logs, ROUTE_USER, ROUTE_WORKER, NULL},
+    {"GET", "/api/logs/stream", logs_stream, ROUTE_USER, ROUTE_WORKER, NULL},
+};
+
+const struct api_module logs_module = {"logs", logs_routes, ARRAY_SIZE(logs_routes), NULL, NULL};
