@@ -1,0 +1,121 @@
+// Browser test of the monitor page: live figures, SVG history charts drawn by
+// the page itself, the per-core, filesystem and service tables, the history
+// range selector, and no script errors or CSP violations.
+//
+//   SETEC_BIN=build/setec-manager node tests/ui/test_monitor.mjs
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
+
+async function main() {
+  let panel = null;
+  let browser = null;
+  await check('server starts', async () => {
+    panel = await startPanel({ extraYaml: ['monitor:', '  services: [nginx, "ufw"]'] });
+  });
+  if (!panel) return;
+  const { base, tmp, adminPassword } = panel;
+  try {
+    const b = await launchBrowser();
+    browser = b.browser;
+    const { page, problems } = b;
+
+    await check('monitor page opens from the sidebar route', async () => {
+      await login(page, base, 'admin', adminPassword);
+      await page.goto(`${base}/monitor`);
+      await page.locator('h1', { hasText: 'Monitor' }).waitFor();
+      const sheet = await page.locator('link[rel="stylesheet"][href="/css/pages/monitor.css"]').count();
+      assert(sheet === 1, 'monitor.css not loaded');
+    });
+
+    await check('CPU and memory figures appear', async () => {
+      await page.waitForFunction(() => /%$/.test(document.querySelector('[data-field="cpu_overall"]')?.textContent || ''));
+      const cpu = (await page.locator('[data-field="cpu_overall"]').textContent()).trim();
+      assert(/^\d+(\.\d)?%$/.test(cpu), `cpu reads "${cpu}"`);
+      const line = (await page.locator('[data-field="cpu_line"]').textContent()).trim();
+      assert(/^%Cpu\(s\): \d+\.\d us, \d+\.\d sy, \d+\.\d id$/.test(line), `cpu line "${line}"`);
+      const mem = (await page.locator('[data-field="mem_used"]').textContent()).trim();
+      assert(/^\d+(\.\d)? (B|KB|MB|GB|TB)$/.test(mem), `memory used "${mem}"`);
+      // Before the sampler's second sample the figures are zeros; the page
+      // asks again after a second.
+      await page.waitForFunction(() => !/0\.0 us, 0\.0 sy, 0\.0 id$/.test(document.querySelector('[data-field="cpu_line"]')?.textContent || ''), null, { timeout: 8000 });
+      const ready = (await page.locator('[data-field="cpu_line"]').textContent()).trim();
+      const [, us, sy, id] = ready.match(/(\d+\.\d) us, (\d+\.\d) sy, (\d+\.\d) id/).map(Number);
+      assert(us + sy + id <= 100.2 && us + sy + id > 0, `cpu line "${ready}"`);
+      const detail = (await page.locator('[data-field="mem_detail"]').textContent()).trim();
+      assert(/^of \d/.test(detail), `memory detail "${detail}"`);
+    });
+
+    await check('one row per CPU core with a meter', async () => {
+      await page.locator('#cores-table tbody tr[data-core]').first().waitFor();
+      const rows = await page.locator('#cores-table tbody tr[data-core]').count();
+      const stat = fs.readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).length;
+      assert(rows === stat, `${rows} rows, /proc/stat has ${stat} cores`);
+      const width = await page.locator('#cores-table .progress-bar').first().evaluate((e) => e.style.width);
+      assert(/^\d+(\.\d+)?%$/.test(width), `meter width "${width}"`);
+    });
+
+    await check('filesystem table lists / and no pseudo filesystems', async () => {
+      const root = page.locator('#disk-table tbody tr[data-mount="/"]');
+      await root.waitFor();
+      const cells = await root.locator('td').allTextContents();
+      assert(cells.length === 6, `cells: ${cells}`);
+      assert(/^\d+(\.\d)?[KMGTPE]?$/.test(cells[2].trim()), `size "${cells[2]}"`);
+      assert(/^\d+%$/.test(cells[5].trim()), `use% "${cells[5]}"`);
+      const mounts = await page.locator('#disk-table tbody tr[data-mount]').evaluateAll((rs) => rs.map((r) => r.dataset.mount));
+      for (const p of ['/proc', '/sys', '/dev', '/dev/shm']) assert(!mounts.includes(p), `lists ${p}`);
+    });
+
+    await check('service table shows the configured units', async () => {
+      await page.locator('#services-table tbody tr[data-service="ufw"]').waitFor();
+      const names = await page.locator('#services-table tbody tr[data-service]').evaluateAll((rs) => rs.map((r) => r.dataset.service));
+      assert(JSON.stringify(names) === '["nginx","ufw"]', `services ${names}`);
+      const state = (await page.locator('#services-table tbody tr[data-service="nginx"] .badge').textContent()).trim();
+      assert(state.length > 0, 'no state badge');
+    });
+
+    await check('four SVG charts get history points', async () => {
+      // The sampler records its first point a second after start; the page
+      // polls the history every 10 s.
+      await page.waitForFunction(() => {
+        const charts = [...document.querySelectorAll('#monitor-charts svg.chart')];
+        return charts.length === 4 && charts.every((c) => Number(c.dataset.points) >= 1);
+      }, null, { timeout: 20000 });
+      for (const key of ['cpu', 'mem', 'disk', 'load']) {
+        const svg = page.locator(`#chart-${key} svg.chart-${key}`);
+        const shapes = await svg.locator('polyline.line, circle.point').count();
+        assert(shapes >= 1, `${key} chart draws nothing`);
+        const label = await svg.getAttribute('aria-label');
+        assert(/last 60 minutes/.test(label), `${key} label "${label}"`);
+        const value = (await page.locator(`[data-field="last_${key}"]`).textContent()).trim();
+        assert(/^\d+(\.\d+)?%?$/.test(value), `${key} value "${value}"`);
+      }
+      // Titles carry the latest value for hover.
+      const title = await page.locator('#chart-mem svg title').textContent();
+      assert(/^Memory: \d+\.\d% at \d\d:\d\d:\d\d$/.test(title), `title "${title}"`);
+    });
+
+    await check('range selector reloads the history for 24 hours', async () => {
+      const [resp] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/monitor/history?minutes=1440&max_points=720')),
+        page.selectOption('#history-range', '1440'),
+      ]);
+      assert(resp.status() === 200, `status ${resp.status()}`);
+      await page.waitForFunction(() => /last 1440 minutes/.test(document.querySelector('#chart-cpu svg')?.getAttribute('aria-label') || ''));
+    });
+
+    await page.screenshot({ path: path.join(tmp, 'monitor.png'), fullPage: true }).catch(() => {});
+
+    await check('no script errors or CSP violations', async () => {
+      assert(problems.length === 0, problems.join('\n'));
+    });
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await panel.stop();
+    if (!anyFailed() && !process.env.SETEC_UI_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+    else console.log(`# kept ${tmp}`);
+  }
+}
+
+await run(main);
