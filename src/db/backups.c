@@ -1,0 +1,210 @@
+/* backups rows and database snapshots. */
+#include "db/backups.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "db/db-internal.h"
+
+/* Reference rows may carry NULLs where the schema has defaults. */
+#define BACKUP_COLUMNS                                                                             \
+        "id, COALESCE(site_id, 0), COALESCE(backup_type, 'site'), file_path,"                      \
+        " COALESCE(size_bytes, 0), COALESCE(created_at, '')"
+
+void backup_rec_clear(struct backup_rec *b)
+{
+        if (!b)
+                return;
+        free(b->type);
+        free(b->path);
+        free(b->created_at);
+        *b = (struct backup_rec){0};
+}
+
+void backups_list_free(struct backup_rec *list, size_t n)
+{
+        if (!list)
+                return;
+        for (size_t i = 0; i < n; i++)
+                backup_rec_clear(&list[i]);
+        free(list);
+}
+
+static int from_row(sqlite3_stmt *s, struct backup_rec *b)
+{
+        *b = (struct backup_rec){
+            .id = sqlite3_column_int64(s, 0),
+            .site_id = sqlite3_column_int64(s, 1),
+            .type = db_column_strdup(s, 2),
+            .path = db_column_strdup(s, 3),
+            .size = sqlite3_column_int64(s, 4),
+            .created_at = db_column_strdup(s, 5),
+        };
+        if (!b->type || !b->path || !b->created_at) {
+                backup_rec_clear(b);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+long long backups_insert(struct db *db, long long site_id, const char *type, const char *path,
+                         long long size)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(
+            sql, "INSERT INTO backups (site_id, backup_type, file_path, size_bytes, created_at)"
+                 " VALUES (?, ?, ?, ?, " DB_NOW_SQL ")");
+        if (!s)
+                return -EIO;
+        if (site_id > 0)
+                sqlite3_bind_int64(s, 1, site_id);
+        else
+                sqlite3_bind_null(s, 1);
+        sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, size);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return db_step_error(sql, rc, "insert backup");
+        return sqlite3_last_insert_rowid(sql);
+}
+
+int backups_get(struct db *db, long long id, struct backup_rec *out)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_step_error(sql, rc, "read backup");
+        return from_row(s, out);
+}
+
+int backups_list(struct db *db, struct backup_rec **out, size_t *n)
+{
+        *out = NULL;
+        *n = 0;
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(
+            sql, "SELECT " BACKUP_COLUMNS " FROM backups ORDER BY created_at DESC, id DESC");
+        if (!s)
+                return -EIO;
+        struct backup_rec *list = NULL;
+        size_t len = 0, cap = 0;
+        int rc, r = 0;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (len == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        struct backup_rec *p = reallocarray(list, ncap, sizeof(*list));
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        list = p;
+                        cap = ncap;
+                }
+                if ((r = from_row(s, &list[len])) < 0)
+                        break;
+                len++;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = db_step_error(sql, rc, "list backups");
+        if (r < 0) {
+                backups_list_free(list, len);
+                return r;
+        }
+        *out = list;
+        *n = len;
+        return 0;
+}
+
+int backups_delete(struct db *db, long long id)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(sql, "DELETE FROM backups WHERE id = ?");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, id);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return db_step_error(sql, rc, "delete backup");
+        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+}
+
+int backups_site_lookup(struct db *db, long long site_id, char **domain, char **app_root)
+{
+        *domain = *app_root = NULL;
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "SELECT domain, app_root FROM sites WHERE id = ?");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, site_id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_step_error(sql, rc, "read site");
+        *domain = db_column_strdup(s, 0);
+        *app_root = db_column_strdup(s, 1);
+        if (!*domain || !*app_root) {
+                free(*domain);
+                free(*app_root);
+                *domain = *app_root = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int db_snapshot(struct db *db, const char *dest)
+{
+        sqlite3 *src = db_conn(db);
+        if (!src)
+                return -EIO;
+        /* created here so the copy of a database holding secrets is never
+         * readable by others, not even for a moment */
+        int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        sqlite3 *dst = NULL;
+        int r = -EIO;
+        if (sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+                sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+                if (b) {
+                        /* -1: every page in one step, so no writer can make
+                         * it start over */
+                        int rc = sqlite3_backup_step(b, -1);
+                        sqlite3_backup_finish(b);
+                        if (rc == SQLITE_DONE)
+                                r = 0;
+                        else
+                                log_error("db snapshot: %s", sqlite3_errstr(rc));
+                } else {
+                        log_error("db snapshot: %s", sqlite3_errmsg(dst));
+                }
+        }
+        if (sqlite3_close(dst) != SQLITE_OK && r == 0)
+                r = -EIO;
+        if (r < 0)
+                unlink(dest);
+        return r;
+}

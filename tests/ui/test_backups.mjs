@@ -1,0 +1,159 @@
+// Browser test of the backups page: create a site and a full backup, verify,
+// download, restore, spot a corrupted archive, delete, and the viewer's
+// read-only view.
+//
+//   SETEC_BIN=build/setec-manager node tests/ui/test_backups.mjs
+
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
+
+function addSite(dbPath, domain, root) {
+  const py = 'import sqlite3,sys\n'
+    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
+    + 'cur=c.execute("INSERT INTO sites (domain, app_root) VALUES (?,?)",(sys.argv[2],sys.argv[3]))\n'
+    + 'c.commit()\nprint(cur.lastrowid)\n';
+  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, domain, root], { encoding: 'utf8' });
+  assert(r.status === 0, `site insert failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+async function main() {
+  const www = fs.mkdtempSync(path.join(os.tmpdir(), 'setec-ui-bk-www-'));
+  const nginx = path.join(www, '..', `${path.basename(www)}-nginx`);
+  fs.mkdirSync(path.join(nginx, 'sites-available'), { recursive: true });
+  const root = path.join(www, 'shop');
+  fs.mkdirSync(path.join(root, 'img'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'index.html'), '<p>shop</p>\n');
+  fs.writeFileSync(path.join(root, 'img', 'logo.svg'), '<svg/>\n');
+  const q = (p) => JSON.stringify(p);
+
+  let panel = null;
+  let browser = null;
+  await check('server starts', async () => {
+    panel = await startPanel({
+      extraYaml: ['nginx:', `  webroot: ${q(www)}`, `  sites_available: ${q(path.join(nginx, 'sites-available'))}`],
+    });
+  });
+  if (!panel) return;
+  const { base, tmp, adminPassword } = panel;
+  const viewerName = `bkviewer${crypto.randomBytes(3).toString('hex')}`;
+  const viewerPassword = crypto.randomBytes(18).toString('base64url');
+  try {
+    const siteId = addSite(path.join(tmp, 'data', 'setec.db'), 'shop.example.com', root);
+    const b = await launchBrowser();
+    browser = b.browser;
+    const { page, problems } = b;
+    const rows = page.locator('#backups-table tbody tr[data-id]');
+
+    await check('admin sees the empty backups page', async () => {
+      await login(page, base, 'admin', adminPassword);
+      await page.goto(`${base}/backups`);
+      await page.locator('h1', { hasText: 'Backups' }).waitFor();
+      await page.locator('#backups-table td.empty', { hasText: 'No backups yet' }).waitFor();
+      assert(await page.locator('#backup-create').isVisible(), 'no create card');
+      assert((await page.locator('link[href="/css/pages/backups.css"]').count()) === 1, 'page css not loaded');
+    });
+
+    await check('site backup appears in the list', async () => {
+      await page.fill('#backup-site-id', String(siteId));
+      await page.click('#create-site-backup');
+      await rows.first().waitFor();
+      const file = (await rows.first().locator('[data-field="file"]').textContent()).trim();
+      assert(/^site-shop\.example\.com-\d{8}-\d{6}\.tar\.gz$/.test(file), `file is "${file}"`);
+      assert((await rows.first().getAttribute('data-type')) === 'site', 'type is not site');
+      assert((await page.locator('[data-field="backup-count"]').textContent()).trim() === '1 archive', 'count');
+    });
+
+    await check('full backup appears, without a restore button', async () => {
+      await page.click('#create-full-backup');
+      await page.locator('#backups-table tbody tr[data-type="full"]').waitFor();
+      assert((await rows.count()) === 2, `rows: ${await rows.count()}`);
+      const full = page.locator('#backups-table tbody tr[data-type="full"]');
+      assert((await full.locator('[data-action="restore"]').count()) === 0, 'full backup offers restore');
+      assert((await full.locator('[data-field="site"]').textContent()).trim() === '—', 'site column');
+    });
+
+    const siteRow = page.locator('#backups-table tbody tr[data-type="site"]');
+
+    await check('verify marks the archive as verified', async () => {
+      await siteRow.locator('[data-action="verify"]').click();
+      await siteRow.locator('[data-field="verify-status"] .badge', { hasText: 'verified' }).waitFor();
+    });
+
+    await check('download sends the archive with its file name', async () => {
+      const file = (await siteRow.locator('[data-field="file"]').textContent()).trim();
+      const [dl] = await Promise.all([page.waitForEvent('download'), siteRow.locator('[data-action="download"]').click()]);
+      assert(dl.suggestedFilename() === file, `download named "${dl.suggestedFilename()}"`);
+      const saved = path.join(tmp, 'dl.tar.gz');
+      await dl.saveAs(saved);
+      const disk = fs.readFileSync(path.join(tmp, 'data', 'backups', file));
+      assert(Buffer.compare(fs.readFileSync(saved), disk) === 0, 'downloaded bytes differ');
+    });
+
+    await check('restore brings back a deleted file', async () => {
+      fs.unlinkSync(path.join(root, 'index.html'));
+      fs.writeFileSync(path.join(root, 'added.txt'), 'later\n');
+      await siteRow.locator('[data-action="restore"]').click();
+      await page.locator('dialog.modal [data-action="confirm"]').click();
+      await page.locator('.toast', { hasText: 'restored' }).waitFor();
+      assert(fs.readFileSync(path.join(root, 'index.html'), 'utf8') === '<p>shop</p>\n', 'index.html not restored');
+      assert(!fs.existsSync(path.join(root, 'added.txt')), 'added file survived');
+    });
+
+    await check('a corrupted archive fails verification', async () => {
+      const file = (await siteRow.locator('[data-field="file"]').textContent()).trim();
+      const p = path.join(tmp, 'data', 'backups', file);
+      const buf = fs.readFileSync(p);
+      buf[Math.floor(buf.length / 2)] ^= 0xff;
+      fs.writeFileSync(p, buf);
+      await siteRow.locator('[data-action="verify"]').click();
+      await siteRow.locator('[data-field="verify-status"] .badge', { hasText: 'corrupt' }).waitFor();
+    });
+
+    await check('delete removes the row and the file', async () => {
+      const full = page.locator('#backups-table tbody tr[data-type="full"]');
+      const file = (await full.locator('[data-field="file"]').textContent()).trim();
+      await full.locator('[data-action="delete"]').click();
+      await page.locator('dialog.modal [data-action="confirm"]').click();
+      await page.locator('#backups-table tbody tr[data-type="full"]').waitFor({ state: 'detached' });
+      assert((await rows.count()) === 1, 'rows after delete');
+      assert(!fs.existsSync(path.join(tmp, 'data', 'backups', file)), 'file still on disk');
+    });
+
+    await check('viewer sees a read-only list', async () => {
+      const status = await page.evaluate(async ({ name, pw }) => {
+        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('setec_csrf='))?.slice(11) || '';
+        const r = await fetch('/panel/users', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf) },
+          body: JSON.stringify({ username: name, password: pw, role: 'viewer' }),
+        });
+        return r.status;
+      }, { name: viewerName, pw: viewerPassword });
+      assert(status === 201, `create viewer: ${status}`);
+      await Promise.all([page.waitForURL(/\/login$/), page.click('#logout')]);
+      await login(page, base, viewerName, viewerPassword);
+      await page.goto(`${base}/backups`);
+      await rows.first().waitFor();
+      assert((await page.locator('#backup-create').count()) === 0, 'viewer sees the create card');
+      assert((await page.locator('#backups-table button, #backups-table a').count()) === 0, 'viewer sees actions');
+    });
+
+    await check('no script errors or CSP violations', async () => {
+      assert(problems.length === 0, problems.join('\n'));
+    });
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await panel.stop();
+    fs.rmSync(www, { recursive: true, force: true });
+    fs.rmSync(nginx, { recursive: true, force: true });
+    if (!anyFailed() && !process.env.SETEC_UI_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+    else console.log(`# kept ${tmp}`);
+  }
+}
+
+await run(main);
