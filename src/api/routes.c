@@ -39,12 +39,7 @@ static const struct route core_routes[] = {
     PAGE("/autarch", api_not_yet),
     PAGE("/ssl", api_not_yet),
     PAGE("/nginx", api_not_yet),
-    PAGE("/firewall", api_not_yet),
-    PAGE("/users", api_not_yet),
-    PAGE("/backups", api_not_yet),
     PAGE("/hosting", api_not_yet),
-    PAGE("/monitor", api_not_yet),
-    PAGE("/logs", api_not_yet),
     PAGE("/float/sessions", api_not_yet),
 };
 

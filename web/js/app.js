@@ -6,12 +6,12 @@ import { h, alertBox, pageHeader } from './ui.js';
 
 const ROUTES = [
   { match: /^\/$/, page: 'dashboard', nav: 'dashboard', title: 'Dashboard' },
-  { match: /^\/sites\/new$/, page: 'placeholder', nav: 'sites', title: 'New site', subtitle: 'Deploy a new site' },
-  { match: /^\/sites\/[^/]+$/, page: 'placeholder', nav: 'sites', title: 'Site', subtitle: 'Site details' },
-  { match: /^\/sites$/, page: 'placeholder', nav: 'sites', title: 'Sites', subtitle: 'Web sites and applications' },
+  { match: /^\/sites\/new$/, page: 'site-new', nav: 'sites', title: 'New site', subtitle: 'Deploy a new site' },
+  { match: /^\/sites\/[^/]+$/, page: 'site', nav: 'sites', title: 'Site', subtitle: 'Site details' },
+  { match: /^\/sites$/, page: 'sites', nav: 'sites', title: 'Sites', subtitle: 'Web sites and applications' },
   { match: /^\/autarch$/, page: 'placeholder', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
   { match: /^\/ssl$/, page: 'placeholder', nav: 'ssl', title: 'SSL/TLS', subtitle: 'Certificates' },
-  { match: /^\/nginx$/, page: 'placeholder', nav: 'nginx', title: 'Nginx', subtitle: 'Web server status and configuration' },
+  { match: /^\/nginx$/, page: 'nginx', nav: 'nginx', title: 'Nginx', subtitle: 'Web server status and configuration' },
   { match: /^\/firewall$/, page: 'firewall', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
   { match: /^\/(panel\/)?users$/, page: 'users', nav: 'users', title: 'Users', subtitle: 'Panel accounts and system users' },
   { match: /^\/backups$/, page: 'backups', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },

@@ -1,0 +1,43 @@
+/* A site: a domain served by nginx, optionally backed by an app (python,
+ * node, AUTARCH) run as a systemd unit. Field names are the seed's. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/config.h"
+
+enum app_type { APP_STATIC, APP_PYTHON, APP_NODE, APP_AUTARCH };
+
+struct site {
+        long long id;
+        char *domain;  /* lower-case DNS name */
+        char *aliases; /* space-separated DNS names, "" for none */
+        enum app_type app_type;
+        char *app_root; /* absolute, normalised, inside nginx.webroot */
+        int app_port;   /* 1024-65535; 0 = none (static) or "pick one" before provisioning */
+        char *app_entry;  /* relative path inside app_root, "" for none */
+        char *git_repo;   /* "" for none */
+        char *git_branch; /* default "main" */
+        bool ssl_enabled;
+        char *ssl_cert_path, *ssl_key_path; /* "" until a certificate exists */
+        bool ssl_auto;
+        bool enabled;
+        char *created_at, *updated_at; /* RFC 3339 UTC */
+};
+
+const char *app_type_name(enum app_type t);
+/* 0 or -EINVAL. */
+int app_type_parse(const char *s, enum app_type *out);
+
+/* Free the strings (the struct itself is the caller's); safe on a zeroed struct. */
+void site_clear(struct site *s);
+
+/* Validate every field (CONTRACT.md §4) against cfg (nginx.webroot,
+ * git.local_root), whatever the app_type. Lower-cases domain and aliases in
+ * place. On failure returns -EINVAL and writes a message that starts with
+ * the field's name into err. */
+int site_validate(struct site *s, const struct config *cfg, char *err, size_t errlen);
+
+/* "app-<domain>.service" into out (>= 300 bytes). */
+void site_unit_name(const struct site *s, char *out, size_t outlen);
