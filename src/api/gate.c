@@ -20,10 +20,12 @@ static bool is_safe_method(const char *m)
         return streq(m, "GET") || streq(m, "HEAD") || streq(m, "OPTIONS");
 }
 
-/* Every GET hands out a CSRF cookie when the client has none (JS reads it). */
+/* Every GET hands out a CSRF cookie when the client has none (JS reads it).
+ * API clients that authenticate with a Bearer header never need one. */
 static void ensure_csrf_cookie(struct http_req *r)
 {
-        if (!is_safe_method(r->method) || http_cookie(r, CSRF_COOKIE))
+        if (!is_safe_method(r->method) || http_cookie(r, CSRF_COOKIE) ||
+            http_header(r, "Authorization"))
                 return;
         char tok[CSRF_TOKEN_LEN + 1];
         if (csrf_token_new(tok) == 0)

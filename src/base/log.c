@@ -60,17 +60,21 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         gmtime_r(&now.tv_sec, &tm);
         strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
+        /* One write per line: stderr is unbuffered, and lines from several
+         * threads must not interleave. Long messages are cut, never split. */
+        char line[4096];
+        int n = snprintf(line, sizeof(line), "%s %s: ", ts, tags[lvl]);
         va_list ap;
+        va_start(ap, fmt);
+        int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+        va_end(ap);
+        size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+        if (len > sizeof(line) - 2)
+                len = sizeof(line) - 2;
+        line[len++] = '\n';
         pthread_mutex_lock(&log_lock);
-        FILE *outs[2] = {stderr, log_file};
-        for (int i = 0; i < 2; i++) {
-                if (!outs[i])
-                        continue;
-                fprintf(outs[i], "%s %s: ", ts, tags[lvl]);
-                va_start(ap, fmt);
-                vfprintf(outs[i], fmt, ap);
-                va_end(ap);
-                fputc('\n', outs[i]);
-        }
+        fwrite(line, 1, len, stderr);
+        if (log_file)
+                fwrite(line, 1, len, log_file);
         pthread_mutex_unlock(&log_lock);
 }

@@ -27,7 +27,8 @@
 static const char usage[] =
     "Usage:\n"
     "  setec-manager [-c|--config PATH] [serve]          run the panel (default)\n"
-    "  setec-manager [-c PATH] setup                     first-time setup, then exit\n"
+    "  setec-manager [-c PATH] setup [--firewall]        first-time setup, then exit;\n"
+    "                          --firewall also enables ufw with the default rules\n"
     "  setec-manager [-c PATH] admin add USER [--role R] [--password-stdin]\n"
     "  setec-manager [-c PATH] admin passwd USER [--password-stdin]\n"
     "  setec-manager [-c PATH] admin list | admin delete USER\n"
@@ -377,6 +378,11 @@ int cli_main(int argc, char **argv)
                 fprintf(stderr, "setec-manager: unknown command '%s'\n\n%s", cmd, usage);
                 return 2;
         }
+        bool firewall = false;
+        if (streq(cmd, "setup") && i < argc && streq(argv[i], "--firewall")) {
+                firewall = true;
+                i++;
+        }
         if (!streq(cmd, "admin") && i < argc) {
                 fprintf(stderr, "setec-manager: unexpected argument '%s'\n", argv[i]);
                 return 2;
@@ -391,7 +397,7 @@ int cli_main(int argc, char **argv)
         if (streq(cmd, "serve")) {
                 rc = run_server(&cfg);
         } else if (streq(cmd, "setup")) {
-                rc = setup_run(&cfg, used) < 0 ? 1 : 0;
+                rc = setup_run(&cfg, used, firewall) < 0 ? 1 : 0;
         } else if (streq(cmd, "check")) {
                 int n = setup_check(&cfg);
                 printf("%d problem%s found\n", n, n == 1 ? "" : "s");

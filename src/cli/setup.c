@@ -17,6 +17,7 @@
 #include "base/validate.h"
 #include "core/password.h"
 #include "db/users.h"
+#include "sys/firewall.h"
 #include "sys/sysinfo.h"
 #include "sys/tlscert.h"
 
@@ -141,7 +142,15 @@ static int write_unit(struct config *cfg, const char *config_path)
         return write_in(cfg->systemd.unit_dir, "setec-manager.service", u.data, 0644);
 }
 
-int setup_run(struct config *cfg, const char *config_path)
+/* AUTARCH DNS counts as installed when its unit file exists. */
+static bool autarch_dns_installed(const struct config *cfg)
+{
+        _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
+        strbuf_printf(&p, "%s/autarch-dns.service", cfg->systemd.unit_dir);
+        return p.data && access(p.data, F_OK) == 0;
+}
+
+int setup_run(struct config *cfg, const char *config_path, bool firewall)
 {
         const struct {
                 const char *path;
@@ -181,6 +190,15 @@ int setup_run(struct config *cfg, const char *config_path)
                 if (setup_first_admin(cfg, db) < 0)
                         failures++;
                 db_close(db);
+        }
+        if (firewall) {
+                bool dns = autarch_dns_installed(cfg);
+                if (firewall_apply_defaults(cfg, dns) < 0) {
+                        failures++;
+                } else {
+                        printf("Firewall enabled: 22, 80, 443 and %d/tcp allowed%s\n",
+                               cfg->server.port, dns ? ", 53 tcp+udp for AUTARCH DNS" : "");
+                }
         }
         if (write_unit(cfg, config_path) < 0)
                 failures++;

@@ -12,7 +12,8 @@
 int setup_first_admin(struct config *cfg, struct db *db);
 /* Create the self-signed panel certificate when server.cert is missing. */
 int setup_panel_cert(struct config *cfg);
-/* The whole `setup` command: directories, snippets, certificate, admin, unit. */
-int setup_run(struct config *cfg, const char *config_path);
+/* The whole `setup` command: directories, snippets, certificate, admin, unit;
+ * with firewall, also ufw's default rule set (sys/firewall.h). */
+int setup_run(struct config *cfg, const char *config_path, bool firewall);
 /* `check`: print every problem found; returns the number of problems. */
 int setup_check(struct config *cfg);
