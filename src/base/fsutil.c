@@ -40,6 +40,32 @@ char *path_dirname(const char *path)
         return strndup(path, (size_t)(slash - path));
 }
 
+int write_all(int fd, const void *buf, size_t n)
+{
+        const char *p = buf;
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+int fsync_parent_dir(const char *path)
+{
+        _cleanup_free_ char *dir = path_dirname(path);
+        if (!dir)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return fsync(dfd) < 0 ? -errno : 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
         _cleanup_strbuf_ struct strbuf tmp = STRBUF_INIT(0);
@@ -48,22 +74,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         int fd = mkostemp(tmp.data, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        int r = 0;
-        const char *p = data;
-        size_t left = len;
-        if (fchmod(fd, mode) < 0)
-                r = -errno;
-        while (r == 0 && left > 0) {
-                ssize_t k = write(fd, p, left);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = -errno;
-                        break;
-                }
-                p += k;
-                left -= (size_t)k;
-        }
+        int r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r == 0)
+                r = write_all(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
@@ -74,10 +87,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 unlink(tmp.data);
                 return r;
         }
-        _cleanup_free_ char *dir = path_dirname(path);
-        _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (dfd >= 0)
-                fsync(dfd);
+        (void)fsync_parent_dir(path); /* durability of the rename; the data is complete */
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/util.h"
@@ -70,33 +71,6 @@ static int ensure_parent_dir(const char *path)
         const char *dir = dirname(copy);
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        return 0;
-}
-
-static int fsync_parent_dir(const char *path)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        return fsync(dfd) < 0 ? -errno : 0;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-        const unsigned char *p = buf;
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t)k;
-        }
         return 0;
 }
 

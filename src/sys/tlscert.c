@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/rand.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define VALIDITY_DAYS 825
@@ -59,82 +60,10 @@ static void datum_freep(gnutls_datum_t *d)
 /* mkdir -p for the parent of path, new directories 0700. */
 static int mkdir_parents(const char *path)
 {
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
+        _cleanup_free_ char *dir = path_dirname(path);
+        if (!dir)
                 return -ENOMEM;
-        char *dir = dirname(copy);
-        if (streq(dir, ".") || streq(dir, "/"))
-                return 0;
-        for (char *p = dir + 1;; p++) {
-                bool end = *p == '\0';
-                if (*p != '/' && !end)
-                        continue;
-                *p = '\0';
-                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-                if (end)
-                        break;
-                *p = '/';
-        }
-        struct stat st;
-        if (stat(dir, &st) < 0)
-                return -errno;
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-static int fsync_parent(const char *path)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        return fsync(dfd) < 0 ? -errno : 0;
-}
-
-/* Temp file in the target's directory (so rename() is atomic), mode set
- * before any byte is written, fsynced, then renamed over the target. */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-        size_t plen = strlen(path);
-        _cleanup_free_ char *tmp = malloc(plen + sizeof(".tmp-XXXXXX"));
-        if (!tmp)
-                return -ENOMEM;
-        memcpy(tmp, path, plen);
-        memcpy(tmp + plen, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
-
-        int fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        int r = 0;
-        if (fchmod(fd, mode) < 0)
-                r = -errno;
-        const char *p = data;
-        while (r == 0 && len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        break;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlink(tmp);
-                return r;
-        }
-        /* Durability of the rename itself; the files are already complete. */
-        (void)fsync_parent(path);
-        return 0;
+        return mkdir_p(dir, 0700);
 }
 
 static int add_san(gnutls_x509_crt_t crt, const char *name)
@@ -246,10 +175,10 @@ int tlscert_create_selfsigned(const char *cert_path, const char *key_path, const
                 return gnutls_to_errno(g);
         }
 
-        r = write_atomic(key_path, key_pem.data, key_pem.size, 0600);
+        r = write_file_atomic(key_path, key_pem.data, key_pem.size, 0600);
         if (r < 0)
                 return r;
-        return write_atomic(cert_path, crt_pem.data, crt_pem.size, 0644);
+        return write_file_atomic(cert_path, crt_pem.data, crt_pem.size, 0644);
 }
 
 /* Whole file into a gnutls_datum_t, bounded by PEM_FILE_MAX. */
