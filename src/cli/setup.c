@@ -97,7 +97,6 @@ static const char proxy_params[] = "# written by setec-manager setup\n"
                                    "proxy_set_header X-Real-IP $remote_addr;\n"
                                    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
                                    "proxy_set_header X-Forwarded-Proto $scheme;\n"
-                                   "proxy_http_version 1.1;\n"
                                    "proxy_buffering off;\n"
                                    "proxy_request_buffering off;\n";
 
