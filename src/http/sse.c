@@ -118,9 +118,26 @@ static int append_locked(struct sse_stream *s, const char *data, size_t len)
         return 0;
 }
 
+/* Names and ids are ours (never client data), but a newline in one would
+ * still break the framing. */
+static bool one_line(const char *s)
+{
+        return !s || !strpbrk(s, "\r\n");
+}
+
 int sse_send(struct sse_stream *s, const char *id, const char *data, size_t len)
 {
+        return sse_send_event(s, NULL, id, data, len);
+}
+
+int sse_send_event(struct sse_stream *s, const char *event, const char *id, const char *data,
+                   size_t len)
+{
+        if (!one_line(event) || !one_line(id))
+                return -EINVAL;
         _cleanup_strbuf_ struct strbuf ev = STRBUF_INIT(SSE_BUFFER_MAX);
+        if (event)
+                strbuf_printf(&ev, "event: %s\n", event);
         if (id)
                 strbuf_printf(&ev, "id: %s\n", id);
         const char *p = data, *end = data + len;

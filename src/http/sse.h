@@ -28,6 +28,10 @@ void http_reply_sse(struct http_req *r, int fd, const struct sse_source_ops *ops
  * -EPIPE when the client is gone or too slow (its buffer is full): then the
  * stream ends. */
 int sse_send(struct sse_stream *s, const char *id, const char *data, size_t len);
+/* The same with an event name ("event:" line), e.g. "end". Names and ids
+ * with a newline are refused (-EINVAL). */
+int sse_send_event(struct sse_stream *s, const char *event, const char *id, const char *data,
+                   size_t len);
 /* A comment line (": text"), e.g. for keepalives. */
 int sse_comment(struct sse_stream *s, const char *text);
 

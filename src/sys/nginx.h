@@ -47,3 +47,21 @@ int nginx_restart(const struct config *cfg, char **msg);
 /* Whether nginx runs: ActiveState of nginx.service, or for "signal" mode the
  * pid file named in the config being alive. state gets "active"/"inactive"/... */
 int nginx_status(const struct config *cfg, bool *running, char *state, size_t statelen);
+
+/* ---- additions (nginx engineer) ---- */
+
+/* The vhost file of domain (<sites_available>/<domain>): 0 with *out
+ * malloc'd, -EINVAL for an invalid domain, -ENOENT when there is none. */
+int nginx_read_vhost(const struct config *cfg, const char *domain, char **out);
+/* Test, then reload only when the test passed, under the same lock as the
+ * transactions: 0; -EINVAL when the test failed (nginx's output in *msg);
+ * another -errno when nginx could not run or the reload failed (*msg). */
+int nginx_checked_reload(const struct config *cfg, char **msg);
+/* The argument of the top-level `pid` directive of an nginx.conf text,
+ * relative values resolved against conf_dir (our layouts keep nginx.conf in
+ * the prefix root, where nginx -p would resolve them too); NULL when absent.
+ * Signal mode reads it to find the master (default /run/nginx.pid). */
+char *nginx_conf_pid_path(const char *conf_text, const char *conf_dir);
+/* Note: a transaction holds a process-wide (recursive) lock from
+ * nginx_txn_begin to nginx_txn_free, which must run on the same thread; the
+ * other calls here take it too, so they may be used inside a transaction. */

@@ -353,3 +353,17 @@ int services_query(const char *const *units, size_t n, struct unit_state *out)
         }
         return 0;
 }
+
+int services_bus(unsigned timeout_ms, struct sd_bus **ret)
+{
+        struct bus_cache *c = cache_get();
+        if (!c)
+                return -ENOMEM;
+        return bus_acquire(c, now_usec() + (uint64_t)timeout_ms * 1000ULL, ret);
+}
+
+void services_bus_drop(void)
+{
+        pthread_once(&cache_once, cache_key_init);
+        cache_drop(pthread_getspecific(cache_key));
+}

@@ -19,3 +19,12 @@ struct unit_state {
  * (sd-bus address) if set, else the default system bus. Thread-safe (opens
  * its own bus connection per call or per thread). */
 int services_query(const char *const *units, size_t n, struct unit_state *out);
+
+struct sd_bus;
+/* The calling thread's system bus connection, the one services_query uses
+ * (same $SETEC_SYSTEM_BUS rules), opened within timeout_ms when there is none
+ * or it died. Borrowed: do not unref it; valid until services_bus_drop() or
+ * the thread exits. 0 or -errno (no bus reachable). */
+int services_bus(unsigned timeout_ms, struct sd_bus **ret);
+/* Forget the calling thread's connection (after a transport error). */
+void services_bus_drop(void);

@@ -2,6 +2,7 @@
  * systemd.unit_dir, controlled over sd-bus (org.freedesktop.systemd1). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -25,7 +26,20 @@ int unit_remove(const struct config *cfg, const char *name);
 enum unit_op { UNIT_START, UNIT_STOP, UNIT_RESTART, UNIT_RELOAD, UNIT_ENABLE, UNIT_DISABLE };
 /* Over sd-bus, waiting for the job to finish (up to timeout_ms). 0, or
  * -errno with a message (the unit's failure, the bus error) in err. */
-int unit_control(const char *name, enum unit_op op, unsigned timeout_ms, char *err,
-                 size_t errlen);
+int unit_control(const char *name, enum unit_op op, unsigned timeout_ms, char *err, size_t errlen);
 /* ActiveState etc. of one unit (services_query for one name). */
 int unit_state(const char *name, struct unit_state *out);
+
+/* The unprivileged system user apps run as. */
+#define UNITS_APP_USER "setec-app"
+/* Make sure UNITS_APP_USER exists (useradd --system, no home, nologin shell,
+ * only when getpwnam does not know it). *name_out (may be NULL) = its name.
+ * 0 or -errno. */
+int units_ensure_app_user(const char **name_out);
+/* chown -R dir to user (and its primary group) without following symlinks
+ * at any level (a link is chowned itself, never its target). 0 or -errno. */
+int units_chown_tree(const char *dir, const char *user);
+/* One value double-quoted for a unit file (systemd.syntax: '\\' and '"'
+ * escaped, '%' doubled, '$' doubled when exec_arg). malloc'd; NULL when s
+ * holds a control character. */
+char *unit_quote(const char *s, bool exec_arg);

@@ -1,0 +1,143 @@
+/* Site records: app types, validation of every field (CONTRACT.md §4) before
+ * a value may reach a file, an nginx vhost, a unit or a command. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "base/validate.h"
+#include "core/site.h"
+
+static const char *const type_names[] = {
+    [APP_STATIC] = "static",
+    [APP_PYTHON] = "python",
+    [APP_NODE] = "node",
+    [APP_AUTARCH] = "autarch",
+};
+
+const char *app_type_name(enum app_type t)
+{
+        if ((unsigned)t >= ARRAY_SIZE(type_names))
+                return "unknown";
+        return type_names[t];
+}
+
+int app_type_parse(const char *s, enum app_type *out)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(type_names); i++)
+                if (streq(s, type_names[i])) {
+                        *out = (enum app_type)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+void site_clear(struct site *s)
+{
+        if (!s)
+                return;
+        char **strs[] = {&s->domain,     &s->aliases,    &s->app_root,      &s->app_entry,
+                         &s->git_repo,   &s->git_branch, &s->ssl_cert_path, &s->ssl_key_path,
+                         &s->created_at, &s->updated_at};
+        for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+                free(*strs[i]);
+                *strs[i] = NULL;
+        }
+}
+
+/* Certificate paths end up inside the nginx config: only characters that
+ * need no quoting there (no whitespace, ';', '{', '}', quotes, '$', '#'),
+ * absolute and normalised. */
+static bool valid_cert_path(const char *p)
+{
+        if (!p || p[0] != '/' || strlen(p) > 4096)
+                return false;
+        const char *seg = p + 1;
+        for (;;) {
+                size_t n = strcspn(seg, "/");
+                if (n == 0)
+                        return false;
+                if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                        return false;
+                for (size_t i = 0; i < n; i++) {
+                        unsigned char c = (unsigned char)seg[i];
+                        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                  (c >= '0' && c <= '9') || strchr("._-+@,~=:", c);
+                        if (!ok || c == '\0')
+                                return false;
+                }
+                if (!seg[n])
+                        return true;
+                seg += n + 1;
+        }
+}
+
+/* git allows shell and nginx metacharacters in ref names; a branch the
+ * panel checks out needs none of them. */
+static bool plain_branch(const char *b)
+{
+        for (const char *p = b; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      strchr("._-/+@=,", c)))
+                        return false;
+        }
+        return true;
+}
+
+static int fail(char *err, size_t errlen, const char *msg)
+{
+        if (err && errlen)
+                snprintf(err, errlen, "%s", msg);
+        return -EINVAL;
+}
+
+int site_validate(struct site *s, const struct config *cfg, char *err, size_t errlen)
+{
+        if (!s->domain || !valid_domain(s->domain))
+                return fail(err, errlen, "domain must be a valid DNS host name");
+        str_tolower(s->domain);
+        if (!s->aliases || !valid_aliases(s->aliases))
+                return fail(err, errlen, "aliases must be space-separated valid DNS host names");
+        str_tolower(s->aliases);
+        if ((unsigned)s->app_type >= ARRAY_SIZE(type_names))
+                return fail(err, errlen, "app_type must be one of static, python, node, autarch");
+        if (!s->app_root || !cfg->nginx.webroot ||
+            !valid_path_inside(s->app_root, cfg->nginx.webroot)) {
+                if (err && errlen)
+                        snprintf(err, errlen,
+                                 "app_root must be an absolute, normalised path inside %s",
+                                 cfg->nginx.webroot ? cfg->nginx.webroot : "nginx.webroot");
+                return -EINVAL;
+        }
+        if (!s->app_entry || (*s->app_entry && !valid_relative_path(s->app_entry)))
+                return fail(err, errlen,
+                            "app_entry must be a relative path inside app_root without '..'");
+        if (s->app_port != 0 && (s->app_port < 1024 || s->app_port > 65535))
+                return fail(err, errlen, "app_port must be 0 or between 1024 and 65535");
+        const char *local = str_empty(cfg->git.local_root) ? NULL : cfg->git.local_root;
+        if (!s->git_repo || (*s->git_repo && !valid_git_repo(s->git_repo, local)))
+                return fail(err, errlen,
+                            "git_repo must be an https://, ssh:// or user@host:path URL or a "
+                            "repository inside git.local_root");
+        /* "" only when there is nothing to check out */
+        if (!s->git_branch ||
+            (*s->git_branch ? !valid_git_branch(s->git_branch) || !plain_branch(s->git_branch)
+                            : !str_empty(s->git_repo)))
+                return fail(err, errlen, "git_branch must be a valid git branch name");
+        if (!s->ssl_cert_path || (*s->ssl_cert_path && !valid_cert_path(s->ssl_cert_path)))
+                return fail(err, errlen,
+                            "ssl_cert_path must be an absolute, normalised path of plain "
+                            "characters");
+        if (!s->ssl_key_path || (*s->ssl_key_path && !valid_cert_path(s->ssl_key_path)))
+                return fail(err, errlen,
+                            "ssl_key_path must be an absolute, normalised path of plain "
+                            "characters");
+        return 0;
+}
+
+void site_unit_name(const struct site *s, char *out, size_t outlen)
+{
+        snprintf(out, outlen, "app-%s.service", s->domain ? s->domain : "");
+}

@@ -1,0 +1,775 @@
+/* nginx vhosts: rendering from validated sites, atomic writes, enable
+ * symlinks, `nginx -t` before every reload and rollback of a failed change.
+ *
+ * Every transaction (and the public test/reload/restart calls) holds one
+ * process-wide recursive lock, so two changes never interleave and a
+ * rollback restores exactly what its own transaction replaced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "base/validate.h"
+#include "sys/exec.h"
+#include "sys/nginx.h"
+#include "sys/units.h"
+
+#define NGINX_UNIT       "nginx.service"
+#define NGINX_TIMEOUT_MS 30000
+#define VHOST_MAX        (1024 * 1024)
+
+static pthread_mutex_t nginx_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+/* Values from the configuration also go into the vhost text unquoted: only
+ * plain path characters, absolute and normalised. */
+static bool plain_path(const char *p)
+{
+        if (!p || p[0] != '/' || strlen(p) > 4096)
+                return false;
+        if (p[1] == '\0')
+                return true;
+        const char *seg = p + 1;
+        for (;;) {
+                size_t n = strcspn(seg, "/");
+                if (n == 0)
+                        return false;
+                if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                        return false;
+                for (size_t i = 0; i < n; i++) {
+                        unsigned char c = (unsigned char)seg[i];
+                        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || strchr("._-+@,~=:", c)))
+                                return false;
+                }
+                if (!seg[n])
+                        return true;
+                seg += n + 1;
+        }
+}
+
+static bool is_proxy(enum app_type t)
+{
+        return t == APP_PYTHON || t == APP_NODE || t == APP_AUTARCH;
+}
+
+static int put_server_name(struct strbuf *b, const struct site *s)
+{
+        int r = strbuf_printf(b, "    server_name %s", s->domain);
+        /* aliases may hold several spaces between names: emit single ones */
+        const char *p = s->aliases;
+        while (r == 0 && p && *p) {
+                if (*p == ' ') {
+                        p++;
+                        continue;
+                }
+                size_t n = strcspn(p, " ");
+                r = strbuf_printf(b, " %.*s", (int)n, p);
+                p += n;
+        }
+        return r ? r : strbuf_puts(b, ";\n");
+}
+
+static int put_content(struct strbuf *b, const struct site *s, const struct config *cfg)
+{
+        if (!is_proxy(s->app_type))
+                return strbuf_printf(b,
+                                     "\n"
+                                     "    root %s;\n"
+                                     "    index index.html index.htm;\n"
+                                     "\n"
+                                     "    location / {\n"
+                                     "        try_files $uri $uri/ =404;\n"
+                                     "    }\n",
+                                     s->app_root);
+        /* WebSocket: the client's Upgrade/Connection headers are passed on
+         * (a `map` would be cleaner but cannot be declared once per vhost) */
+        return strbuf_printf(b,
+                             "\n"
+                             "    location / {\n"
+                             "        proxy_pass http://127.0.0.1:%d;\n"
+                             "        include %s/proxy-params.conf;\n"
+                             "        proxy_http_version 1.1;\n"
+                             "        proxy_set_header Upgrade $http_upgrade;\n"
+                             "        proxy_set_header Connection $http_connection;\n"
+                             "        proxy_read_timeout 3600s;\n"
+                             "    }\n",
+                             s->app_port, cfg->nginx.snippets);
+}
+
+char *nginx_render_vhost(const struct site *s, const struct config *cfg)
+{
+        if (!s || !cfg || !s->domain || !valid_domain(s->domain) || !s->aliases ||
+            !valid_aliases(s->aliases) || (unsigned)s->app_type > APP_AUTARCH ||
+            !plain_path(cfg->nginx.certbot_webroot) || !plain_path(cfg->nginx.snippets) ||
+            cfg->nginx.http_port < 1 || cfg->nginx.http_port > 65535 || cfg->nginx.https_port < 1 ||
+            cfg->nginx.https_port > 65535) {
+                errno = EINVAL;
+                return NULL;
+        }
+        /* The domain must be lower case already (site_validate does it). */
+        for (const char *p = s->domain; *p; p++)
+                if (*p >= 'A' && *p <= 'Z') {
+                        errno = EINVAL;
+                        return NULL;
+                }
+        if (is_proxy(s->app_type) ? (s->app_port < 1024 || s->app_port > 65535)
+                                  : (!s->app_root || !cfg->nginx.webroot ||
+                                     !valid_path_inside(s->app_root, cfg->nginx.webroot) ||
+                                     !plain_path(s->app_root))) {
+                errno = EINVAL;
+                return NULL;
+        }
+        /* Until a certificate exists an SSL site is served over http like a
+         * plain one (the ACME location is there either way). */
+        bool ssl = s->ssl_enabled && !str_empty(s->ssl_cert_path) && !str_empty(s->ssl_key_path);
+        if (ssl && (!plain_path(s->ssl_cert_path) || !plain_path(s->ssl_key_path))) {
+                errno = EINVAL;
+                return NULL;
+        }
+
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);
+        int r = strbuf_printf(&b,
+                              "# Managed by Setec Manager - do not edit\n"
+                              "# site %s (%s)\n"
+                              "server {\n"
+                              "    listen %d;\n",
+                              s->domain, app_type_name(s->app_type), cfg->nginx.http_port);
+        if (!r)
+                r = put_server_name(&b, s);
+        if (!r)
+                r = strbuf_printf(&b,
+                                  "\n"
+                                  "    location ^~ /.well-known/acme-challenge/ {\n"
+                                  "        root %s;\n"
+                                  "        default_type text/plain;\n"
+                                  "    }\n",
+                                  cfg->nginx.certbot_webroot);
+        if (!r && !ssl)
+                r = put_content(&b, s, cfg);
+        if (!r && ssl) {
+                if (cfg->nginx.https_port == 443)
+                        r = strbuf_puts(&b, "\n"
+                                            "    location / {\n"
+                                            "        return 301 https://$host$request_uri;\n"
+                                            "    }\n");
+                else
+                        r = strbuf_printf(&b,
+                                          "\n"
+                                          "    location / {\n"
+                                          "        return 301 https://$host:%d$request_uri;\n"
+                                          "    }\n",
+                                          cfg->nginx.https_port);
+                /* `listen … ssl http2` is what nginx 1.22 (Debian 12) knows;
+                 * newer versions only warn about it */
+                if (!r)
+                        r = strbuf_printf(&b,
+                                          "}\n"
+                                          "\n"
+                                          "server {\n"
+                                          "    listen %d ssl http2;\n",
+                                          cfg->nginx.https_port);
+                if (!r)
+                        r = put_server_name(&b, s);
+                if (!r)
+                        r = strbuf_printf(&b,
+                                          "\n"
+                                          "    ssl_certificate %s;\n"
+                                          "    ssl_certificate_key %s;\n"
+                                          "    include %s/ssl-params.conf;\n",
+                                          s->ssl_cert_path, s->ssl_key_path, cfg->nginx.snippets);
+                if (!r)
+                        r = put_content(&b, s, cfg);
+        }
+        if (!r)
+                r = strbuf_puts(&b, "}\n");
+        if (r) {
+                errno = -r;
+                return NULL;
+        }
+        return strbuf_steal(&b);
+}
+
+static char *join(const char *dir, const char *name)
+{
+        _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
+        if (strbuf_printf(&p, "%s/%s", dir, name) < 0)
+                return NULL;
+        return strbuf_steal(&p);
+}
+
+char *nginx_vhost_path(const struct config *cfg, const char *domain)
+{
+        if (!domain || !valid_domain(domain) || !cfg->nginx.sites_available)
+                return NULL;
+        return join(cfg->nginx.sites_available, domain);
+}
+
+static char *enabled_path(const struct config *cfg, const char *domain)
+{
+        if (!domain || !valid_domain(domain) || !cfg->nginx.sites_enabled)
+                return NULL;
+        return join(cfg->nginx.sites_enabled, domain);
+}
+
+int nginx_read_vhost(const struct config *cfg, const char *domain, char **out)
+{
+        _cleanup_free_ char *path = nginx_vhost_path(cfg, domain);
+        if (!path)
+                return domain && valid_domain(domain) ? -ENOMEM : -EINVAL;
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -ENOENT;
+        return read_file(path, VHOST_MAX, out, NULL);
+}
+
+/* ---- replacing a symlink atomically ---- */
+
+static int symlink_atomic(const char *target, const char *path)
+{
+        _cleanup_free_ char *dir = path_dirname(path);
+        if (!dir)
+                return -ENOMEM;
+        for (int attempt = 0; attempt < 16; attempt++) {
+                char hex[13];
+                if (rand_hex(hex, 6) < 0)
+                        return -EIO;
+                _cleanup_strbuf_ struct strbuf tmp = STRBUF_INIT(0);
+                if (strbuf_printf(&tmp, "%s/.setec-link-%s", dir, hex) < 0)
+                        return -ENOMEM;
+                if (symlink(target, tmp.data) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return -errno;
+                }
+                if (rename(tmp.data, path) < 0) {
+                        int e = -errno;
+                        unlink(tmp.data);
+                        return e;
+                }
+                return 0;
+        }
+        return -EEXIST;
+}
+
+/* ---- transactions ---- */
+
+enum prev_kind { PREV_NONE, PREV_FILE, PREV_LINK };
+
+struct change {
+        char *path;
+        enum prev_kind kind;
+        char *data; /* file content or link target */
+        size_t len;
+        mode_t mode;
+};
+
+struct nginx_txn {
+        const struct config *cfg;
+        struct change *changes;
+        size_t n, cap;
+        bool done; /* committed, or undone */
+};
+
+/* Remember what path holds now, once per transaction. */
+static int record(struct nginx_txn *t, const char *path)
+{
+        for (size_t i = 0; i < t->n; i++)
+                if (streq(t->changes[i].path, path))
+                        return 0;
+        if (t->n == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 4;
+                struct change *c = realloc(t->changes, cap * sizeof(*c));
+                if (!c)
+                        return -ENOMEM;
+                t->changes = c;
+                t->cap = cap;
+        }
+        struct change c = {.kind = PREV_NONE};
+        struct stat st;
+        if (lstat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+        } else if (S_ISLNK(st.st_mode)) {
+                size_t sz = (size_t)st.st_size + 1;
+                if (sz < 256)
+                        sz = 256;
+                c.data = malloc(sz + 1);
+                if (!c.data)
+                        return -ENOMEM;
+                ssize_t n = readlink(path, c.data, sz);
+                if (n < 0 || (size_t)n >= sz) {
+                        free(c.data);
+                        return n < 0 ? -errno : -ENAMETOOLONG;
+                }
+                c.data[n] = '\0';
+                c.len = (size_t)n;
+                c.kind = PREV_LINK;
+        } else if (S_ISREG(st.st_mode)) {
+                int r = read_file(path, VHOST_MAX, &c.data, &c.len);
+                if (r < 0)
+                        return r;
+                c.mode = st.st_mode & 07777;
+                c.kind = PREV_FILE;
+        } else {
+                /* never replace a directory or a device */
+                return -EISDIR;
+        }
+        c.path = strdup(path);
+        if (!c.path) {
+                free(c.data);
+                return -ENOMEM;
+        }
+        t->changes[t->n++] = c;
+        return 0;
+}
+
+static void undo(struct nginx_txn *t)
+{
+        for (size_t i = t->n; i-- > 0;) {
+                struct change *c = &t->changes[i];
+                int r = 0;
+                switch (c->kind) {
+                case PREV_NONE:
+                        if (unlink(c->path) < 0 && errno != ENOENT)
+                                r = -errno;
+                        break;
+                case PREV_FILE:
+                        r = write_file_atomic(c->path, c->data, c->len, c->mode);
+                        break;
+                case PREV_LINK:
+                        r = symlink_atomic(c->data, c->path);
+                        break;
+                }
+                if (r < 0)
+                        log_error("nginx: could not restore %s: %s", c->path, strerror(-r));
+        }
+}
+
+int nginx_txn_begin(const struct config *cfg, struct nginx_txn **out)
+{
+        struct nginx_txn *t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->cfg = cfg;
+        pthread_mutex_lock(&nginx_mutex);
+        *out = t;
+        return 0;
+}
+
+int nginx_txn_put_site(struct nginx_txn *t, const struct site *s)
+{
+        if (!t || t->done)
+                return -EINVAL;
+        _cleanup_free_ char *text = nginx_render_vhost(s, t->cfg);
+        if (!text)
+                return errno == ENOMEM ? -ENOMEM : -EINVAL;
+        _cleanup_free_ char *avail = nginx_vhost_path(t->cfg, s->domain);
+        _cleanup_free_ char *en = enabled_path(t->cfg, s->domain);
+        if (!avail || !en)
+                return -ENOMEM;
+        /* nginx resolves a relative link target against sites_enabled */
+        if (avail[0] != '/')
+                return -EINVAL;
+        int r = record(t, avail);
+        if (r < 0)
+                return r;
+        r = record(t, en);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(avail, text, strlen(text), 0644);
+        if (r < 0)
+                return r;
+        return symlink_atomic(avail, en);
+}
+
+int nginx_txn_drop_site(struct nginx_txn *t, const char *domain, bool remove_file)
+{
+        if (!t || t->done || !domain || !valid_domain(domain))
+                return -EINVAL;
+        _cleanup_free_ char *en = enabled_path(t->cfg, domain);
+        if (!en)
+                return -ENOMEM;
+        int r = record(t, en);
+        if (r < 0)
+                return r;
+        if (unlink(en) < 0 && errno != ENOENT)
+                return -errno;
+        if (!remove_file)
+                return 0;
+        _cleanup_free_ char *avail = nginx_vhost_path(t->cfg, domain);
+        if (!avail)
+                return -ENOMEM;
+        r = record(t, avail);
+        if (r < 0)
+                return r;
+        if (unlink(avail) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+static char *trimmed(char *s)
+{
+        if (!s)
+                return s;
+        size_t n = strlen(s);
+        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+                s[--n] = '\0';
+        return s;
+}
+
+static int run_nginx(const struct config *cfg, const char *const *extra, size_t nextra,
+                     struct exec_result *res)
+{
+        const char *argv[16];
+        size_t k = 0;
+        argv[k++] = cfg->nginx.binary;
+        for (size_t i = 0; i < nextra && k < 10; i++)
+                argv[k++] = extra[i];
+        argv[k++] = "-c";
+        argv[k++] = cfg->nginx.conf;
+        if (!str_empty(cfg->nginx.error_log)) {
+                /* start-up errors go where the config says, never to the
+                 * compiled-in /var/log/nginx */
+                argv[k++] = "-e";
+                argv[k++] = cfg->nginx.error_log;
+        }
+        argv[k] = NULL;
+        struct exec_opts o = {
+            .argv = argv, .timeout_ms = NGINX_TIMEOUT_MS, .max_output = 64 * 1024};
+        return exec_run(&o, res);
+}
+
+static int test_locked(const struct config *cfg, char **output)
+{
+        struct exec_result res = {0};
+        const char *args[] = {"-t"};
+        int r = run_nginx(cfg, args, 1, &res);
+        if (r < 0) {
+                if (output) {
+                        _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+                        strbuf_printf(&m, "cannot run %s: %s", cfg->nginx.binary, strerror(-r));
+                        *output = strbuf_steal(&m);
+                }
+                return r;
+        }
+        int valid = res.status == 0 && !res.timed_out;
+        if (output)
+                *output = trimmed(TAKE_PTR(res.output));
+        exec_result_free(&res);
+        return valid;
+}
+
+int nginx_test(const struct config *cfg, char **output)
+{
+        pthread_mutex_lock(&nginx_mutex);
+        int r = test_locked(cfg, output);
+        pthread_mutex_unlock(&nginx_mutex);
+        return r;
+}
+
+static bool signal_mode(const struct config *cfg)
+{
+        return streq(cfg->nginx.reload, "signal");
+}
+
+static int fail_msg(char **msg, int err, const char *what, const char *detail)
+{
+        if (msg) {
+                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+                if (str_empty(detail))
+                        strbuf_printf(&m, "%s: %s", what, strerror(-err));
+                else
+                        strbuf_printf(&m, "%s: %s", what, detail);
+                *msg = strbuf_steal(&m);
+        }
+        return err;
+}
+
+/* nginx -s SIG: 0 or -errno with its output. */
+static int send_signal(const struct config *cfg, const char *sig, char **msg)
+{
+        struct exec_result res = {0};
+        const char *args[] = {"-s", sig};
+        int r = run_nginx(cfg, args, 2, &res);
+        if (r < 0)
+                return fail_msg(msg, r, "cannot run nginx", NULL);
+        if (res.status != 0 || res.timed_out) {
+                r = fail_msg(msg, -EIO, "nginx -s failed", trimmed(res.output));
+                exec_result_free(&res);
+                return r;
+        }
+        exec_result_free(&res);
+        return 0;
+}
+
+static int reload_locked(const struct config *cfg, char **msg)
+{
+        if (signal_mode(cfg))
+                return send_signal(cfg, "reload", msg);
+        char err[512] = "";
+        int r = unit_control(NGINX_UNIT, UNIT_RELOAD, NGINX_TIMEOUT_MS, err, sizeof(err));
+        if (r < 0)
+                return fail_msg(msg, r, "reloading nginx.service failed", err);
+        return 0;
+}
+
+int nginx_reload(const struct config *cfg, char **msg)
+{
+        pthread_mutex_lock(&nginx_mutex);
+        int r = reload_locked(cfg, msg);
+        pthread_mutex_unlock(&nginx_mutex);
+        return r;
+}
+
+int nginx_checked_reload(const struct config *cfg, char **msg)
+{
+        pthread_mutex_lock(&nginx_mutex);
+        _cleanup_free_ char *out = NULL;
+        int r = test_locked(cfg, &out);
+        if (r == 0) {
+                if (msg)
+                        *msg = TAKE_PTR(out);
+                r = -EINVAL;
+        } else if (r < 0) {
+                if (msg)
+                        *msg = TAKE_PTR(out);
+        } else {
+                r = reload_locked(cfg, msg);
+        }
+        pthread_mutex_unlock(&nginx_mutex);
+        return r;
+}
+
+/* ---- the pid file of signal mode ---- */
+
+/* The argument of the top-level `pid` directive, NULL when there is none. */
+char *nginx_conf_pid_path(const char *conf_text, const char *conf_dir)
+{
+        const char *p = conf_text;
+        int depth = 0;
+        bool stmt_start = true;
+        while (p && *p) {
+                char c = *p;
+                if (c == '#') {
+                        p += strcspn(p, "\n");
+                        continue;
+                }
+                if (c == '{') {
+                        depth++;
+                        stmt_start = true;
+                        p++;
+                        continue;
+                }
+                if (c == '}') {
+                        depth--;
+                        stmt_start = true;
+                        p++;
+                        continue;
+                }
+                if (c == ';') {
+                        stmt_start = true;
+                        p++;
+                        continue;
+                }
+                if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                        p++;
+                        continue;
+                }
+                size_t n = strcspn(p, " \t\r\n;{}#");
+                if (stmt_start && depth == 0 && n == 3 && strncmp(p, "pid", 3) == 0) {
+                        const char *v = p + 3;
+                        v += strspn(v, " \t\r\n");
+                        if (*v == '"' || *v == '\'') {
+                                char q = *v++;
+                                size_t vn = strcspn(v, q == '"' ? "\"" : "'");
+                                if (v[vn] != q)
+                                        return NULL;
+                                _cleanup_free_ char *val = strndup(v, vn);
+                                if (!val)
+                                        return NULL;
+                                return val[0] == '/' || !conf_dir ? TAKE_PTR(val)
+                                                                  : join(conf_dir, val);
+                        }
+                        size_t vn = strcspn(v, " \t\r\n;");
+                        if (vn == 0)
+                                return NULL;
+                        _cleanup_free_ char *val = strndup(v, vn);
+                        if (!val)
+                                return NULL;
+                        return val[0] == '/' || !conf_dir ? TAKE_PTR(val) : join(conf_dir, val);
+                }
+                stmt_start = false;
+                /* skip the word, and a quoted argument whole */
+                if (c == '"' || c == '\'') {
+                        const char *e = strchr(p + 1, c);
+                        p = e ? e + 1 : p + strlen(p);
+                } else {
+                        p += n;
+                }
+        }
+        return NULL;
+}
+
+/* The pid of the running master in signal mode, 0 when none. */
+static long master_pid(const struct config *cfg)
+{
+        _cleanup_free_ char *text = NULL;
+        if (read_file(cfg->nginx.conf, VHOST_MAX, &text, NULL) < 0)
+                return 0;
+        _cleanup_free_ char *dir = path_dirname(cfg->nginx.conf);
+        _cleanup_free_ char *pidpath = nginx_conf_pid_path(text, dir);
+        if (!pidpath) {
+                /* Debian's compiled-in default */
+                pidpath = strdup("/run/nginx.pid");
+                if (!pidpath)
+                        return 0;
+        }
+        _cleanup_free_ char *pidtxt = NULL;
+        if (read_file(pidpath, 64, &pidtxt, NULL) < 0)
+                return 0;
+        long long pid;
+        if (parse_int64(trimmed(pidtxt), 1, 4194304, &pid) < 0)
+                return 0;
+        if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+                return 0;
+        /* a stale pid file may name an unrelated process, or a zombie
+         * nobody has reaped yet */
+        char procpath[64];
+        snprintf(procpath, sizeof(procpath), "/proc/%lld/comm", pid);
+        _cleanup_free_ char *comm = NULL;
+        if (read_file(procpath, 64, &comm, NULL) == 0 && !startswith(comm, "nginx"))
+                return 0;
+        snprintf(procpath, sizeof(procpath), "/proc/%lld/stat", pid);
+        _cleanup_free_ char *stat = NULL;
+        if (read_file(procpath, 4096, &stat, NULL) == 0) {
+                const char *rp = strrchr(stat, ')');
+                if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
+                        return 0;
+        }
+        return (long)pid;
+}
+
+int nginx_status(const struct config *cfg, bool *running, char *state, size_t statelen)
+{
+        if (signal_mode(cfg)) {
+                bool up = master_pid(cfg) > 0;
+                *running = up;
+                if (state && statelen)
+                        snprintf(state, statelen, "%s", up ? "active" : "inactive");
+                return 0;
+        }
+        struct unit_state st;
+        int r = unit_state(NGINX_UNIT, &st);
+        *running = r >= 0 && st.running;
+        if (state && statelen)
+                snprintf(state, statelen, "%s", r >= 0 ? st.active : "unknown");
+        return r < 0 ? r : 0;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+static int restart_signal(const struct config *cfg, char **msg)
+{
+        long pid = master_pid(cfg);
+        if (pid > 0) {
+                int r = send_signal(cfg, "quit", msg);
+                if (r < 0)
+                        return r;
+                /* the old master must have let go of its ports first */
+                for (int i = 0; i < 300 && master_pid(cfg) == pid; i++)
+                        sleep_ms(50);
+                if (master_pid(cfg) == pid)
+                        return fail_msg(msg, -ETIMEDOUT, "nginx did not stop", NULL);
+        }
+        /* daemonises by its own configuration; the master leaves our process
+         * group, so exec's timeout never reaches it */
+        struct exec_result res = {0};
+        int r = run_nginx(cfg, NULL, 0, &res);
+        if (r < 0)
+                return fail_msg(msg, r, "cannot run nginx", NULL);
+        if (res.status != 0 || res.timed_out) {
+                r = fail_msg(msg, -EIO, "nginx did not start", trimmed(res.output));
+                exec_result_free(&res);
+                return r;
+        }
+        exec_result_free(&res);
+        return 0;
+}
+
+int nginx_restart(const struct config *cfg, char **msg)
+{
+        pthread_mutex_lock(&nginx_mutex);
+        int r;
+        if (signal_mode(cfg)) {
+                r = restart_signal(cfg, msg);
+        } else {
+                char err[512] = "";
+                r = unit_control(NGINX_UNIT, UNIT_RESTART, NGINX_TIMEOUT_MS, err, sizeof(err));
+                if (r < 0)
+                        fail_msg(msg, r, "restarting nginx.service failed", err);
+        }
+        pthread_mutex_unlock(&nginx_mutex);
+        return r;
+}
+
+int nginx_txn_commit(struct nginx_txn *t, char **msg)
+{
+        if (!t || t->done)
+                return -EINVAL;
+        _cleanup_free_ char *out = NULL;
+        int r = test_locked(t->cfg, &out);
+        if (r <= 0) {
+                undo(t);
+                t->done = true;
+                if (msg)
+                        *msg = TAKE_PTR(out);
+                return r == 0 ? -EINVAL : r;
+        }
+        bool running = false;
+        if (nginx_status(t->cfg, &running, NULL, 0) == 0 && !running) {
+                /* a valid config is picked up when nginx starts */
+                t->done = true;
+                return 0;
+        }
+        r = reload_locked(t->cfg, msg);
+        if (r < 0) {
+                undo(t);
+                /* whatever nginx made of the new files, give it the old ones */
+                _cleanup_free_ char *ignored = NULL;
+                reload_locked(t->cfg, &ignored);
+        }
+        t->done = true;
+        return r;
+}
+
+void nginx_txn_free(struct nginx_txn *t)
+{
+        if (!t)
+                return;
+        if (!t->done)
+                undo(t);
+        for (size_t i = 0; i < t->n; i++) {
+                free(t->changes[i].path);
+                free(t->changes[i].data);
+        }
+        free(t->changes);
+        free(t);
+        pthread_mutex_unlock(&nginx_mutex);
+}

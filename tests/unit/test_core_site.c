@@ -1,0 +1,310 @@
+/* Site validation: every field accepts its good values and refuses hostile
+ * ones (newlines, ';', '{', quotes, '..', leading '-', spaces) with a
+ * message that starts with the field's name. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "core/site.h"
+
+static struct config cfg;
+
+static int setup(void **state)
+{
+        (void)state;
+        assert_int_equal(config_defaults(&cfg), 0);
+        free(cfg.nginx.webroot);
+        cfg.nginx.webroot = strdup("/var/www");
+        free(cfg.git.local_root);
+        cfg.git.local_root = strdup("/srv/git");
+        return 0;
+}
+
+static void good_site(struct site *s)
+{
+        memset(s, 0, sizeof(*s));
+        s->domain = strdup("Example.COM");
+        s->aliases = strdup("www.example.com  Blog.example.com");
+        s->app_type = APP_PYTHON;
+        s->app_root = strdup("/var/www/example.com");
+        s->app_port = 8000;
+        s->app_entry = strdup("app/main.py");
+        s->git_repo = strdup("https://github.com/user/repo.git");
+        s->git_branch = strdup("main");
+        s->ssl_cert_path = strdup("/etc/letsencrypt/live/example.com/fullchain.pem");
+        s->ssl_key_path = strdup("/etc/letsencrypt/live/example.com/privkey.pem");
+}
+
+static void test_type_names(void **state)
+{
+        (void)state;
+        const char *names[] = {"static", "python", "node", "autarch"};
+        for (size_t i = 0; i < 4; i++) {
+                enum app_type t;
+                assert_int_equal(app_type_parse(names[i], &t), 0);
+                assert_int_equal(t, (enum app_type)i);
+                assert_string_equal(app_type_name(t), names[i]);
+        }
+        enum app_type t = APP_NODE;
+        assert_int_equal(app_type_parse("php", &t), -EINVAL);
+        assert_int_equal(app_type_parse("", &t), -EINVAL);
+        assert_int_equal(app_type_parse("Static", &t), -EINVAL);
+        assert_int_equal(app_type_parse(NULL, &t), -EINVAL);
+        assert_int_equal(t, APP_NODE);
+}
+
+static void test_valid_and_lowercased(void **state)
+{
+        (void)state;
+        struct site s;
+        good_site(&s);
+        char err[256] = "";
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        assert_string_equal(s.domain, "example.com");
+        assert_string_equal(s.aliases, "www.example.com  blog.example.com");
+        char unit[300];
+        site_unit_name(&s, unit, sizeof(unit));
+        assert_string_equal(unit, "app-example.com.service");
+        site_clear(&s);
+        assert_null(s.domain);
+        assert_null(s.ssl_key_path);
+        site_clear(&s); /* twice is fine */
+}
+
+static void test_empty_optionals(void **state)
+{
+        (void)state;
+        struct site s;
+        good_site(&s);
+        s.app_type = APP_STATIC;
+        s.app_port = 0;
+        free(s.aliases);
+        s.aliases = strdup("");
+        free(s.app_entry);
+        s.app_entry = strdup("");
+        free(s.git_repo);
+        s.git_repo = strdup("");
+        free(s.git_branch);
+        s.git_branch = strdup("");
+        free(s.ssl_cert_path);
+        s.ssl_cert_path = strdup("");
+        free(s.ssl_key_path);
+        s.ssl_key_path = strdup("");
+        char err[256] = "";
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        /* a local bare repository inside git.local_root */
+        free(s.git_repo);
+        s.git_repo = strdup("/srv/git/site.git");
+        free(s.git_branch);
+        s.git_branch = strdup("release/v1.2");
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        s.app_port = 1024;
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        s.app_port = 65535;
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        site_clear(&s);
+}
+
+enum fld { F_DOMAIN, F_ALIASES, F_ROOT, F_ENTRY, F_REPO, F_BRANCH, F_CERT, F_KEY };
+static const char *const fld_names[] = {"domain",   "aliases",    "app_root",      "app_entry",
+                                        "git_repo", "git_branch", "ssl_cert_path", "ssl_key_path"};
+
+static char **field_ptr(struct site *s, enum fld f)
+{
+        switch (f) {
+        case F_DOMAIN:
+                return &s->domain;
+        case F_ALIASES:
+                return &s->aliases;
+        case F_ROOT:
+                return &s->app_root;
+        case F_ENTRY:
+                return &s->app_entry;
+        case F_REPO:
+                return &s->git_repo;
+        case F_BRANCH:
+                return &s->git_branch;
+        case F_CERT:
+                return &s->ssl_cert_path;
+        case F_KEY:
+                return &s->ssl_key_path;
+        }
+        return NULL;
+}
+
+static void expect_bad(enum fld f, const char *value)
+{
+        struct site s;
+        good_site(&s);
+        char **p = field_ptr(&s, f);
+        free(*p);
+        *p = value ? strdup(value) : NULL;
+        char err[256] = "";
+        int r = site_validate(&s, &cfg, err, sizeof(err));
+        if (r != -EINVAL || strncmp(err, fld_names[f], strlen(fld_names[f])) != 0 ||
+            err[strlen(fld_names[f])] != ' ')
+                fail_msg("%s=\"%s\": got %d \"%s\"", fld_names[f], value ? value : "(null)", r,
+                         err);
+        site_clear(&s);
+}
+
+/* Hostile in any field. */
+static const char *const hostile[] = {"a\nb",
+                                      "a\rb",
+                                      "a;b",
+                                      "a{b",
+                                      "a}b",
+                                      "a\"b",
+                                      "a'b",
+                                      "a b",
+                                      "a\tb",
+                                      "../x",
+                                      "-x",
+                                      "a$b",
+                                      "a#b",
+                                      "a`b`",
+                                      "a\\b",
+                                      "\n",
+                                      "x;\nserver",
+                                      "a/../../etc",
+                                      "a\x01b",
+                                      "a\x7f"
+                                      "b",
+                                      "include /x;",
+                                      "{",
+                                      "\"quoted\""};
+
+static void test_hostile_everywhere(void **state)
+{
+        (void)state;
+        for (size_t f = 0; f < 8; f++)
+                for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+                        /* a space separates aliases: "a b" is two fine names */
+                        if (f == F_ALIASES && strcmp(hostile[i], "a b") == 0)
+                                continue;
+                        expect_bad((enum fld)f, hostile[i]);
+                }
+        for (size_t f = 0; f < 8; f++)
+                expect_bad((enum fld)f, NULL);
+}
+
+static void test_field_specific(void **state)
+{
+        (void)state;
+        /* domain */
+        expect_bad(F_DOMAIN, "");
+        expect_bad(F_DOMAIN, "-example.com");
+        expect_bad(F_DOMAIN, "example-.com");
+        expect_bad(F_DOMAIN, "exa_mple.com");
+        expect_bad(F_DOMAIN, "example..com");
+        expect_bad(F_DOMAIN, "example.com/x");
+        expect_bad(F_DOMAIN,
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com");
+        /* aliases */
+        expect_bad(F_ALIASES, "www.example.com -x.com");
+        expect_bad(F_ALIASES, "*.example.com");
+        expect_bad(F_ALIASES, "www.example.com;");
+        /* app_root: inside the webroot, normalised */
+        expect_bad(F_ROOT, "");
+        expect_bad(F_ROOT, "/var/www");
+        expect_bad(F_ROOT, "/var/www/");
+        expect_bad(F_ROOT, "/var/wwwx/site");
+        expect_bad(F_ROOT, "/etc/passwd");
+        expect_bad(F_ROOT, "/var/www/../etc");
+        expect_bad(F_ROOT, "/var/www/./site");
+        expect_bad(F_ROOT, "/var/www//site");
+        expect_bad(F_ROOT, "/var/www/site/");
+        expect_bad(F_ROOT, "var/www/site");
+        expect_bad(F_ROOT, "/var/www/my site");
+        expect_bad(F_ROOT, "/var/www/site;root /");
+        /* app_entry */
+        expect_bad(F_ENTRY, "/app.py");
+        expect_bad(F_ENTRY, "../app.py");
+        expect_bad(F_ENTRY, "app/../../x.py");
+        expect_bad(F_ENTRY, "-m.py");
+        expect_bad(F_ENTRY, "app/-x.py");
+        expect_bad(F_ENTRY, "app.py --inspect");
+        /* git_repo */
+        expect_bad(F_REPO, "-uhttps://x");
+        expect_bad(F_REPO, "ext::sh -c id");
+        expect_bad(F_REPO, "file:///etc");
+        expect_bad(F_REPO, "/etc/repo.git");
+        expect_bad(F_REPO, "/srv/git/../etc");
+        expect_bad(F_REPO, "http://plain.example/repo.git");
+        expect_bad(F_REPO, "https://host/repo.git --upload-pack=x");
+        /* git_branch */
+        expect_bad(F_BRANCH, "-main");
+        expect_bad(F_BRANCH, "a..b");
+        expect_bad(F_BRANCH, "a b");
+        expect_bad(F_BRANCH, "a~1");
+        expect_bad(F_BRANCH, "a.lock");
+        expect_bad(F_BRANCH, "@{-1}");
+        expect_bad(F_BRANCH, ""); /* a repository needs a branch */
+        /* certificate paths */
+        expect_bad(F_CERT, "relative/cert.pem");
+        expect_bad(F_CERT, "/etc/ssl/../shadow");
+        expect_bad(F_CERT, "/etc/ssl//c.pem");
+        expect_bad(F_CERT, "/etc/ssl/c.pem;");
+        expect_bad(F_CERT, "/etc/ssl/c.pem/");
+        expect_bad(F_KEY, "/etc/ssl/k.pem\nssl_certificate_key /etc/shadow");
+        expect_bad(F_KEY, "/etc/ssl/$k.pem");
+}
+
+static void test_port_and_type(void **state)
+{
+        (void)state;
+        int bad_ports[] = {1, 80, 443, 1023, 65536, -1, 100000};
+        for (size_t i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++) {
+                struct site s;
+                good_site(&s);
+                s.app_port = bad_ports[i];
+                char err[256] = "";
+                assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), -EINVAL);
+                assert_memory_equal(err, "app_port ", 9);
+                site_clear(&s);
+        }
+        struct site s;
+        good_site(&s);
+        s.app_type = (enum app_type)17;
+        char err[256] = "";
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), -EINVAL);
+        assert_memory_equal(err, "app_type ", 9);
+        site_clear(&s);
+}
+
+static void test_no_local_root(void **state)
+{
+        (void)state;
+        char *saved = cfg.git.local_root;
+        cfg.git.local_root = NULL;
+        struct site s;
+        good_site(&s);
+        free(s.git_repo);
+        s.git_repo = strdup("/srv/git/site.git");
+        char err[256] = "";
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), -EINVAL);
+        assert_memory_equal(err, "git_repo ", 9);
+        site_clear(&s);
+        cfg.git.local_root = saved;
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_type_names),      cmocka_unit_test(test_valid_and_lowercased),
+            cmocka_unit_test(test_empty_optionals), cmocka_unit_test(test_hostile_everywhere),
+            cmocka_unit_test(test_field_specific),  cmocka_unit_test(test_port_and_type),
+            cmocka_unit_test(test_no_local_root),
+        };
+        int r = cmocka_run_group_tests(tests, setup, NULL);
+        config_free(&cfg);
+        return r;
+}
