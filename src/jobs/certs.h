@@ -1,0 +1,47 @@
+/* Certificates of sites: issue or renew through the ACME client, then the
+ * site's vhost is regenerated with TLS (nginx transaction: `nginx -t`,
+ * reload, roll back on failure) and the site row records ssl_enabled, the
+ * paths and the expiry. Shared by the /ssl API and the renewal scheduler.
+ * One issuance per domain at a time. Every attempt is stored. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/config.h"
+
+struct db;
+struct job;
+
+struct cert_status {
+        char *domain;
+        char *issuer;
+        time_t not_before, not_after;
+        long days_left;
+        bool auto_renew;
+        bool managed;          /* belongs to a site of the panel (else found under acme.cert_dir) */
+        char *cert_path;
+        char *last_attempt_at; /* RFC 3339, NULL when never attempted */
+        char *last_result;     /* "success" / "failed" / NULL */
+        char *last_error;      /* NULL unless the last attempt failed */
+};
+
+/* Issue (renew = false) or renew (renew = true, always a new certificate) for
+ * the site whose domain is `domain`, with its aliases as extra names. Output
+ * lines go to job when non-NULL. 0, -ENOENT (no such site), -EBUSY (an
+ * issuance for this domain is already running), or -errno with *err set
+ * (malloc'd: the ACME problem or nginx's message). On success *cert_path
+ * (malloc'd, may be NULL) is the fullchain path. */
+int certs_issue_for_site(const struct config *cfg, struct db *db, const char *domain, bool renew,
+                         struct job *job, char **cert_path, char **err);
+
+/* Every managed certificate plus any other certificate found under
+ * acme.cert_dir (certbot's), parsed from the files. */
+int certs_list(const struct config *cfg, struct db *db, struct cert_status **out, size_t *n);
+void certs_list_free(struct cert_status *list, size_t n);
+
+/* Renew every certificate that is due (acme_should_renew; failed ones retried
+ * with back-off), reloading nginx after each success. Returns the number
+ * renewed, or -errno. Called by the scheduler. */
+int certs_renew_due(const struct config *cfg, struct db *db, time_t now);
