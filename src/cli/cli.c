@@ -70,7 +70,6 @@ static int run_server(struct config *cfg)
 {
         int r;
         struct app app = {.cfg = cfg, .started = time_monotonic()};
-        _cleanup_free_ char *cert = NULL, *key = NULL;
         _cleanup_free_ const char **proxies = NULL;
         _cleanup_free_ struct route *routes = NULL;
         size_t nroutes = 0;
@@ -104,11 +103,6 @@ static int run_server(struct config *cfg)
         if (cfg->server.tls) {
                 if (setup_panel_cert(cfg) < 0)
                         goto fail;
-                if ((r = read_file(cfg->server.cert, 1u << 20, &cert, NULL)) < 0 ||
-                    (r = read_file(cfg->server.key, 1u << 20, &key, NULL)) < 0) {
-                        log_error("cannot read server.cert/server.key: %s", strerror(-r));
-                        goto fail;
-                }
         }
         if (api_routes_build(&routes, &nroutes) < 0)
                 goto fail;
@@ -121,8 +115,8 @@ static int run_server(struct config *cfg)
             .host = cfg->server.host,
             .port = cfg->server.port,
             .tls = cfg->server.tls,
-            .cert_pem = cert,
-            .key_pem = key,
+            .cert_path = cfg->server.cert,
+            .key_path = cfg->server.key,
             .workers = 4,
             .max_body = 10u << 20,
             .timeout_s = 60,
@@ -152,6 +146,12 @@ static int run_server(struct config *cfg)
                 log_error("port %d is already in use by %s (Cockpit also uses 9090): stop it "
                           "or set server.port in the config to a free port",
                           cfg->server.port, who);
+                goto fail;
+        }
+        if (r == -EKEYREJECTED) {
+                log_error("server.cert %s and server.key %s are not a readable, matching PEM "
+                          "certificate and key",
+                          cfg->server.cert, cfg->server.key);
                 goto fail;
         }
         if (r < 0) {

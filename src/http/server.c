@@ -22,6 +22,7 @@
 #include "http/assets.h"
 #include "http/router.h"
 #include "http/sse.h"
+#include "http/tls.h"
 
 struct form_kv {
         char *key, *value;
@@ -749,8 +750,20 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                 workpool_free(s->pool);
                 goto nomem;
         }
+        if (s->o.tls) {
+                int r = tls_creds_init(s->o.cert_path, s->o.key_path);
+                if (r < 0) {
+                        tls_creds_free();
+                        sse_loop_free(s->sse);
+                        workpool_free(s->pool);
+                        free(s->proxies);
+                        free(s);
+                        return -EKEYREJECTED;
+                }
+        }
         int fd = open_listener(s->o.host, s->o.port);
         if (fd < 0) {
+                tls_creds_free();
                 sse_loop_free(s->sse);
                 workpool_free(s->pool);
                 free(s->proxies);
@@ -764,8 +777,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         if (s->o.tls)
                 flags |= MHD_USE_TLS;
         struct MHD_OptionItem tls_opts[] = {
-            {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->o.key_pem},
-            {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->o.cert_pem},
+            {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls_creds_callback()},
             {MHD_OPTION_HTTPS_PRIORITIES, 0,
              (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
             {MHD_OPTION_END, 0, NULL},
@@ -777,9 +789,10 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_CONNECTION_LIMIT,
             4096u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_ARRAY,
-            s->o.tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
+            s->o.tls ? tls_opts : &tls_opts[ARRAY_SIZE(tls_opts) - 1], MHD_OPTION_END);
         if (!s->d) {
                 close(fd);
+                tls_creds_free();
                 sse_loop_free(s->sse);
                 workpool_free(s->pool);
                 free(s->proxies);
@@ -826,6 +839,8 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
                 close(lfd);
         sse_loop_free(s->sse);
         workpool_free(s->pool);
+        if (s->o.tls)
+                tls_creds_free();
         free(s->proxies);
         free(s);
 }

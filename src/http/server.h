@@ -87,8 +87,8 @@ struct http_server_opts {
         const char *host;
         int port;
         bool tls;
-        const char *cert_pem; /* PEM text (not paths) */
-        const char *key_pem;
+        const char *cert_path; /* PEM files; re-read when they change (http/tls.h) */
+        const char *key_path;
         unsigned threads;                   /* request threads (0 = one per core) */
         unsigned workers;                   /* worker pool size for ROUTE_WORKER */
         size_t max_body;                    /* bytes; larger -> 413 */
@@ -106,7 +106,8 @@ struct http_server_opts {
         bool access_log;
 };
 
-/* Start listening. -EADDRINUSE when the port is taken, -errno otherwise. */
+/* Start listening. -EADDRINUSE when the port is taken, -EKEYREJECTED when
+ * the certificate and key are not a usable PEM pair, -errno otherwise. */
 int http_server_start(const struct http_server_opts *opts, struct http_server **out);
 /* Stop accepting, let in-flight requests finish (up to timeout_s), stop. */
 void http_server_stop(struct http_server *s, unsigned timeout_s);
