@@ -33,8 +33,9 @@ void backups_list_free(struct backup_rec *list, size_t n)
         free(list);
 }
 
-static int from_row(sqlite3_stmt *s, struct backup_rec *b)
+static int from_row(sqlite3_stmt *s, void *elem)
 {
+        struct backup_rec *b = elem;
         *b = (struct backup_rec){
             .id = sqlite3_column_int64(s, 0),
             .site_id = sqlite3_column_int64(s, 1),
@@ -103,26 +104,10 @@ int backups_list(struct db *db, struct backup_rec **out, size_t *n)
             sql, "SELECT " BACKUP_COLUMNS " FROM backups ORDER BY created_at DESC, id DESC");
         if (!s)
                 return -EIO;
-        struct backup_rec *list = NULL;
-        size_t len = 0, cap = 0;
-        int rc, r = 0;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-                if (len == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        struct backup_rec *p = reallocarray(list, ncap, sizeof(*list));
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        list = p;
-                        cap = ncap;
-                }
-                if ((r = from_row(s, &list[len])) < 0)
-                        break;
-                len++;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_step_error(sql, rc, "list backups");
+        void *list = NULL;
+        size_t len = 0;
+        int r =
+            db_collect(sql, s, sizeof(struct backup_rec), from_row, "list backups", &list, &len);
         if (r < 0) {
                 backups_list_free(list, len);
                 return r;

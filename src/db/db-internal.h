@@ -37,5 +37,13 @@ sqlite3_stmt *db_prepare(sqlite3 *conn, const char *sql);
 int db_exec(sqlite3 *conn, const char *sql);
 /* malloc'd copy of a text column; NULL for SQL NULL (or out of memory). */
 char *db_column_strdup(sqlite3_stmt *s, int col);
+/* Step s to its end, turning each row into one element (elem_size bytes) of a
+ * growing array with from_row(s, element). On success *list and *len hold the
+ * array (NULL/0 when empty); on failure (-ENOMEM, -EIO; `what` names it in
+ * the log) they hold the elements read so far, for the caller's own free. */
+int db_collect(sqlite3 *conn, sqlite3_stmt *s, size_t elem_size,
+               int (*from_row)(sqlite3_stmt *s, void *elem), const char *what, void **list,
+               size_t *len);
+
 /* Map an sqlite3_step() failure to -errno and log it. */
 int db_step_error(sqlite3 *conn, int rc, const char *what);

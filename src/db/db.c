@@ -57,6 +57,39 @@ char *db_column_strdup(sqlite3_stmt *s, int col)
         return t ? strdup((const char *)t) : NULL;
 }
 
+int db_collect(sqlite3 *conn, sqlite3_stmt *s, size_t elem_size,
+               int (*from_row)(sqlite3_stmt *s, void *elem), const char *what, void **list,
+               size_t *len)
+{
+        char *arr = NULL;
+        size_t n = 0, cap = 0;
+        int rc, r = 0;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        char *p = reallocarray(arr, ncap, elem_size);
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        arr = p;
+                        cap = ncap;
+                }
+                if ((r = from_row(s, arr + n * elem_size)) < 0)
+                        break;
+                n++;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = db_step_error(conn, rc, what);
+        if (n == 0) {
+                free(arr);
+                arr = NULL;
+        }
+        *list = arr;
+        *len = n;
+        return r;
+}
+
 int db_step_error(sqlite3 *conn, int rc, const char *what)
 {
         log_error("db: %s: %s (%d)", what, sqlite3_errmsg(conn), sqlite3_extended_errcode(conn));

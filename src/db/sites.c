@@ -32,8 +32,9 @@ static bool column_bool(sqlite3_stmt *s, int col)
         return sqlite3_column_int64(s, col) != 0;
 }
 
-static int site_from_row(sqlite3_stmt *s, struct site *o)
+static int site_from_row(sqlite3_stmt *s, void *elem)
 {
+        struct site *o = elem;
         *o = (struct site){
             .id = sqlite3_column_int64(s, 0),
             .domain = db_column_strdup(s, 1),
@@ -86,26 +87,9 @@ int sites_list(struct db *db, struct site **out, size_t *n)
             db_prepare(sql, "SELECT " SITE_COLUMNS " FROM sites ORDER BY domain, id");
         if (!s)
                 return -EIO;
-        struct site *list = NULL;
-        size_t len = 0, cap = 0;
-        int rc, r = 0;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-                if (len == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        struct site *p = reallocarray(list, ncap, sizeof(*list));
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        list = p;
-                        cap = ncap;
-                }
-                if ((r = site_from_row(s, &list[len])) < 0)
-                        break;
-                len++;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_step_error(sql, rc, "list sites");
+        void *list = NULL;
+        size_t len = 0;
+        int r = db_collect(sql, s, sizeof(struct site), site_from_row, "list sites", &list, &len);
         if (r < 0) {
                 sites_list_free(list, len);
                 return r;

@@ -27,8 +27,9 @@ void panel_user_clear(struct panel_user *u)
         *u = (struct panel_user){0};
 }
 
-static int user_from_row(sqlite3_stmt *s, struct panel_user *u)
+static int user_from_row(sqlite3_stmt *s, void *elem)
 {
+        struct panel_user *u = elem;
         *u = (struct panel_user){
             .id = sqlite3_column_int64(s, 0),
             .username = db_column_strdup(s, 1),
@@ -104,27 +105,10 @@ int users_list(struct db *db, struct panel_user **out, size_t *n)
         if (!s)
                 return -EIO;
 
-        struct panel_user *list = NULL;
-        size_t len = 0, cap = 0;
-        int rc, r = 0;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-                if (len == cap) {
-                        size_t ncap = cap ? cap * 2 : 8;
-                        struct panel_user *p = reallocarray(list, ncap, sizeof(*list));
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        list = p;
-                        cap = ncap;
-                }
-                r = user_from_row(s, &list[len]);
-                if (r < 0)
-                        break;
-                len++;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_step_error(sql, rc, "list users");
+        void *list = NULL;
+        size_t len = 0;
+        int r =
+            db_collect(sql, s, sizeof(struct panel_user), user_from_row, "list users", &list, &len);
         if (r < 0) {
                 users_list_free(list, len);
                 return r;
