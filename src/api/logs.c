@@ -2,13 +2,12 @@
  * tail /api/logs/stream (SSE over sd-journal, no journalctl child, no thread
  * per stream). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/journal_sse.h"
 #include "api/json.h"
 #include "api/module.h"
 #include "base/log.h"
@@ -24,11 +23,7 @@
 #define NGINX_LINES    200
 #define NGINX_READ_MAX (4u << 20)  /* bytes of the file looked at */
 #define TEXT_MAX       (32u << 20) /* a reply's "logs" text */
-#define STREAMS_MAX    64          /* concurrent live tails (each holds a journal open) */
-#define PUMP_MAX       2000        /* entries per wake-up of one stream */
 #define DEFAULT_UNIT   "autarch-web"
-
-static atomic_uint streams_open;
 
 /* ?lines=: absent -> default; otherwise 1-10000 or 400 naming it. */
 static bool lines_param(struct http_req *r, long long *n)
@@ -111,27 +106,6 @@ static void nginx_logs(struct http_req *r)
 
 /* ---- live tail ---- */
 
-static int emit_event(void *cls, const char *cursor, const char *line, size_t len)
-{
-        return sse_send(cls, cursor, line, len);
-}
-
-static int stream_pump(struct sse_stream *s, void *ctx)
-{
-        int rc = journal_stream_pump(ctx, PUMP_MAX, emit_event, s);
-        if (rc < 0 && rc != -EPIPE)
-                log_warn("logs: journal stream: %s", strerror(-rc));
-        return rc < 0 ? -1 : 0;
-}
-
-static void stream_free(void *ctx)
-{
-        journal_stream_free(ctx);
-        atomic_fetch_sub(&streams_open, 1);
-}
-
-static const struct sse_source_ops stream_ops = {stream_pump, stream_free};
-
 static void logs_stream(struct http_req *r)
 {
         const char *unit = http_query(r, "unit");
@@ -141,41 +115,7 @@ static void logs_stream(struct http_req *r)
                 http_reply_error(r, 400, "unit must be a valid systemd unit name");
                 return;
         }
-        /* EventSource sends back the id: of the last event it saw */
-        const char *cursor = http_header(r, "Last-Event-ID");
-        if (cursor && !*cursor)
-                cursor = NULL;
-        if (cursor && !journal_valid_cursor(cursor)) {
-                http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
-                return;
-        }
-        if (atomic_fetch_add(&streams_open, 1) >= STREAMS_MAX) {
-                atomic_fetch_sub(&streams_open, 1);
-                http_reply_error(r, 503, "too many log streams open");
-                http_add_header(r, "Retry-After", "5");
-                return;
-        }
-        struct journal_stream *js = NULL;
-        int rc = journal_stream_open(unit, cursor, 0, &js);
-        if (rc < 0) {
-                atomic_fetch_sub(&streams_open, 1);
-                if (rc == -EINVAL && cursor) {
-                        http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
-                        return;
-                }
-                log_warn("logs: opening the journal: %s", strerror(-rc));
-                http_reply_errorf(r, 500, "cannot read the system journal: %s", strerror(-rc));
-                return;
-        }
-        /* the SSE loop closes the fd it is given; the journal closes its own */
-        int fd = fcntl(journal_stream_fd(js), F_DUPFD_CLOEXEC, 3);
-        if (fd < 0) {
-                rc = -errno;
-                stream_free(js);
-                http_reply_errorf(r, 500, "cannot watch the journal: %s", strerror(-rc));
-                return;
-        }
-        http_reply_sse(r, fd, &stream_ops, js);
+        api_journal_sse(r, unit, 0);
 }
 
 static const struct route logs_routes[] = {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/journal_sse.h"
 #include "api/json.h"
 #include "api/module.h"
 #include "base/fsutil.h"
@@ -1322,68 +1323,18 @@ static bool stream_slot(struct http_req *r)
         return true;
 }
 
-static int journal_emit(void *cls, const char *cursor, const char *line, size_t len)
-{
-        return sse_send(cls, cursor, line, len);
-}
-
-static int journal_pump(struct sse_stream *s, void *ctx)
-{
-        if (!ctx)
-                return 0; /* a static site: keepalives only */
-        int rc = journal_stream_pump(ctx, 500, journal_emit, s);
-        if (rc < 0 && rc != -EPIPE)
-                log_warn("sites: journal stream: %s", strerror(-rc));
-        return rc < 0 ? -1 : 0;
-}
-
-static void journal_free(void *ctx)
-{
-        journal_stream_free(ctx);
-        atomic_fetch_sub(&streams_open, 1);
-}
-
-static const struct sse_source_ops journal_ops = {journal_pump, journal_free};
-
 static void site_logs_stream(struct http_req *r)
 {
         _cleanup_site_ struct site s = {0};
         if (!load_site(r, &s))
                 return;
-        const char *cursor = http_header(r, "Last-Event-ID");
-        if (cursor && !*cursor)
-                cursor = NULL;
-        if (cursor && !journal_valid_cursor(cursor)) {
-                http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
-                return;
-        }
-        if (!stream_slot(r))
-                return;
         if (!has_unit(&s)) {
-                http_reply_sse(r, -1, &journal_ops, NULL);
+                api_journal_sse(r, NULL, 0);
                 return;
         }
         char unit[300];
         site_unit_name(&s, unit, sizeof(unit));
-        struct journal_stream *js = NULL;
-        int rc = journal_stream_open(unit, cursor, cursor ? 0 : STREAM_BACKLOG, &js);
-        if (rc < 0) {
-                atomic_fetch_sub(&streams_open, 1);
-                if (rc == -EINVAL && cursor)
-                        http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
-                else
-                        http_reply_errorf(r, 500, "cannot read the journal: %s", strerror(-rc));
-                return;
-        }
-        /* the SSE loop closes the fd it is given; the journal keeps its own */
-        int fd = fcntl(journal_stream_fd(js), F_DUPFD_CLOEXEC, 3);
-        if (fd < 0) {
-                rc = -errno;
-                journal_free(js);
-                http_reply_errorf(r, 500, "cannot watch the journal: %s", strerror(-rc));
-                return;
-        }
-        http_reply_sse(r, fd, &journal_ops, js);
+        api_journal_sse(r, unit, STREAM_BACKLOG);
 }
 
 /* ---- deployments ---- */
