@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps deps-test build build-asan run test unit format format-check bench clean
+.PHONY: all deps deps-test build build-asan run test unit format format-check bench bench-sites clean
 
 all: build
 
@@ -33,6 +33,9 @@ format-check:
 
 bench: build
 	@bench/run.sh
+
+bench-sites: build
+	@SETEC_BIN=$(CURDIR)/build/setec-manager bench/sites.sh
 
 clean:
 	rm -rf build build-asan
