@@ -8,6 +8,7 @@
 #include "api/json.h"
 #include "api/routes.h"
 #include "base/util.h"
+#include "db/schedjobs.h"
 #include "db/users.h"
 #include "sys/services.h"
 #include "sys/sysinfo.h"
@@ -51,6 +52,22 @@ static json_t *services_json(const struct config *cfg)
         return arr;
 }
 
+/* Things an admin should act on: failed certificate renewals. */
+static json_t *warnings_json(struct db *db)
+{
+        json_t *arr = json_array();
+        struct ssl_warning *w;
+        size_t n;
+        if (sched_ssl_warnings(db, &w, &n) < 0)
+                return arr;
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr,
+                                      json_pack("{s:s,s:s?,s:s?}", "kind", "ssl_renewal", "domain",
+                                                w[i].domain, "message", w[i].message));
+        ssl_warnings_free(w, n);
+        return arr;
+}
+
 static json_t *system_info(struct app *app)
 {
         char host[256], up[64], buf[4][32], load[64] = "";
@@ -69,13 +86,14 @@ static json_t *system_info(struct app *app)
         sysinfo_format_bytes(d.total, buf[2], sizeof(buf[2]));
         sysinfo_format_bytes(d.used, buf[3], sizeof(buf[3]));
         long long sites = sites_count(app->db);
-        return json_pack(
-            "{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:f,s:s,s:s,s:f,s:I,s:o}", "hostname", host, "os",
-            "linux", "arch", sysinfo_arch(), "cpus", sysinfo_cpus(), "uptime", up, "load_avg", load,
-            "mem_total", buf[0], "mem_used", buf[1], "mem_percent",
-            m.total ? round1(100.0 * (double)m.used / (double)m.total) : 0.0, "disk_total", buf[2],
-            "disk_used", buf[3], "disk_percent", round1(d.percent), "site_count",
-            (json_int_t)(sites < 0 ? 0 : sites), "services", services_json(app->cfg));
+        return json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:f,s:s,s:s,s:f,s:I,s:o,s:o}",
+                         "hostname", host, "os", "linux", "arch", sysinfo_arch(), "cpus",
+                         sysinfo_cpus(), "uptime", up, "load_avg", load, "mem_total", buf[0],
+                         "mem_used", buf[1], "mem_percent",
+                         m.total ? round1(100.0 * (double)m.used / (double)m.total) : 0.0,
+                         "disk_total", buf[2], "disk_used", buf[3], "disk_percent",
+                         round1(d.percent), "site_count", (json_int_t)(sites < 0 ? 0 : sites),
+                         "services", services_json(app->cfg), "warnings", warnings_json(app->db));
 }
 
 void api_system_info(struct http_req *r)

@@ -34,7 +34,6 @@ static const struct route core_routes[] = {
 
     /* pages of areas whose API comes in later issues */
     PAGE("/autarch", api_not_yet),
-    PAGE("/ssl", api_not_yet),
     PAGE("/hosting", api_not_yet),
     PAGE("/float/sessions", api_not_yet),
 };

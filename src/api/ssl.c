@@ -1,4 +1,191 @@
-/* Placeholder: this module's routes arrive with its issue. */
-#include "api/module.h"
+/* SSL/TLS section: GET /ssl and GET /api/ssl/status (certificates of the
+ * sites and any other certificate under acme.cert_dir, parsed from the
+ * files), POST /ssl/{domain}/issue and /renew (an ACME order run inside the
+ * request on the worker pool, then the vhost regenerated with TLS), and
+ * GET /api/ssl/attempts (the stored history of issuances and renewals). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
-const struct api_module ssl_module = {"ssl", NULL, 0, NULL, NULL};
+#include "api/app.h"
+#include "api/json.h"
+#include "api/module.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/validate.h"
+#include "db/certs.h"
+#include "jobs/certs.h"
+
+#define ATTEMPTS_LIMIT 20
+
+static json_t *time_or_null(time_t t)
+{
+        if (t <= 0)
+                return json_null();
+        char buf[TIME_RFC3339_LEN];
+        time_format_rfc3339(t, buf);
+        return json_string(buf);
+}
+
+/* Problem documents and nginx output need not be UTF-8; JSON must be. */
+static json_t *text_or_null(const char *s)
+{
+        if (!s)
+                return json_null();
+        json_t *j = json_string(s);
+        if (j)
+                return j;
+        _cleanup_free_ char *copy = strdup(s);
+        if (!copy)
+                return NULL;
+        for (char *p = copy; *p; p++)
+                if ((unsigned char)*p >= 0x80)
+                        *p = '?';
+        return json_string(copy);
+}
+
+static json_t *status_json(const struct cert_status *c)
+{
+        bool known = c->not_after > 0;
+        return json_pack("{s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "domain", c->domain,
+                         "issuer", text_or_null(c->issuer ? c->issuer : ""), "not_before",
+                         time_or_null(c->not_before), "not_after", time_or_null(c->not_after),
+                         "days_left", known ? json_integer(c->days_left) : json_null(),
+                         "auto_renew", c->auto_renew, "managed", c->managed, "cert_path",
+                         text_or_null(c->cert_path), "last_attempt_at",
+                         text_or_null(c->last_attempt_at), "last_result",
+                         text_or_null(c->last_result), "last_error", text_or_null(c->last_error));
+}
+
+static void ssl_status(struct http_req *r)
+{
+        struct cert_status *list = NULL;
+        size_t n = 0;
+        int rc = certs_list(app_of(r)->cfg, app_of(r)->db, &list, &n);
+        if (rc < 0) {
+                api_reply_errno(r, rc, "could not list certificates");
+                return;
+        }
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+                json_t *o = status_json(&list[i]);
+                if (!o || json_array_append_new(arr, o) < 0) {
+                        json_decref(arr);
+                        arr = NULL;
+                }
+        }
+        certs_list_free(list, n);
+        if (!arr) {
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        api_reply_json(r, 200, arr);
+}
+
+/* The {domain} parameter, validated and lower-cased (malloc'd), or NULL
+ * after a 400. */
+static char *domain_param(struct http_req *r)
+{
+        const char *param = http_param(r, "domain");
+        if (!param || !valid_domain(param)) {
+                http_reply_error(r, 400, "domain must be a valid DNS host name");
+                return NULL;
+        }
+        char *d = strdup(param);
+        if (!d) {
+                http_reply_error(r, 500, "out of memory");
+                return NULL;
+        }
+        return str_tolower(d);
+}
+
+static void issue_or_renew(struct http_req *r, bool renew)
+{
+        _cleanup_free_ char *domain = domain_param(r);
+        if (!domain)
+                return;
+        _cleanup_free_ char *cert = NULL, *err = NULL;
+        int rc =
+            certs_issue_for_site(app_of(r)->cfg, app_of(r)->db, domain, renew, NULL, &cert, &err);
+        if (rc < 0) {
+                int status = rc == -ENOENT ? 404 : rc == -EBUSY ? 409 : rc == -EINVAL ? 400 : 502;
+                if (rc == -ENOMEM)
+                        status = 500;
+                api_reply_json(
+                    r, status,
+                    json_pack("{s:o}", "error", text_or_null(err ? err : strerror(-rc))));
+                return;
+        }
+        if (api_body_is_form(r)) {
+                http_redirect(r, 303, "/ssl");
+                return;
+        }
+        if (renew) {
+                api_reply_status(r, 200, "renewed");
+                return;
+        }
+        api_reply_json(r, 200,
+                       json_pack("{s:s,s:o}", "status", "issued", "cert", text_or_null(cert)));
+}
+
+static void ssl_issue(struct http_req *r)
+{
+        issue_or_renew(r, false);
+}
+
+static void ssl_renew(struct http_req *r)
+{
+        issue_or_renew(r, true);
+}
+
+static void ssl_attempts(struct http_req *r)
+{
+        const char *q = http_query(r, "domain");
+        _cleanup_free_ char *domain = NULL;
+        if (q && *q) {
+                if (!valid_domain(q)) {
+                        http_reply_error(r, 400, "domain must be a valid DNS host name");
+                        return;
+                }
+                if (!(domain = strdup(q))) {
+                        http_reply_error(r, 500, "out of memory");
+                        return;
+                }
+                str_tolower(domain);
+        }
+        struct cert_attempt *list = NULL;
+        size_t n = 0;
+        int rc = cert_attempts_list(app_of(r)->db, domain, ATTEMPTS_LIMIT, &list, &n);
+        if (rc < 0) {
+                api_reply_errno(r, rc, "could not list certificate attempts");
+                return;
+        }
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+                const struct cert_attempt *a = &list[i];
+                json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:s}", "id", (json_int_t)a->id,
+                                      "domain", a->domain, "kind", a->kind, "result", a->result,
+                                      "error", text_or_null(a->error), "not_after",
+                                      text_or_null(a->not_after), "created_at", a->created_at);
+                if (!o || json_array_append_new(arr, o) < 0) {
+                        json_decref(arr);
+                        arr = NULL;
+                }
+        }
+        cert_attempts_free(list, n);
+        if (!arr) {
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        api_reply_json(r, 200, arr);
+}
+
+static const struct route ssl_routes[] = {
+    {"GET", "/ssl", ssl_status, ROUTE_USER, ROUTE_PAGE | ROUTE_WORKER, "/app.html"},
+    {"GET", "/api/ssl/status", ssl_status, ROUTE_USER, ROUTE_WORKER, NULL},
+    {"GET", "/api/ssl/attempts", ssl_attempts, ROUTE_USER, ROUTE_WORKER, NULL},
+    {"POST", "/ssl/{domain}/issue", ssl_issue, ROUTE_ADMIN, ROUTE_WORKER, NULL},
+    {"POST", "/ssl/{domain}/renew", ssl_renew, ROUTE_ADMIN, ROUTE_WORKER, NULL},
+};
+
+const struct api_module ssl_module = {"ssl", ssl_routes, ARRAY_SIZE(ssl_routes), NULL, NULL};

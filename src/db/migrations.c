@@ -114,9 +114,23 @@ static const char migration_2[] =
     "UPDATE backups SET created_at = setec_rfc3339(created_at);"
     "UPDATE audit_log SET created_at = setec_rfc3339(created_at);";
 
+/* Every issuance or renewal of a site certificate and its outcome (the SSL
+ * page shows them; scheduled renewals back off on consecutive failures). */
+static const char migration_3[] =
+    "CREATE TABLE IF NOT EXISTS cert_attempts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " domain TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"   /* issue, renew, auto */
+    " result TEXT NOT NULL," /* success, failed */
+    " error TEXT,"
+    " not_after TEXT,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS idx_cert_attempts_domain ON cert_attempts(domain, id);";
+
 const struct db_migration db_migrations[] = {
     {"reference schema", migration_1},
     {"pw_changed, revoked_tokens, indexes, RFC 3339 timestamps", migration_2},
+    {"cert_attempts", migration_3},
 };
 
 const int db_migrations_count = (int)ARRAY_SIZE(db_migrations);

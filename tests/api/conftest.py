@@ -163,10 +163,6 @@ class RawConn:
         return self.read_response(head=(method == "HEAD"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def yaml_scalar(v):

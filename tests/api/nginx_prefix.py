@@ -24,6 +24,8 @@ import socket
 import subprocess
 import time
 
+from ports import free_ports
+
 import pytest
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -55,12 +57,6 @@ def skip_without_nginx():
         pytest.skip(f"nginx is not installed ({NGINX})")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _alive(pid):
     """A process that exists and is not a zombie."""
     try:
@@ -74,8 +70,7 @@ def _alive(pid):
 class NginxPrefix:
     def __init__(self, root):
         self.dir = os.path.abspath(str(root))
-        self.http_port = _free_port()
-        self.https_port = _free_port()
+        self.http_port, self.https_port = free_ports(2)
         self.proc = None
         for d in ("sites-available", "sites-enabled", "snippets", "www", "certbot", "logs",
                   "tmp", "run", "git"):

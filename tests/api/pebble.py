@@ -30,15 +30,11 @@ import sys
 import time
 import urllib.request
 
+from ports import free_port, free_ports  # noqa: F401 (free_port is used by tests)
+
 PEBBLE = shutil.which("pebble") or "/usr/bin/pebble"
 CHALLTESTSRV = shutil.which("pebble-challtestsrv") or "/usr/bin/pebble-challtestsrv"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unavailable():
@@ -75,11 +71,9 @@ class Pebble:
     def __init__(self, tmp, http_port=None, env=None, validity_s=None, name="pebble"):
         self.dir = os.path.join(str(tmp), name)
         os.makedirs(self.dir, exist_ok=True)
-        self.http_port = http_port or free_port()
-        self.port = free_port()
-        self.mgmt_port = free_port()
-        self.dns_port = free_port()
-        self.chall_mgmt_port = free_port()
+        ports = free_ports(5)
+        self.http_port = http_port or ports[4]
+        self.port, self.mgmt_port, self.dns_port, self.chall_mgmt_port = ports[:4]
         self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
         self.env.update(env or {})
         self.validity_s = validity_s

@@ -5,9 +5,11 @@ what it needs. The Panel harness is the API tests' one, loaded under another
 module name (both files are called conftest)."""
 import importlib.util
 import os
+import sys
 
-_API_CONFTEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "api",
-                             "conftest.py")
+_API = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "api")
+_API_CONFTEST = os.path.join(_API, "conftest.py")
+sys.path.insert(0, _API)  # the harness' helper modules (ports, pebble, nginx_prefix)
 _spec = importlib.util.spec_from_file_location("setec_api_conftest", _API_CONFTEST)
 _api = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_api)

@@ -99,10 +99,13 @@ export function render(container, { api }) {
 
   const updated = h('span', { class: 'updated-at', dataset: { field: 'updated' } }, '');
   const errorSlot = h('div');
+  // Things to act on (failed certificate renewals), one alert each.
+  const warningsSlot = h('div', { id: 'dashboard-warnings' });
 
   container.replaceChildren(
     pageHeader('Dashboard', 'Overview of this server', updated),
     errorSlot,
+    warningsSlot,
     h('div', { class: 'grid' }, systemCard, memory.card, disk.card, sitesCard),
     servicesCard);
 
@@ -115,6 +118,16 @@ export function render(container, { api }) {
     memory.update(info.mem_used, info.mem_total, info.mem_percent);
     disk.update(info.disk_used, info.disk_total, info.disk_percent);
     siteCount.textContent = text(info.site_count);
+
+    const warnings = Array.isArray(info.warnings) ? info.warnings : [];
+    warningsSlot.replaceChildren(...warnings.map((w) => {
+      const box = alertBox('warn', w.kind === 'ssl_renewal'
+        ? [h('strong', null, `${text(w.domain)}: `), text(w.message), ' ', h('a', { href: '/ssl' }, 'Certificates →')]
+        : text(w.message));
+      box.dataset.warning = text(w.kind);
+      if (w.domain) box.dataset.domain = w.domain;
+      return box;
+    }));
 
     const services = Array.isArray(info.services) ? info.services : [];
     servicesBody.replaceChildren(...(services.length

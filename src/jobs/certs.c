@@ -1,0 +1,558 @@
+/* Site certificates: the ACME client, the site row and the nginx vhost put
+ * together. The order of an issuance: lock the domain, order the
+ * certificate (the site keeps serving meanwhile: the vhost already serves
+ * the challenge location), write the site row, regenerate the vhost in an
+ * nginx transaction (nginx -t, reload), and put the row back if nginx
+ * refuses. Every outcome becomes a cert_attempts row. */
+#include "jobs/certs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "acme/acme.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/validate.h"
+#include "db/certs.h"
+#include "db/sites.h"
+#include "jobs/job.h"
+#include "sys/nginx.h"
+
+/* ---- one issuance per domain ---- */
+
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **running;
+static size_t nrunning, running_cap;
+
+static int domain_lock(const char *domain)
+{
+        int r = 0;
+        pthread_mutex_lock(&running_lock);
+        for (size_t i = 0; i < nrunning; i++)
+                if (streq(running[i], domain)) {
+                        r = -EBUSY;
+                        goto out;
+                }
+        if (nrunning == running_cap) {
+                size_t ncap = running_cap ? running_cap * 2 : 8;
+                char **p = reallocarray(running, ncap, sizeof(*running));
+                if (!p) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                running = p;
+                running_cap = ncap;
+        }
+        if (!(running[nrunning] = strdup(domain))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        nrunning++;
+out:
+        pthread_mutex_unlock(&running_lock);
+        return r;
+}
+
+static void domain_unlock(const char *domain)
+{
+        pthread_mutex_lock(&running_lock);
+        for (size_t i = 0; i < nrunning; i++)
+                if (streq(running[i], domain)) {
+                        free(running[i]);
+                        running[i] = running[--nrunning];
+                        break;
+                }
+        if (nrunning == 0) {
+                free(running);
+                running = NULL;
+                running_cap = 0;
+        }
+        pthread_mutex_unlock(&running_lock);
+}
+
+/* ---- helpers ---- */
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);
+        va_list ap;
+        va_start(ap, fmt);
+        int r = strbuf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return NULL;
+        return strbuf_steal(&b);
+}
+
+static void set_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(char **err, const char *fmt, ...)
+{
+        if (!err)
+                return;
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);
+        va_list ap;
+        va_start(ap, fmt);
+        int r = strbuf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        free(*err);
+        *err = r < 0 ? NULL : strbuf_steal(&b);
+}
+
+static bool is_file(const char *path)
+{
+        struct stat st;
+        return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* <cert_dir>/<domain>/<file> (malloc'd) */
+static char *cert_file(const struct config *cfg, const char *domain, const char *file)
+{
+        return xasprintf("%s/%s/%s", cfg->acme.cert_dir, domain, file);
+}
+
+/* The certificate file of a directory under cert_dir: fullchain.pem, else
+ * certbot's cert.pem; NULL when neither is there. */
+static char *dir_cert(const struct config *cfg, const char *domain)
+{
+        static const char *const files[] = {"fullchain.pem", "cert.pem"};
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                char *p = cert_file(cfg, domain, files[i]);
+                if (!p || is_file(p))
+                        return p;
+                free(p);
+        }
+        return NULL;
+}
+
+/* The certificate a site uses: its recorded path when the file exists, else
+ * the one under cert_dir; NULL when it has none. */
+static char *site_cert(const struct config *cfg, const struct site *s)
+{
+        if (!str_empty(s->ssl_cert_path) && is_file(s->ssl_cert_path))
+                return strdup(s->ssl_cert_path);
+        return dir_cert(cfg, s->domain);
+}
+
+static void progress_line(void *ctx, const char *line)
+{
+        struct job *job = ctx;
+        if (job)
+                job_printf(job, "%s\n", line);
+        log_debug("acme: %s", line);
+}
+
+/* The names to order: the domain first, then each alias once. */
+static int site_names(const struct site *s, char ***out, size_t *n)
+{
+        _cleanup_free_ char *copy = strdup(s->aliases ? s->aliases : "");
+        size_t cap = 1;
+        for (const char *p = copy; p && *p; p++)
+                if (*p == ' ')
+                        cap++;
+        cap++;
+        char **v = calloc(cap, sizeof(*v));
+        if (!copy || !v) {
+                free(v);
+                return -ENOMEM;
+        }
+        size_t len = 0;
+        v[len++] = s->domain;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                bool dup = false;
+                for (size_t i = 0; i < len; i++)
+                        if (strcmp(v[i], tok) == 0)
+                                dup = true;
+                if (dup)
+                        continue;
+                if (!valid_domain(tok)) {
+                        free(v);
+                        return -EINVAL;
+                }
+                v[len++] = tok;
+        }
+        /* the alias strings point into copy: duplicate them */
+        for (size_t i = 1; i < len; i++)
+                if (!(v[i] = strdup(v[i]))) {
+                        for (size_t j = 1; j < i; j++)
+                                free(v[j]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        *out = v;
+        *n = len;
+        return 0;
+}
+
+static void names_free(char **v, size_t n)
+{
+        if (!v)
+                return;
+        for (size_t i = 1; i < n; i++) /* v[0] is the site's domain */
+                free(v[i]);
+        free(v);
+}
+
+static void record(struct db *db, const char *domain, const char *kind, bool ok, const char *error,
+                   time_t not_after)
+{
+        char na[TIME_RFC3339_LEN];
+        if (ok && not_after > 0)
+                time_format_rfc3339(not_after, na);
+        long long r = cert_attempts_insert(db, domain, kind, ok ? "success" : "failed",
+                                           ok ? NULL : (error ? error : "unknown error"),
+                                           ok && not_after > 0 ? na : NULL);
+        if (r < 0)
+                log_warn("cannot record the certificate attempt for %s: %s", domain,
+                         strerror((int)-r));
+}
+
+/* ---- issuance ---- */
+
+static int issue(const struct config *cfg, struct db *db, const char *domain, const char *kind,
+                 struct job *job, char **cert_path, char **err)
+{
+        if (cert_path)
+                *cert_path = NULL;
+        if (!domain || !valid_domain(domain)) {
+                set_err(err, "domain must be a valid DNS host name");
+                return -EINVAL;
+        }
+        _cleanup_free_ char *dom = strdup(domain);
+        if (!dom)
+                return -ENOMEM;
+        str_tolower(dom);
+
+        struct site old = {0};
+        int r = sites_get_by_domain(db, dom, &old);
+        if (r == -ENOENT) {
+                set_err(err, "no site with domain %s", dom);
+                return r;
+        }
+        if (r < 0) {
+                set_err(err, "cannot read the site %s: %s", dom, strerror(-r));
+                return r;
+        }
+        if (streq(kind, "renew")) {
+                _cleanup_free_ char *have = site_cert(cfg, &old);
+                if (!have) {
+                        site_clear(&old);
+                        set_err(err, "%s has no certificate to renew: issue one first", dom);
+                        return -ENOENT;
+                }
+        }
+        if ((r = domain_lock(dom)) < 0) {
+                site_clear(&old);
+                if (r == -EBUSY)
+                        set_err(err, "a certificate request for %s is already running", dom);
+                return r;
+        }
+
+        char **names = NULL;
+        size_t nnames = 0;
+        struct acme_result res = {0};
+        _cleanup_free_ char *nginx_msg = NULL;
+        r = site_names(&old, &names, &nnames);
+        if (r < 0) {
+                set_err(err, "aliases of %s are not valid DNS host names", dom);
+                goto out;
+        }
+        if (job)
+                job_printf(job, "%s certificate for %s (%zu name(s))\n",
+                           streq(kind, "issue") ? "issuing" : "renewing", dom, nnames);
+
+        const struct acme_opts o = {
+            .directory_url = cfg->acme.directory_url,
+            .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
+            .account_dir = cfg->acme.account_dir,
+            .email = cfg->acme.email ? cfg->acme.email : "",
+            .webroot = cfg->nginx.certbot_webroot,
+            .cert_dir = cfg->acme.cert_dir,
+            .progress = progress_line,
+            .ctx = job,
+        };
+        r = acme_issue(&o, (const char *const *)names, nnames, &res);
+        if (r < 0) {
+                set_err(err, "%s", res.error ? res.error : strerror(-r));
+                record(db, dom, kind, false, err ? *err : res.error, 0);
+                goto out;
+        }
+
+        /* The row first, then the vhost from it; nginx refusing puts the
+         * row back (the transaction restores the vhost itself). */
+        struct site nw = old;
+        nw.ssl_enabled = true;
+        nw.ssl_cert_path = res.cert_path;
+        nw.ssl_key_path = res.key_path;
+        if (streq(kind, "issue"))
+                nw.ssl_auto = true;
+        const unsigned mask = SITE_COL_SSL_ENABLED | SITE_COL_SSL_CERT_PATH |
+                              SITE_COL_SSL_KEY_PATH | SITE_COL_SSL_AUTO;
+        r = sites_update(db, &nw, mask);
+        if (r < 0) {
+                set_err(err, "certificate issued but the site row could not be updated: %s",
+                        strerror(-r));
+                record(db, dom, kind, false, err ? *err : "site update failed", 0);
+                goto out;
+        }
+        if (nw.enabled) {
+                if (job)
+                        job_printf(job, "regenerating the nginx vhost with TLS\n");
+                struct nginx_txn *t = NULL;
+                r = nginx_txn_begin(cfg, &t);
+                if (r == 0)
+                        r = nginx_txn_put_site(t, &nw);
+                if (r == 0)
+                        r = nginx_txn_commit(t, &nginx_msg);
+                nginx_txn_free(t);
+                if (r < 0) {
+                        int ur = sites_update(db, &old, mask);
+                        if (ur < 0)
+                                log_error("cannot restore the SSL fields of %s: %s", dom,
+                                          strerror(-ur));
+                        set_err(err, "nginx rejected the TLS vhost of %s: %s", dom,
+                                nginx_msg ? nginx_msg : strerror(-r));
+                        record(db, dom, kind, false, err ? *err : "nginx failed", 0);
+                        goto out;
+                }
+        }
+        record(db, dom, kind, true, NULL, res.not_after);
+        if (job) {
+                char na[TIME_RFC3339_LEN];
+                time_format_rfc3339(res.not_after, na);
+                job_printf(job, "certificate for %s valid until %s\n", dom, na);
+        }
+        log_info("certificate for %s %s (valid until %ld)", dom,
+                 streq(kind, "issue") ? "issued" : "renewed", (long)res.not_after);
+        if (cert_path)
+                *cert_path = TAKE_PTR(res.cert_path);
+        r = 0;
+out:
+        if (r < 0 && job && err && *err)
+                job_printf(job, "%s\n", *err);
+        acme_result_clear(&res);
+        names_free(names, nnames);
+        domain_unlock(dom);
+        site_clear(&old);
+        return r;
+}
+
+int certs_issue_for_site(const struct config *cfg, struct db *db, const char *domain, bool renew,
+                         struct job *job, char **cert_path, char **err)
+{
+        if (err)
+                *err = NULL;
+        return issue(cfg, db, domain, renew ? "renew" : "issue", job, cert_path, err);
+}
+
+/* ---- listing ---- */
+
+void certs_list_free(struct cert_status *list, size_t n)
+{
+        if (!list)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(list[i].domain);
+                free(list[i].issuer);
+                free(list[i].cert_path);
+                free(list[i].last_attempt_at);
+                free(list[i].last_result);
+                free(list[i].last_error);
+        }
+        free(list);
+}
+
+static long days_left(time_t not_after, time_t now)
+{
+        long long d = (long long)not_after - (long long)now;
+        long long q = d / 86400;
+        if (d % 86400 != 0 && d < 0)
+                q--; /* floor, also when expired */
+        return (long)q;
+}
+
+struct list_acc {
+        struct cert_status *v;
+        size_t n, cap;
+};
+
+static int add_entry(struct list_acc *a, struct db *db, const char *domain, char *cert_path,
+                     bool managed, bool auto_renew, time_t now)
+{
+        if (a->n == a->cap) {
+                size_t ncap = a->cap ? a->cap * 2 : 8;
+                struct cert_status *p = reallocarray(a->v, ncap, sizeof(*p));
+                if (!p) {
+                        free(cert_path);
+                        return -ENOMEM;
+                }
+                a->v = p;
+                a->cap = ncap;
+        }
+        struct cert_status *c = &a->v[a->n];
+        *c = (struct cert_status){
+            .domain = strdup(domain),
+            .managed = managed,
+            .auto_renew = auto_renew,
+            .cert_path = cert_path,
+        };
+        a->n++;
+        if (!c->domain)
+                return -ENOMEM;
+        struct cert_info ci = {0};
+        if (cert_path && acme_cert_info(cert_path, &ci) == 0) {
+                c->issuer = ci.issuer ? strdup(ci.issuer) : NULL;
+                c->not_before = ci.not_before;
+                c->not_after = ci.not_after;
+                c->days_left = days_left(ci.not_after, now);
+                cert_info_clear(&ci);
+        }
+        struct cert_attempt last = {0};
+        if (cert_attempts_last(db, domain, &last) == 0) {
+                c->last_attempt_at = TAKE_PTR(last.created_at);
+                c->last_result = TAKE_PTR(last.result);
+                c->last_error = TAKE_PTR(last.error);
+                cert_attempt_clear(&last);
+        }
+        return 0;
+}
+
+static bool listed(const struct list_acc *a, const char *domain)
+{
+        for (size_t i = 0; i < a->n; i++)
+                if (streq(a->v[i].domain, domain))
+                        return true;
+        return false;
+}
+
+static int cmp_status(const void *x, const void *y)
+{
+        const struct cert_status *a = x, *b = y;
+        return strcmp(a->domain, b->domain);
+}
+
+int certs_list(const struct config *cfg, struct db *db, struct cert_status **out, size_t *n)
+{
+        *out = NULL;
+        *n = 0;
+        time_t now = time(NULL);
+        struct site *sites = NULL;
+        size_t nsites = 0;
+        int r = sites_list(db, &sites, &nsites);
+        if (r < 0)
+                return r;
+        struct list_acc a = {0};
+        for (size_t i = 0; i < nsites && r == 0; i++) {
+                const struct site *s = &sites[i];
+                char *path = site_cert(cfg, s);
+                if (!s->ssl_enabled && !path)
+                        continue;
+                r = add_entry(&a, db, s->domain, path, true, s->ssl_auto, now);
+        }
+        sites_list_free(sites, nsites);
+
+        /* certificates of other tools (certbot's live/ layout) */
+        DIR *d = r == 0 && cfg->acme.cert_dir ? opendir(cfg->acme.cert_dir) : NULL;
+        struct dirent *de;
+        while (d && r == 0 && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || !valid_domain(de->d_name) || listed(&a, de->d_name))
+                        continue;
+                char *path = dir_cert(cfg, de->d_name);
+                if (!path)
+                        continue;
+                r = add_entry(&a, db, de->d_name, path, false, false, now);
+        }
+        if (d)
+                closedir(d);
+        if (r < 0) {
+                certs_list_free(a.v, a.n);
+                return r;
+        }
+        if (a.n > 1)
+                qsort(a.v, a.n, sizeof(*a.v), cmp_status);
+        *out = a.v;
+        *n = a.n;
+        return 0;
+}
+
+/* ---- scheduled renewal ---- */
+
+/* The ARI suggestion for the certificate (0 when the CA has none or cannot
+ * be asked). */
+static time_t ari_start(const struct config *cfg, const char *cert)
+{
+        const struct acme_opts o = {
+            .directory_url = cfg->acme.directory_url,
+            .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
+            .account_dir = cfg->acme.account_dir,
+            .email = cfg->acme.email ? cfg->acme.email : "",
+            .webroot = cfg->nginx.certbot_webroot,
+            .cert_dir = cfg->acme.cert_dir,
+            .timeout_s = 30,
+        };
+        struct acme_renewal_window w = {0};
+        _cleanup_free_ char *error = NULL;
+        int r = acme_renewal_info(&o, cert, &w, &error);
+        if (r < 0) {
+                if (r != -EOPNOTSUPP)
+                        log_debug("renewalInfo for %s: %s", cert, error ? error : strerror(-r));
+                return 0;
+        }
+        time_t t = acme_ari_pick(w.start, w.end, (unsigned long)random());
+        acme_renewal_window_clear(&w);
+        return t;
+}
+
+int certs_renew_due(const struct config *cfg, struct db *db, time_t now)
+{
+        struct site *sites = NULL;
+        size_t nsites = 0;
+        int r = sites_list(db, &sites, &nsites);
+        if (r < 0)
+                return r;
+        int renewed = 0;
+        for (size_t i = 0; i < nsites; i++) {
+                const struct site *s = &sites[i];
+                /* a disabled site's vhost is off: nobody would answer the challenge */
+                if (!s->ssl_enabled || !s->ssl_auto || !s->enabled)
+                        continue;
+                _cleanup_free_ char *cert = site_cert(cfg, s);
+                if (!cert)
+                        continue;
+                struct cert_info ci = {0};
+                if (acme_cert_info(cert, &ci) < 0) {
+                        log_warn("renewal: cannot read the certificate of %s (%s)", s->domain,
+                                 cert);
+                        continue;
+                }
+                time_t not_after = ci.not_after;
+                cert_info_clear(&ci);
+                if (!acme_should_renew(now, not_after, ari_start(cfg, cert)))
+                        continue;
+                time_t next = 0;
+                int failures = 0;
+                if (cert_attempts_next_auto(db, s->domain, &next, &failures) == 0 && now < next) {
+                        log_debug("renewal of %s held back after %d failure(s)", s->domain,
+                                  failures);
+                        continue;
+                }
+                _cleanup_free_ char *err = NULL;
+                int ir = issue(cfg, db, s->domain, "auto", NULL, NULL, &err);
+                if (ir == 0)
+                        renewed++;
+                else if (ir != -EBUSY)
+                        log_warn("renewal of the certificate of %s failed: %s", s->domain,
+                                 err ? err : strerror(-ir));
+        }
+        sites_list_free(sites, nsites);
+        return renewed;
+}
