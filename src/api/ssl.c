@@ -2,7 +2,10 @@
  * sites and any other certificate under acme.cert_dir, parsed from the
  * files), POST /ssl/{domain}/issue and /renew (an ACME order run inside the
  * request on the worker pool, then the vhost regenerated with TLS), and
- * GET /api/ssl/attempts (the stored history of issuances and renewals). */
+ * GET /api/ssl/attempts (the stored history of issuances and renewals).
+ * POST /ssl/panel/issue and /renew order the panel's own certificate for
+ * server.acme_hostname; they come before the {domain} routes (the first
+ * match wins), so a site literally named "panel" has no /ssl/ routes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +50,12 @@ static json_t *text_or_null(const char *s)
 static json_t *status_json(const struct cert_status *c)
 {
         bool known = c->not_after > 0;
-        return json_pack("{s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "domain", c->domain,
+        return json_pack("{s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:o,s:o,s:o,s:o}", "domain", c->domain,
                          "issuer", text_or_null(c->issuer ? c->issuer : ""), "not_before",
                          time_or_null(c->not_before), "not_after", time_or_null(c->not_after),
                          "days_left", known ? json_integer(c->days_left) : json_null(),
-                         "auto_renew", c->auto_renew, "managed", c->managed, "cert_path",
-                         text_or_null(c->cert_path), "last_attempt_at",
+                         "auto_renew", c->auto_renew, "managed", c->managed, "panel", c->panel,
+                         "cert_path", text_or_null(c->cert_path), "last_attempt_at",
                          text_or_null(c->last_attempt_at), "last_result",
                          text_or_null(c->last_result), "last_error", text_or_null(c->last_error));
 }
@@ -138,6 +141,45 @@ static void ssl_renew(struct http_req *r)
         issue_or_renew(r, true);
 }
 
+static void panel_issue_or_renew(struct http_req *r, bool renew)
+{
+        const struct config *cfg = app_of(r)->cfg;
+        if (str_empty(cfg->server.acme_hostname)) {
+                http_reply_error(r, 400, "server.acme_hostname is not set");
+                return;
+        }
+        _cleanup_free_ char *err = NULL;
+        int rc = certs_issue_panel(cfg, app_of(r)->db, renew, &err);
+        if (rc < 0) {
+                int status = rc == -ENOENT                        ? 404
+                             : rc == -EBUSY || rc == -EEXIST      ? 409
+                             : rc == -EINVAL || rc == -EOPNOTSUPP ? 400
+                             : rc == -ENOMEM                      ? 500
+                                                                  : 502;
+                api_reply_json(
+                    r, status,
+                    json_pack("{s:o}", "error", text_or_null(err ? err : strerror(-rc))));
+                return;
+        }
+        if (api_body_is_form(r)) {
+                http_redirect(r, 303, "/ssl");
+                return;
+        }
+        api_reply_json(r, 200,
+                       json_pack("{s:s,s:o}", "status", renew ? "renewed" : "issued", "cert",
+                                 text_or_null(cfg->server.cert)));
+}
+
+static void ssl_panel_issue(struct http_req *r)
+{
+        panel_issue_or_renew(r, false);
+}
+
+static void ssl_panel_renew(struct http_req *r)
+{
+        panel_issue_or_renew(r, true);
+}
+
 static void ssl_attempts(struct http_req *r)
 {
         const char *q = http_query(r, "domain");
@@ -184,6 +226,9 @@ static const struct route ssl_routes[] = {
     {"GET", "/ssl", ssl_status, ROUTE_USER, ROUTE_PAGE | ROUTE_WORKER, "/app.html"},
     {"GET", "/api/ssl/status", ssl_status, ROUTE_USER, ROUTE_WORKER, NULL},
     {"GET", "/api/ssl/attempts", ssl_attempts, ROUTE_USER, ROUTE_WORKER, NULL},
+    /* before the {domain} routes: "panel" is a valid domain label */
+    {"POST", "/ssl/panel/issue", ssl_panel_issue, ROUTE_ADMIN, ROUTE_WORKER, NULL},
+    {"POST", "/ssl/panel/renew", ssl_panel_renew, ROUTE_ADMIN, ROUTE_WORKER, NULL},
     {"POST", "/ssl/{domain}/issue", ssl_issue, ROUTE_ADMIN, ROUTE_WORKER, NULL},
     {"POST", "/ssl/{domain}/renew", ssl_renew, ROUTE_ADMIN, ROUTE_WORKER, NULL},
 };

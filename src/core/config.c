@@ -65,6 +65,7 @@ static const struct key keys[] = {
     STR("server", "cert", server.cert, "/opt/setec-manager/data/acme/manager.crt"),
     STR("server", "key", server.key, "/opt/setec-manager/data/acme/manager.key"),
     LIST("server", "trusted_proxies", server.trusted_proxies, valid_ip_or_cidr),
+    STR("server", "acme_hostname", server.acme_hostname, ""),
     STR("database", "path", database.path, "/opt/setec-manager/data/setec.db"),
     STR("nginx", "sites_available", nginx.sites_available, "/etc/nginx/sites-available"),
     STR("nginx", "sites_enabled", nginx.sites_enabled, "/etc/nginx/sites-enabled"),
@@ -733,6 +734,10 @@ static int check_config(struct loader *L)
         }
         if (c->server.tls && str_empty(c->server.key)) {
                 set_err(L, NULL, "config key 'server.key' must not be empty when server.tls is on");
+                return -EINVAL;
+        }
+        if (!str_empty(c->server.acme_hostname) && !valid_domain(c->server.acme_hostname)) {
+                set_err(L, NULL, "config key 'server.acme_hostname' must be a valid DNS host name");
                 return -EINVAL;
         }
         const char *root = str_empty(c->git.local_root) ? NULL : c->git.local_root;

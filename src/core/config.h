@@ -18,6 +18,10 @@ struct config {
                 char *cert;
                 char *key;
                 struct config_strlist trusted_proxies;
+                /* "" = off; else the panel's certificate can be ordered over
+                 * ACME for this host name (POST /ssl/panel/issue) and is
+                 * renewed with the sites' certificates */
+                char *acme_hostname;
         } server;
         struct {
                 char *path; /* its directory is the data dir */

@@ -14,8 +14,8 @@ struct site {
         char *domain;  /* lower-case DNS name */
         char *aliases; /* space-separated DNS names, "" for none */
         enum app_type app_type;
-        char *app_root; /* absolute, normalised, inside nginx.webroot */
-        int app_port;   /* 1024-65535; 0 = none (static) or "pick one" before provisioning */
+        char *app_root;   /* absolute, normalised, inside nginx.webroot */
+        int app_port;     /* 1024-65535; 0 = none (static) or "pick one" before provisioning */
         char *app_entry;  /* relative path inside app_root, "" for none */
         char *git_repo;   /* "" for none */
         char *git_branch; /* default "main" */

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "acme/acme.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -354,6 +357,209 @@ int certs_issue_for_site(const struct config *cfg, struct db *db, const char *do
         return issue(cfg, db, domain, renew ? "renew" : "issue", job, cert_path, err);
 }
 
+/* ---- the panel's own certificate ---- */
+
+#define PANEL_PEM_MAX (1u << 20)
+
+/* server.acme_hostname lower-cased (malloc'd); NULL when unset or invalid. */
+static char *panel_host(const struct config *cfg)
+{
+        const char *h = cfg->server.acme_hostname;
+        if (str_empty(h) || !valid_domain(h))
+                return NULL;
+        char *d = strdup(h);
+        return d ? str_tolower(d) : NULL;
+}
+
+/* Whether path holds a CA-issued certificate naming host (the self-signed
+ * certificate of `setup` may name it too, but its issuer is itself). */
+static bool panel_cert_for(const char *path, const char *host, time_t *not_after)
+{
+        struct cert_info ci = {0};
+        if (!is_file(path) || acme_cert_info(path, &ci) < 0)
+                return false;
+        bool match = false;
+        for (size_t i = 0; i < ci.nnames; i++)
+                if (strcasecmp(ci.names[i], host) == 0)
+                        match = true;
+        if (match && ci.issuer && ci.subject_cn && streq(ci.issuer, ci.subject_cn))
+                match = false;
+        if (match && not_after)
+                *not_after = ci.not_after;
+        cert_info_clear(&ci);
+        return match;
+}
+
+/* The new pair becomes server.key / server.cert. Both are written as temps
+ * first and renamed key first: the panel re-reads the files when either
+ * changes (http/tls.c), and the old key is put back if the certificate
+ * cannot follow, so the pair never stays mismatched. */
+static int install_panel_pair(const struct config *cfg, const char *cert_src, const char *key_src,
+                              char **err)
+{
+        _cleanup_free_ char *cert = NULL, *key = NULL, *old_key = NULL, *ktmp = NULL, *ctmp = NULL;
+        size_t clen = 0, klen = 0, oklen = 0;
+        bool have_old = false;
+        int r = read_file(cert_src, PANEL_PEM_MAX, &cert, &clen);
+        if (r == 0)
+                r = read_file(key_src, PANEL_PEM_MAX, &key, &klen);
+        if (r < 0) {
+                set_err(err, "cannot read the new certificate: %s", strerror(-r));
+                goto wipe;
+        }
+        ktmp = xasprintf("%s.setec-new", cfg->server.key);
+        ctmp = xasprintf("%s.setec-new", cfg->server.cert);
+        if (!ktmp || !ctmp) {
+                r = -ENOMEM;
+                goto wipe;
+        }
+        r = write_file_atomic(ktmp, key, klen, 0600);
+        if (r < 0) {
+                set_err(err, "cannot write %s: %s", ktmp, strerror(-r));
+                goto wipe;
+        }
+        r = write_file_atomic(ctmp, cert, clen, 0644);
+        if (r < 0) {
+                set_err(err, "cannot write %s: %s", ctmp, strerror(-r));
+                unlink(ktmp);
+                goto wipe;
+        }
+        have_old = read_file(cfg->server.key, PANEL_PEM_MAX, &old_key, &oklen) == 0;
+        if (rename(ktmp, cfg->server.key) < 0) {
+                r = -errno;
+                set_err(err, "cannot replace %s: %s", cfg->server.key, strerror(-r));
+                unlink(ktmp);
+                unlink(ctmp);
+                goto wipe;
+        }
+        if (rename(ctmp, cfg->server.cert) < 0) {
+                r = -errno;
+                set_err(err, "cannot replace %s: %s", cfg->server.cert, strerror(-r));
+                unlink(ctmp);
+                if (have_old) {
+                        int ur = write_file_atomic(cfg->server.key, old_key, oklen, 0600);
+                        if (ur < 0)
+                                log_error("cannot restore %s: %s", cfg->server.key, strerror(-ur));
+                }
+                goto wipe;
+        }
+        (void)fsync_parent_dir(cfg->server.key);
+        (void)fsync_parent_dir(cfg->server.cert);
+        r = 0;
+wipe:
+        if (key)
+                explicit_bzero(key, klen);
+        if (old_key)
+                explicit_bzero(old_key, oklen);
+        return r;
+}
+
+static int panel_issue(const struct config *cfg, struct db *db, const char *kind, char **err)
+{
+        _cleanup_free_ char *host = panel_host(cfg);
+        if (!host) {
+                if (str_empty(cfg->server.acme_hostname)) {
+                        set_err(err, "server.acme_hostname is not set");
+                        return -EOPNOTSUPP;
+                }
+                set_err(err, "server.acme_hostname must be a valid DNS host name");
+                return -EINVAL;
+        }
+        if (str_empty(cfg->server.cert) || str_empty(cfg->server.key)) {
+                set_err(err, "server.cert and server.key must be set");
+                return -EINVAL;
+        }
+        /* a site's certificate lives in the same <cert_dir>/<domain> */
+        struct site s = {0};
+        int r = sites_get_by_domain(db, host, &s);
+        if (r == 0) {
+                site_clear(&s);
+                set_err(err,
+                        "a site with domain %s exists: issue its certificate with "
+                        "/ssl/%s/issue instead",
+                        host, host);
+                return -EEXIST;
+        }
+        if (r != -ENOENT) {
+                set_err(err, "cannot read the sites: %s", strerror(-r));
+                return r;
+        }
+        if (!streq(kind, "issue") && !panel_cert_for(cfg->server.cert, host, NULL)) {
+                set_err(err, "%s is not a certificate for %s: issue one first", cfg->server.cert,
+                        host);
+                return -ENOENT;
+        }
+        if ((r = domain_lock(host)) < 0) {
+                if (r == -EBUSY)
+                        set_err(err, "a certificate request for %s is already running", host);
+                return r;
+        }
+
+        struct acme_result res = {0};
+        _cleanup_free_ char *nginx_msg = NULL;
+        struct nginx_txn *t = NULL;
+        r = nginx_txn_begin(cfg, &t);
+        if (r == 0)
+                r = nginx_txn_put_panel(t);
+        if (r == 0)
+                r = nginx_txn_commit(t, &nginx_msg);
+        nginx_txn_free(t);
+        if (r < 0) {
+                set_err(err, "nginx rejected the vhost for %s: %s", host,
+                        nginx_msg ? nginx_msg : strerror(-r));
+                record(db, host, kind, false, err ? *err : "nginx failed", 0);
+                r = r == -ENOMEM ? r : -EIO;
+                goto out;
+        }
+
+        const struct acme_opts o = {
+            .directory_url = cfg->acme.directory_url,
+            .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
+            .account_dir = cfg->acme.account_dir,
+            .email = cfg->acme.email ? cfg->acme.email : "",
+            .webroot = cfg->nginx.certbot_webroot,
+            .cert_dir = cfg->acme.cert_dir,
+            .progress = progress_line,
+        };
+        /* the CA must not meet the old workers still answering 404 */
+        int wr = nginx_wait_challenge_served(cfg, host, 5000);
+        if (wr < 0)
+                log_warn("nginx does not serve the challenge location for %s on port %d yet "
+                         "(%s): ordering anyway",
+                         host, cfg->nginx.http_port, strerror(-wr));
+        const char *const names[] = {host};
+        r = acme_issue(&o, names, 1, &res);
+        if (r < 0) {
+                set_err(err, "%s", res.error ? res.error : strerror(-r));
+                record(db, host, kind, false, err ? *err : res.error, 0);
+                r = r == -ENOMEM ? r : -EIO;
+                goto out;
+        }
+        r = install_panel_pair(cfg, res.cert_path, res.key_path, err);
+        if (r < 0) {
+                _cleanup_free_ char *why = err && *err ? strdup(*err) : NULL;
+                set_err(err, "certificate issued but not installed as the panel's: %s",
+                        why ? why : strerror(-r));
+                record(db, host, kind, false, err ? *err : "install failed", 0);
+                goto out;
+        }
+        record(db, host, kind, true, NULL, res.not_after);
+        log_info("panel certificate for %s %s (valid until %ld)", host,
+                 streq(kind, "issue") ? "issued" : "renewed", (long)res.not_after);
+        r = 0;
+out:
+        acme_result_clear(&res);
+        domain_unlock(host);
+        return r;
+}
+
+int certs_issue_panel(const struct config *cfg, struct db *db, bool renew, char **err)
+{
+        if (err)
+                *err = NULL;
+        return panel_issue(cfg, db, renew ? "renew" : "issue", err);
+}
+
 /* ---- listing ---- */
 
 void certs_list_free(struct cert_status *list, size_t n)
@@ -460,6 +666,16 @@ int certs_list(const struct config *cfg, struct db *db, struct cert_status **out
         }
         sites_list_free(sites, nsites);
 
+        /* the panel's own certificate, when it is ordered over ACME */
+        _cleanup_free_ char *host = panel_host(cfg);
+        if (r == 0 && host && !str_empty(cfg->server.cert)) {
+                char *path = is_file(cfg->server.cert) ? strdup(cfg->server.cert) : NULL;
+                r = add_entry(&a, db, host, path, true,
+                              panel_cert_for(cfg->server.cert, host, NULL), now);
+                if (r == 0)
+                        a.v[a.n - 1].panel = true;
+        }
+
         /* certificates of other tools (certbot's live/ layout) */
         DIR *d = r == 0 && cfg->acme.cert_dir ? opendir(cfg->acme.cert_dir) : NULL;
         struct dirent *de;
@@ -512,6 +728,31 @@ static time_t ari_start(const struct config *cfg, const char *cert)
         return t;
 }
 
+/* 0 when the panel's certificate was renewed, 1 when nothing was due,
+ * -errno when the renewal failed. */
+static int renew_panel_if_due(const struct config *cfg, struct db *db, time_t now)
+{
+        _cleanup_free_ char *host = panel_host(cfg);
+        time_t not_after = 0;
+        if (!host || !panel_cert_for(cfg->server.cert, host, &not_after))
+                return 1;
+        if (!acme_should_renew(now, not_after, ari_start(cfg, cfg->server.cert)))
+                return 1;
+        time_t next = 0;
+        int failures = 0;
+        if (cert_attempts_next_auto(db, host, &next, &failures) == 0 && now < next) {
+                log_debug("renewal of the panel certificate held back after %d failure(s)",
+                          failures);
+                return 1;
+        }
+        _cleanup_free_ char *err = NULL;
+        int r = panel_issue(cfg, db, "auto", &err);
+        if (r < 0 && r != -EBUSY)
+                log_warn("renewal of the panel certificate for %s failed: %s", host,
+                         err ? err : strerror(-r));
+        return r == -EBUSY ? 1 : r;
+}
+
 int certs_renew_due(const struct config *cfg, struct db *db, time_t now)
 {
         struct site *sites = NULL;
@@ -554,5 +795,7 @@ int certs_renew_due(const struct config *cfg, struct db *db, time_t now)
                                  err ? err : strerror(-ir));
         }
         sites_list_free(sites, nsites);
+        if (renew_panel_if_due(cfg, db, now) == 0)
+                renewed++;
         return renewed;
 }

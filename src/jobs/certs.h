@@ -20,11 +20,12 @@ struct cert_status {
         time_t not_before, not_after;
         long days_left;
         bool auto_renew;
-        bool managed;          /* belongs to a site of the panel (else found under acme.cert_dir) */
+        bool managed; /* belongs to a site of the panel (else found under acme.cert_dir) */
         char *cert_path;
         char *last_attempt_at; /* RFC 3339, NULL when never attempted */
         char *last_result;     /* "success" / "failed" / NULL */
         char *last_error;      /* NULL unless the last attempt failed */
+        bool panel;            /* the panel's own certificate (server.cert) */
 };
 
 /* Issue (renew = false) or renew (renew = true, always a new certificate) for
@@ -43,5 +44,22 @@ void certs_list_free(struct cert_status *list, size_t n);
 
 /* Renew every certificate that is due (acme_should_renew; failed ones retried
  * with back-off), reloading nginx after each success. Returns the number
- * renewed, or -errno. Called by the scheduler. */
+ * renewed, or -errno. Called by the scheduler. The panel's certificate is
+ * included when server.acme_hostname is set and server.cert is a CA-issued
+ * certificate for it. */
 int certs_renew_due(const struct config *cfg, struct db *db, time_t now);
+
+/* ---- the panel's own certificate (server.acme_hostname) ---- */
+
+/* Order a certificate for server.acme_hostname through the same ACME client
+ * and install it as server.cert / server.key (key first, then the
+ * certificate, each renamed into place: the running panel picks the pair up
+ * at its next handshake check, http/tls.c). First an nginx vhost for the
+ * host name that serves the challenge location is put in place (nginx -t,
+ * reload) and kept for renewals. renew requires server.cert to be a
+ * certificate for the host name already. Recorded in cert_attempts under
+ * the host name; one order per name at a time (shared with sites).
+ * 0; -EOPNOTSUPP (the key is not set), -ENOENT (nothing to renew), -EBUSY,
+ * -EEXIST (a site has that domain: its certificate directory would be
+ * shared), or another -errno; *err (malloc'd) says why. */
+int certs_issue_panel(const struct config *cfg, struct db *db, bool renew, char **err);

@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -420,6 +425,176 @@ int nginx_txn_drop_site(struct nginx_txn *t, const char *domain, bool remove_fil
         return 0;
 }
 
+/* ---- the panel's host name ---- */
+
+#define PANEL_VHOST_PREFIX "setec-panel_"
+
+/* The host name, lower case (malloc'd), or NULL when unset or invalid. */
+static char *panel_host(const struct config *cfg)
+{
+        const char *h = cfg ? cfg->server.acme_hostname : NULL;
+        if (str_empty(h) || !valid_domain(h))
+                return NULL;
+        char *d = strdup(h);
+        return d ? str_tolower(d) : NULL;
+}
+
+char *nginx_render_panel_vhost(const struct config *cfg)
+{
+        _cleanup_free_ char *host = panel_host(cfg);
+        if (!host || !plain_path(cfg->nginx.certbot_webroot) || cfg->nginx.http_port < 1 ||
+            cfg->nginx.http_port > 65535 || cfg->server.port < 1 || cfg->server.port > 65535) {
+                errno = EINVAL;
+                return NULL;
+        }
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);
+        int r = strbuf_printf(&b,
+                              "# Managed by Setec Manager - do not edit\n"
+                              "# the panel's host name: ACME HTTP-01 challenges for its "
+                              "certificate\n"
+                              "server {\n"
+                              "    listen %d;\n"
+                              "    server_name %s;\n"
+                              "\n"
+                              "    location ^~ /.well-known/acme-challenge/ {\n"
+                              "        root %s;\n"
+                              "        default_type text/plain;\n"
+                              "    }\n"
+                              "\n"
+                              "    location / {\n",
+                              cfg->nginx.http_port, host, cfg->nginx.certbot_webroot);
+        if (!r)
+                r = cfg->server.port == 443
+                        ? strbuf_puts(&b, "        return 301 https://$host$request_uri;\n")
+                        : strbuf_printf(&b, "        return 301 https://$host:%d$request_uri;\n",
+                                        cfg->server.port);
+        if (!r)
+                r = strbuf_puts(&b, "    }\n"
+                                    "}\n");
+        if (r) {
+                errno = -r;
+                return NULL;
+        }
+        return strbuf_steal(&b);
+}
+
+static char *panel_path(const struct config *cfg, const char *dir)
+{
+        _cleanup_free_ char *host = panel_host(cfg);
+        if (!host || !dir)
+                return NULL;
+        _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
+        if (strbuf_printf(&p, "%s/" PANEL_VHOST_PREFIX "%s", dir, host) < 0)
+                return NULL;
+        return strbuf_steal(&p);
+}
+
+char *nginx_panel_vhost_path(const struct config *cfg)
+{
+        return panel_path(cfg, cfg->nginx.sites_available);
+}
+
+int nginx_txn_put_panel(struct nginx_txn *t)
+{
+        if (!t || t->done)
+                return -EINVAL;
+        _cleanup_free_ char *text = nginx_render_panel_vhost(t->cfg);
+        if (!text)
+                return errno == ENOMEM ? -ENOMEM : -EINVAL;
+        _cleanup_free_ char *avail = panel_path(t->cfg, t->cfg->nginx.sites_available);
+        _cleanup_free_ char *en = panel_path(t->cfg, t->cfg->nginx.sites_enabled);
+        if (!avail || !en)
+                return -ENOMEM;
+        if (avail[0] != '/')
+                return -EINVAL;
+        int r = record(t, avail);
+        if (r < 0)
+                return r;
+        r = record(t, en);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(avail, text, strlen(text), 0644);
+        if (r < 0)
+                return r;
+        return symlink_atomic(avail, en);
+}
+
+/* One GET of path for Host: host on 127.0.0.1:port: true when the answer
+ * is a 200 whose body is want. */
+static bool probe_once(int port, const char *host, const char *path, const char *want)
+{
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        struct timeval tv = {.tv_sec = 1};
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return false;
+        _cleanup_strbuf_ struct strbuf q = STRBUF_INIT(0);
+        if (strbuf_printf(&q, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
+                          host) < 0 ||
+            write_all(fd, q.data, q.len) < 0)
+                return false;
+        char buf[4096];
+        size_t n = 0;
+        while (n < sizeof(buf) - 1) {
+                ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t)k;
+        }
+        buf[n] = '\0';
+        const char *body = strstr(buf, "\r\n\r\n");
+        return (strncmp(buf, "HTTP/1.1 200 ", 13) == 0 || strncmp(buf, "HTTP/1.0 200 ", 13) == 0) &&
+               body && streq(body + 4, want);
+}
+
+int nginx_wait_challenge_served(const struct config *cfg, const char *host, unsigned timeout_ms)
+{
+        if (!host || !valid_domain(host) || !plain_path(cfg->nginx.certbot_webroot) ||
+            cfg->nginx.http_port < 1 || cfg->nginx.http_port > 65535)
+                return -EINVAL;
+        char token[33];
+        if (rand_hex(token, 16) < 0)
+                return -EIO;
+        _cleanup_strbuf_ struct strbuf dir = STRBUF_INIT(0), file = STRBUF_INIT(0),
+                                       url = STRBUF_INIT(0);
+        if (strbuf_printf(&dir, "%s/.well-known/acme-challenge", cfg->nginx.certbot_webroot) < 0 ||
+            strbuf_printf(&file, "%s/setec-probe-%s", dir.data, token) < 0 ||
+            strbuf_printf(&url, "/.well-known/acme-challenge/setec-probe-%s", token) < 0)
+                return -ENOMEM;
+        int r = mkdir_p(dir.data, 0755);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(file.data, token, strlen(token), 0644);
+        if (r < 0)
+                return r;
+        struct timespec start;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        r = -ETIMEDOUT;
+        for (;;) {
+                if (probe_once(cfg->nginx.http_port, host, url.data, token)) {
+                        r = 0;
+                        break;
+                }
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long long ms =
+                    (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (ms >= (long long)timeout_ms)
+                        break;
+                struct timespec d = {.tv_nsec = 100 * 1000000L};
+                nanosleep(&d, NULL);
+        }
+        unlink(file.data);
+        return r;
+}
+
 static char *trimmed(char *s)
 {
         if (!s)
@@ -515,15 +690,64 @@ static int send_signal(const struct config *cfg, const char *sig, char **msg)
         return 0;
 }
 
+static long master_pid(const struct config *cfg);
+
+/* The worker pids of the master (its children), from /proc; "" when unknown. */
+static char *worker_pids(long master)
+{
+        char path[96];
+        snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", master, master);
+        char *text = NULL;
+        if (master <= 0 || read_file(path, 64 * 1024, &text, NULL) < 0)
+                return NULL;
+        return text;
+}
+
+/* After a reload the old workers keep accepting connections until they have
+ * been told to quit, so a request right after the reload may still see the
+ * old configuration (an ACME challenge answered 404, a new site missing).
+ * Wait (bounded) until none of the workers that existed before is left. */
+static void wait_old_workers(long master, const char *before)
+{
+        if (str_empty(before))
+                return;
+        for (int i = 0; i < 150; i++) {
+                _cleanup_free_ char *now = worker_pids(master);
+                bool old_left = false;
+                _cleanup_free_ char *copy = strdup(before);
+                char *save = NULL;
+                for (char *tok = copy ? strtok_r(copy, " \n", &save) : NULL; tok && now;
+                     tok = strtok_r(NULL, " \n", &save)) {
+                        /* whole-token match in the space-separated list */
+                        size_t l = strlen(tok);
+                        for (const char *p = now; (p = strstr(p, tok)); p += l)
+                                if ((p == now || p[-1] == ' ') &&
+                                    (p[l] == ' ' || p[l] == '\0' || p[l] == '\n'))
+                                        old_left = true;
+                }
+                if (!now || !old_left)
+                        return;
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+}
+
 static int reload_locked(const struct config *cfg, char **msg)
 {
-        if (signal_mode(cfg))
-                return send_signal(cfg, "reload", msg);
-        char err[512] = "";
-        int r = unit_control(NGINX_UNIT, UNIT_RELOAD, NGINX_TIMEOUT_MS, err, sizeof(err));
-        if (r < 0)
-                return fail_msg(msg, r, "reloading nginx.service failed", err);
-        return 0;
+        long master = master_pid(cfg);
+        _cleanup_free_ char *before = worker_pids(master);
+        int r;
+        if (signal_mode(cfg)) {
+                r = send_signal(cfg, "reload", msg);
+        } else {
+                char err[512] = "";
+                r = unit_control(NGINX_UNIT, UNIT_RELOAD, NGINX_TIMEOUT_MS, err, sizeof(err));
+                if (r < 0)
+                        r = fail_msg(msg, r, "reloading nginx.service failed", err);
+        }
+        if (r == 0)
+                wait_old_workers(master, before);
+        return r;
 }
 
 int nginx_reload(const struct config *cfg, char **msg)

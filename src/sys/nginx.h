@@ -65,3 +65,22 @@ char *nginx_conf_pid_path(const char *conf_text, const char *conf_dir);
 /* Note: a transaction holds a process-wide (recursive) lock from
  * nginx_txn_begin to nginx_txn_free, which must run on the same thread; the
  * other calls here take it too, so they may be used inside a transaction. */
+
+/* ---- the panel's own host name (server.acme_hostname) ---- */
+
+/* The vhost that lets the CA reach the panel's host name over HTTP-01: port
+ * nginx.http_port, server_name server.acme_hostname, only the ACME location
+ * (from nginx.certbot_webroot) and a redirect of everything else to the
+ * panel (https://$host:server.port). malloc'd; NULL with errno EINVAL when
+ * the host name is unset or invalid, or ENOMEM (the name is written lower case). */
+char *nginx_render_panel_vhost(const struct config *cfg);
+/* Its file: <sites_available>/setec-panel_<hostname> (the '_' keeps it
+ * apart from every site's file, which is named by a valid domain).
+ * malloc'd, NULL when the host name is unset or invalid. */
+char *nginx_panel_vhost_path(const struct config *cfg);
+/* Write that vhost and enable it (symlink), like nginx_txn_put_site. */
+int nginx_txn_put_panel(struct nginx_txn *t);
+/* A reload only signals nginx, which swaps its workers a little later: wait
+ * until nginx.http_port answers a probe file under the ACME location for
+ * Host: host (at most timeout_ms). 0, or -ETIMEDOUT / -errno. */
+int nginx_wait_challenge_served(const struct config *cfg, const char *host, unsigned timeout_ms);

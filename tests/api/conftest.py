@@ -21,6 +21,8 @@ import pytest
 import requests
 import urllib3
 
+from ports import free_port  # noqa: F401 (re-exported to the tests)
+
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 

@@ -73,6 +73,7 @@ static void check_defaults(const struct config *c)
         assert_string_equal(c->server.cert, "/opt/setec-manager/data/acme/manager.crt");
         assert_string_equal(c->server.key, "/opt/setec-manager/data/acme/manager.key");
         assert_int_equal(c->server.trusted_proxies.n, 0);
+        assert_string_equal(c->server.acme_hostname, "");
         assert_string_equal(c->database.path, "/opt/setec-manager/data/setec.db");
         assert_string_equal(c->nginx.sites_available, "/etc/nginx/sites-available");
         assert_string_equal(c->nginx.sites_enabled, "/etc/nginx/sites-enabled");
@@ -154,6 +155,7 @@ static void test_full_fixture(void **state)
         assert_string_equal(c.server.key, "/tmp/setec/manager.key");
         static const char *const px[] = {"10.0.0.1", "192.168.0.0/16", "::1"};
         assert_list(&c.server.trusted_proxies, px, ARRAY_SIZE(px));
+        assert_string_equal(c.server.acme_hostname, "panel.example.com");
         assert_string_equal(c.database.path, "/tmp/setec/data/panel.db");
         assert_string_equal(c.nginx.sites_available, "/tmp/setec/nginx/sites-available");
         assert_string_equal(c.nginx.sites_enabled, "/tmp/setec/nginx/sites-enabled");
@@ -296,6 +298,9 @@ static void test_bad_values(void **state)
             {"server:\n  trusted_proxies: [10.0.0.1, not-an-ip]\n", "server.trusted_proxies"},
             {"server:\n  trusted_proxies: [10.0.0.0/33]\n", "server.trusted_proxies"},
             {"server:\n  trusted_proxies: [[1]]\n", "server.trusted_proxies"},
+            {"server:\n  acme_hostname: \"bad host\"\n", "server.acme_hostname"},
+            {"server:\n  acme_hostname: -x.example.com\n", "server.acme_hostname"},
+            {"server:\n  acme_hostname: [a.example.com]\n", "server.acme_hostname"},
             {"monitor:\n  services: [nginx, \"-x\"]\n", "monitor.services"},
             {"monitor:\n  services: [\"a;reboot\"]\n", "monitor.services"},
             {"monitor:\n  services: nginx\n", "monitor.services"},
