@@ -2,7 +2,6 @@
 with systemd-journal-remote from export-format text, read through
 SETEC_JOURNAL_DIR), /api/logs/nginx over temp files named in the config."""
 import os
-import shutil
 import socket
 import ssl
 import subprocess

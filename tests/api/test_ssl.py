@@ -34,27 +34,7 @@ ALIAS = "www.shop.example.com"
 ACME_ERR = "urn:ietf:params:acme:error:"
 
 
-def git(*args, cwd=None):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
-               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_SYSTEM="/dev/null")
-    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-
-
-def make_bare_repo(root, name, files, work_dir):
-    work = os.path.join(work_dir, name + "-work")
-    os.makedirs(work)
-    git("init", "-q", "-b", "main", cwd=work)
-    for rel, text in files.items():
-        with open(os.path.join(work, rel), "w") as f:
-            f.write(text)
-    git("add", "-A", cwd=work)
-    git("commit", "-q", "-m", "first", cwd=work)
-    bare = os.path.join(root, name + ".git")
-    git("clone", "-q", "--bare", work, bare)
-    return bare
+from gitrepo import make_bare_repo  # noqa: E402
 
 
 class Env:
@@ -242,7 +222,7 @@ def test_requires_auth(env):
 
 def test_issue_serves_https_with_pebble_chain(env):
     e = env
-    bare = make_bare_repo(e.ng.git_root, "shop", {"index.html": "<h1>shop over tls</h1>\n"},
+    bare, _ = make_bare_repo(e.ng.git_root, "shop", {"index.html": "<h1>shop over tls</h1>\n"},
                           e.dir)
     r = req(e, "POST", "/sites", json={"domain": DOMAIN, "aliases": ALIAS, "git_repo": bare})
     assert r.status_code == 201, r.text

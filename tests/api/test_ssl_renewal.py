@@ -30,27 +30,7 @@ DOMAIN = "renew.example.com"
 VALIDITY_S = 300
 
 
-def git(*args, cwd=None):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
-               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_SYSTEM="/dev/null")
-    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-
-
-def make_bare_repo(root, name, files, work_dir):
-    work = os.path.join(work_dir, name + "-work")
-    os.makedirs(work)
-    git("init", "-q", "-b", "main", cwd=work)
-    for rel, text in files.items():
-        with open(os.path.join(work, rel), "w") as f:
-            f.write(text)
-    git("add", "-A", cwd=work)
-    git("commit", "-q", "-m", "first", cwd=work)
-    bare = os.path.join(root, name + ".git")
-    git("clone", "-q", "--bare", work, bare)
-    return bare
+from gitrepo import make_bare_repo  # noqa: E402
 
 
 class Env:
@@ -184,7 +164,7 @@ def require_ssl_routes(e):
 def test_scheduled_run_renews_short_lived_certificate(env):
     e = env
     require_ssl_routes(e)
-    bare = make_bare_repo(e.ng.git_root, "renew", {"index.html": "<h1>renewed site</h1>\n"},
+    bare, _ = make_bare_repo(e.ng.git_root, "renew", {"index.html": "<h1>renewed site</h1>\n"},
                           e.dir)
     r = req(e, "POST", "/sites", json={"domain": DOMAIN, "git_repo": bare})
     assert r.status_code == 201, r.text

@@ -2,7 +2,6 @@
 container (container.py) and reads that machine's journal through
 sd-journal; lines logged there with systemd-cat and by transient units must
 show up in /api/logs/system and arrive over /api/logs/stream."""
-import json
 import os
 import re
 import secrets
