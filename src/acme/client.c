@@ -1,7 +1,6 @@
 /* The RFC 8555 conversation: directory, nonces, account, order, HTTP-01
  * authorizations, finalize, download, and the atomic hand-over of the files.
  * One curl easy handle per issuance, so the TLS connection is reused. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "acme/acme.h"
+#include "acme/curl_dl.h"
 #include "acme/jws.h"
 #include "base/fsutil.h"
 #include "base/strbuf.h"
@@ -43,6 +43,7 @@ struct http_resp {
 
 struct client {
         const struct acme_opts *o;
+        const struct curl_fns *curl_fns;
         CURL *curl;
         char *ca_file; /* file given to CURLOPT_CAINFO */
         bool ca_tmp;   /* ca_file is our temp bundle: unlink it */
@@ -55,14 +56,6 @@ struct client {
         struct strbuf err;
         char curl_err[CURL_ERROR_SIZE];
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-        curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void resp_init(struct http_resp *r)
 {
@@ -154,7 +147,8 @@ static double parse_retry_after(const char *v)
         long long secs;
         if (parse_int64(v, 0, 86400 * 7, &secs) == 0)
                 return (double)secs;
-        time_t t = curl_getdate(v, NULL);
+        const struct curl_fns *F = curl_fns();
+        time_t t = F ? F->getdate(v, NULL) : (time_t)-1;
         if (t == (time_t)-1)
                 return -1;
         double d = difftime(t, time(NULL));
@@ -217,56 +211,57 @@ static int http(struct client *c, const char *method, const char *url, const cha
         long timeout_ms = (long)(left * 1000) + 1;
         if (timeout_ms > REQUEST_TIMEOUT_MS)
                 timeout_ms = REQUEST_TIMEOUT_MS;
+        const struct curl_fns *F = c->curl_fns;
         CURL *h = c->curl;
-        curl_easy_reset(h);
+        F->easy_reset(h);
         struct curl_slist *hdrs = NULL, *t;
         struct strbuf acc = STRBUF_INIT(0);
         if (strbuf_printf(&acc, "Accept: %s", accept ? accept : "application/json") < 0)
                 return fail(c, -ENOMEM, "out of memory");
-        t = curl_slist_append(hdrs, acc.data);
+        t = F->slist_append(hdrs, acc.data);
         strbuf_free(&acc);
         if (!t)
                 return fail(c, -ENOMEM, "out of memory");
         hdrs = t;
         if (body) {
-                t = curl_slist_append(hdrs, "Content-Type: application/jose+json");
+                t = F->slist_append(hdrs, "Content-Type: application/jose+json");
                 if (!t) {
-                        curl_slist_free_all(hdrs);
+                        F->slist_free_all(hdrs);
                         return fail(c, -ENOMEM, "out of memory");
                 }
                 hdrs = t;
         }
         c->curl_err[0] = '\0';
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-        curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+        F->easy_setopt(h, CURLOPT_URL, url);
+        F->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+        F->easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+        F->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        F->easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+        F->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+        F->easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+        F->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        F->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        F->easy_setopt(h, CURLOPT_WRITEDATA, resp);
+        F->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        F->easy_setopt(h, CURLOPT_HEADERDATA, resp);
         if (c->ca_file)
-                curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+                F->easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
         if (streq(method, "HEAD"))
-                curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+                F->easy_setopt(h, CURLOPT_NOBODY, 1L);
         else if (body) {
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+                F->easy_setopt(h, CURLOPT_POSTFIELDS, body);
+                F->easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
         }
-        CURLcode rc = curl_easy_perform(h);
-        curl_slist_free_all(hdrs);
+        CURLcode rc = F->easy_perform(h);
+        F->slist_free_all(hdrs);
         if (rc != CURLE_OK) {
                 if (rc == CURLE_WRITE_ERROR)
                         return fail(c, -EFBIG, "%s %s: response larger than %d bytes", method, url,
                                     BODY_MAX);
                 return fail(c, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s %s: %s",
-                            method, url, c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
+                            method, url, c->curl_err[0] ? c->curl_err : F->easy_strerror(rc));
         }
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+        F->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         if (resp->nonce && valid_nonce(resp->nonce)) {
                 free(c->nonce);
                 c->nonce = resp->nonce;
@@ -538,10 +533,10 @@ static int client_open(struct client *c, const struct acme_opts *o)
                 return fail(c, -EINVAL, "acme.directory_url must be an https:// URL");
         if (str_empty(o->account_dir) || o->account_dir[0] != '/')
                 return fail(c, -EINVAL, "acme.account_dir must be an absolute path");
-        pthread_once(&curl_once, curl_init);
-        if (curl_init_rc != CURLE_OK)
-                return fail(c, -EIO, "libcurl initialisation failed");
-        c->curl = curl_easy_init();
+        c->curl_fns = curl_fns();
+        if (!c->curl_fns)
+                return fail(c, -EIO, "libcurl cannot be loaded (is libcurl3-gnutls installed?)");
+        c->curl = c->curl_fns->easy_init();
         if (!c->curl)
                 return fail(c, -ENOMEM, "libcurl: no easy handle");
         if (str_empty(o->ca_bundle))
@@ -590,7 +585,7 @@ static int client_open(struct client *c, const struct acme_opts *o)
 static void client_close(struct client *c)
 {
         if (c->curl)
-                curl_easy_cleanup(c->curl);
+                c->curl_fns->easy_cleanup(c->curl);
         if (c->ca_file && c->ca_tmp)
                 unlink(c->ca_file);
         free(c->ca_file);

@@ -20,6 +20,7 @@
 #include "base/fsutil.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "sys/archive_dl.h"
 
 #define SHA256_LEN 32
 /* A manifest line is ~70 bytes + the name: this allows millions of files
@@ -36,6 +37,15 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+}
+
+/* Every entry point first makes sure libarchive could be loaded. */
+static int need_lib(char *err, size_t errlen)
+{
+        if (archive_fns())
+                return 0;
+        seterr(err, errlen, "libarchive cannot be loaded (is libarchive13 installed?)");
+        return -ELIBACC;
 }
 
 static void hex32(const unsigned char *d, char out[2 * SHA256_LEN + 1])
@@ -278,6 +288,9 @@ int archive_create(const char *dest, const struct archive_src *srcs, size_t nsrc
 {
         if (st)
                 *st = (struct archive_stats){0};
+        int lib = need_lib(err, errlen);
+        if (lib < 0)
+                return lib;
         _cleanup_strbuf_ struct strbuf partial = STRBUF_INIT(0);
         if (strbuf_printf(&partial, "%s.partial", dest) < 0)
                 return -ENOMEM;
@@ -656,6 +669,9 @@ static int read_archive(const char *path, struct reader *rd)
 
 int archive_verify(const char *path, struct archive_stats *st, char *err, size_t errlen)
 {
+        int lib = need_lib(err, errlen);
+        if (lib < 0)
+                return lib;
         struct reader rd = {.manifest = STRBUF_INIT(MANIFEST_MAX),
                             .path = STRBUF_INIT(0),
                             .err = err,
@@ -670,6 +686,9 @@ int archive_verify(const char *path, struct archive_stats *st, char *err, size_t
 int archive_extract_safe(const char *path, const char *dest, struct archive_stats *st, char *err,
                          size_t errlen)
 {
+        int lib = need_lib(err, errlen);
+        if (lib < 0)
+                return lib;
         /* libarchive resolves relative names against the process's working
          * directory, which a threaded server cannot change: members are
          * mapped to absolute paths below the resolved dest, which is why
