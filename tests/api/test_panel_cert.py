@@ -18,9 +18,9 @@ import stat
 import pytest
 
 import pebble
-from conftest import Panel, assert_no_sanitizer_report
+from conftest import Panel
 from nginx_prefix import skip_without_nginx, NginxPrefix
-from test_ssl import ACME_ERR, Env, panel_extra, rfc3339, wait_for
+from test_ssl import ACME_ERR, Env, close_env, panel_extra, req, rfc3339, wait_for
 
 HOST = "panel.example.com"
 
@@ -69,23 +69,7 @@ def env(tmp_path_factory):
         e.ng.stop()
         raise
     yield e
-    problems = []
-    for p in e.panels:
-        running = p.proc is not None and p.proc.poll() is None
-        rc = p.stop()
-        if running and rc != 0:
-            problems.append("panel exited %s:\n%s" % (rc, p.read_log()[-3000:]))
-    for pb in e.pebbles:
-        pb.stop()
-    e.ng.stop()
-    assert not problems, problems
-    for p in e.panels:
-        assert_no_sanitizer_report(p)
-
-
-def req(e, method, path, **kw):
-    kw.setdefault("timeout", 180)
-    return e.panel.request(method, path, token=e.token, **kw)
+    close_env(e)
 
 
 def panel_cert(e, cadata):

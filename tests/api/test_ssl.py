@@ -90,6 +90,12 @@ def env(tmp_path_factory):
         e.ng.stop()
         raise
     yield e
+    close_env(e)
+
+
+def close_env(e):
+    """Stop every panel, Pebble and the nginx of an Env; fail when a panel
+    did not exit cleanly or a sanitizer reported something."""
     problems = []
     for p in e.panels:
         running = p.proc is not None and p.proc.poll() is None

@@ -22,7 +22,7 @@ import time
 import pytest
 
 import pebble
-from conftest import BIN, Panel, assert_no_sanitizer_report
+from conftest import BIN, Panel
 from nginx_prefix import NginxPrefix, skip_without_nginx
 
 GIT = shutil.which("git")
@@ -31,10 +31,7 @@ VALIDITY_S = 300
 
 
 from gitrepo import make_bare_repo  # noqa: E402
-
-
-class Env:
-    pass
+from test_ssl import Env, close_env, req  # noqa: E402
 
 
 def panel_extra(e, pb, account):
@@ -82,23 +79,7 @@ def env(tmp_path_factory):
         e.ng.stop()
         raise
     yield e
-    problems = []
-    for p in e.panels:
-        running = p.proc is not None and p.proc.poll() is None
-        rc = p.stop()
-        if running and rc != 0:
-            problems.append("panel exited %s:\n%s" % (rc, p.read_log()[-3000:]))
-    for pb in e.pebbles:
-        pb.stop()
-    e.ng.stop()
-    assert not problems, problems
-    for p in e.panels:
-        assert_no_sanitizer_report(p)
-
-
-def req(e, method, path, **kw):
-    kw.setdefault("timeout", 180)
-    return e.panel.request(method, path, token=e.token, **kw)
+    close_env(e)
 
 
 def tls_fetch(e, host, cadata):
