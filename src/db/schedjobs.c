@@ -179,6 +179,29 @@ static bool table_exists(sqlite3 *sql, const char *name)
         return sqlite3_step(s) == SQLITE_ROW;
 }
 
+static int warning_from_row(sqlite3_stmt *s, void *elem)
+{
+        struct ssl_warning *w = elem;
+        const char *at = (const char *)sqlite3_column_text(s, 1);
+        const char *err = (const char *)sqlite3_column_text(s, 2);
+        char *msg = NULL;
+        if (asprintf(&msg, "certificate renewal failed%s%s%s%s", *at ? " at " : "", at,
+                     *err ? ": " : "", err) < 0)
+                msg = NULL;
+        /* ACME problem details and nginx output are not always UTF-8 */
+        for (char *c = msg; c && *c; c++)
+                if ((unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20)
+                        *c = '?';
+        *w = (struct ssl_warning){.domain = db_column_strdup(s, 0), .message = msg};
+        if (!w->domain || !msg) {
+                free(w->domain);
+                free(msg);
+                *w = (struct ssl_warning){0};
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int sched_ssl_warnings(struct db *db, struct ssl_warning **out, size_t *n)
 {
         *out = NULL;
@@ -199,46 +222,15 @@ int sched_ssl_warnings(struct db *db, struct ssl_warning **out, size_t *n)
                  " AND a.domain IN (SELECT domain FROM sites) ORDER BY a.domain");
         if (!s)
                 return -EIO;
-        struct ssl_warning *list = NULL;
-        size_t cnt = 0, cap = 0;
-        int rc, r = 0;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-                if (cnt == cap) {
-                        size_t nc = cap ? cap * 2 : 4;
-                        struct ssl_warning *nl = realloc(list, nc * sizeof(*nl));
-                        if (!nl) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        list = nl;
-                        cap = nc;
-                }
-                const char *at = (const char *)sqlite3_column_text(s, 1);
-                const char *err = (const char *)sqlite3_column_text(s, 2);
-                char *msg = NULL;
-                if (asprintf(&msg, "certificate renewal failed%s%s%s%s", *at ? " at " : "", at,
-                             *err ? ": " : "", err) < 0)
-                        msg = NULL;
-                /* ACME problem details and nginx output are not always UTF-8 */
-                for (char *c = msg; c && *c; c++)
-                        if ((unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20)
-                                *c = '?';
-                list[cnt] = (struct ssl_warning){.domain = db_column_strdup(s, 0), .message = msg};
-                if (!list[cnt].domain || !msg) {
-                        free(list[cnt].domain);
-                        free(msg);
-                        r = -ENOMEM;
-                        break;
-                }
-                cnt++;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_step_error(sql, rc, "list failed certificate attempts");
+        void *list = NULL;
+        size_t len = 0;
+        int r = db_collect(sql, s, sizeof(struct ssl_warning), warning_from_row,
+                           "list failed certificate attempts", &list, &len);
         if (r < 0) {
-                ssl_warnings_free(list, cnt);
+                ssl_warnings_free(list, len);
                 return r;
         }
         *out = list;
-        *n = cnt;
+        *n = len;
         return 0;
 }

@@ -347,8 +347,9 @@ void deployments_list_free(struct deployment *list, size_t n)
         free(list);
 }
 
-static int deployment_from_row(sqlite3_stmt *s, struct deployment *d)
+static int deployment_from_row(sqlite3_stmt *s, void *elem)
 {
+        struct deployment *d = elem;
         *d = (struct deployment){
             .id = sqlite3_column_int64(s, 0),
             .site_id = sqlite3_column_int64(s, 1),
@@ -458,25 +459,13 @@ int deployments_list(struct db *db, long long site_id, size_t limit, struct depl
                 return -EIO;
         sqlite3_bind_int64(s, 1, site_id);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-        struct deployment *list = limit ? calloc(limit, sizeof(*list)) : NULL;
-        if (limit && !list)
-                return -ENOMEM;
+        void *list = NULL;
         size_t len = 0;
-        int rc, r = 0;
-        while (len < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-                if ((r = deployment_from_row(s, &list[len])) < 0)
-                        break;
-                len++;
-        }
-        if (r == 0 && len < limit && rc != SQLITE_DONE)
-                r = db_step_error(sql, rc, "list deployments");
+        int r = db_collect(sql, s, sizeof(struct deployment), deployment_from_row,
+                           "list deployments", &list, &len);
         if (r < 0) {
                 deployments_list_free(list, len);
                 return r;
-        }
-        if (len == 0) {
-                free(list);
-                list = NULL;
         }
         *out = list;
         *n = len;
