@@ -221,34 +221,42 @@ void sysinfo_format_uptime(double seconds, char *out, size_t outlen)
                 snprintf(out + pos, outlen - pos, " 0m");
 }
 
+static const char *const byte_units[] = {"B", "KB", "MB", "GB", "TB"};
+
+/* bytes in powers of 1024: the value and its unit index (bytes >= 1024). */
+static double scale_1024(uint64_t bytes, size_t *unit)
+{
+        size_t u = 0;
+        double v = (double)bytes;
+        while (v >= 1024.0 && u < ARRAY_SIZE(byte_units) - 1) {
+                v /= 1024.0;
+                u++;
+        }
+        *unit = u;
+        return v;
+}
+
 void sysinfo_format_bytes(uint64_t bytes, char *out, size_t outlen)
 {
-        static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
         if (!out || outlen == 0)
                 return;
         if (bytes < 1024) {
                 snprintf(out, outlen, "%" PRIu64 " B", bytes);
                 return;
         }
-        size_t u = 0;
-        double v = (double)bytes;
-        while (v >= 1024.0 && u < ARRAY_SIZE(units) - 1) {
-                v /= 1024.0;
-                u++;
-        }
+        size_t u;
+        double v = scale_1024(bytes, &u);
         /* Decide by the printed value, so 9.96 shows as "10 KB" and 1023.7 MB
          * moves up to "1.0 GB" instead of printing "1024 MB". */
         if (round_pos(v * 10.0) / 10.0 < 10.0) {
-                snprintf(out, outlen, "%.1f %s", v, units[u]);
+                snprintf(out, outlen, "%.1f %s", v, byte_units[u]);
                 return;
         }
-        if (round_pos(v) >= 1024.0 && u < ARRAY_SIZE(units) - 1) {
-                v /= 1024.0;
-                u++;
-                snprintf(out, outlen, "%.1f %s", v, units[u]);
+        if (round_pos(v) >= 1024.0 && u < ARRAY_SIZE(byte_units) - 1) {
+                snprintf(out, outlen, "%.1f %s", v / 1024.0, byte_units[u + 1]);
                 return;
         }
-        snprintf(out, outlen, "%.0f %s", v, units[u]);
+        snprintf(out, outlen, "%.0f %s", v, byte_units[u]);
 }
 
 static struct utsname arch_uts;
@@ -672,23 +680,18 @@ void sysinfo_format_df_percent(uint64_t used, uint64_t avail, char *out, size_t 
 
 void sysinfo_format_bytes1(uint64_t bytes, char *out, size_t outlen)
 {
-        static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
         if (!out || outlen == 0)
                 return;
         if (bytes < 1024) {
                 snprintf(out, outlen, "%" PRIu64 " B", bytes);
                 return;
         }
-        size_t u = 0;
-        double v = (double)bytes;
-        while (v >= 1024.0 && u < ARRAY_SIZE(units) - 1) {
-                v /= 1024.0;
-                u++;
-        }
+        size_t u;
+        double v = scale_1024(bytes, &u);
         /* 1023.96 KB would print as "1024.0 KB": move up a unit instead. */
-        if (round_pos(v * 10.0) >= 10240.0 && u < ARRAY_SIZE(units) - 1) {
+        if (round_pos(v * 10.0) >= 10240.0 && u < ARRAY_SIZE(byte_units) - 1) {
                 v /= 1024.0;
                 u++;
         }
-        snprintf(out, outlen, "%.1f %s", v, units[u]);
+        snprintf(out, outlen, "%.1f %s", v, byte_units[u]);
 }
