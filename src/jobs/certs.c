@@ -521,12 +521,6 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
             .cert_dir = cfg->acme.cert_dir,
             .progress = progress_line,
         };
-        /* the CA must not meet the old workers still answering 404 */
-        int wr = nginx_wait_challenge_served(cfg, host, 5000);
-        if (wr < 0)
-                log_warn("nginx does not serve the challenge location for %s on port %d yet "
-                         "(%s): ordering anyway",
-                         host, cfg->nginx.http_port, strerror(-wr));
         const char *const names[] = {host};
         r = acme_issue(&o, names, 1, &res);
         if (r < 0) {

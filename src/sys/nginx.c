@@ -11,12 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -517,82 +513,6 @@ int nginx_txn_put_panel(struct nginx_txn *t)
         if (r < 0)
                 return r;
         return symlink_atomic(avail, en);
-}
-
-/* One GET of path for Host: host on 127.0.0.1:port: true when the answer
- * is a 200 whose body is want. */
-static bool probe_once(int port, const char *host, const char *path, const char *want)
-{
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return false;
-        struct timeval tv = {.tv_sec = 1};
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return false;
-        _cleanup_strbuf_ struct strbuf q = STRBUF_INIT(0);
-        if (strbuf_printf(&q, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
-                          host) < 0 ||
-            write_all(fd, q.data, q.len) < 0)
-                return false;
-        char buf[4096];
-        size_t n = 0;
-        while (n < sizeof(buf) - 1) {
-                ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                n += (size_t)k;
-        }
-        buf[n] = '\0';
-        const char *body = strstr(buf, "\r\n\r\n");
-        return (strncmp(buf, "HTTP/1.1 200 ", 13) == 0 || strncmp(buf, "HTTP/1.0 200 ", 13) == 0) &&
-               body && streq(body + 4, want);
-}
-
-int nginx_wait_challenge_served(const struct config *cfg, const char *host, unsigned timeout_ms)
-{
-        if (!host || !valid_domain(host) || !plain_path(cfg->nginx.certbot_webroot) ||
-            cfg->nginx.http_port < 1 || cfg->nginx.http_port > 65535)
-                return -EINVAL;
-        char token[33];
-        if (rand_hex(token, 16) < 0)
-                return -EIO;
-        _cleanup_strbuf_ struct strbuf dir = STRBUF_INIT(0), file = STRBUF_INIT(0),
-                                       url = STRBUF_INIT(0);
-        if (strbuf_printf(&dir, "%s/.well-known/acme-challenge", cfg->nginx.certbot_webroot) < 0 ||
-            strbuf_printf(&file, "%s/setec-probe-%s", dir.data, token) < 0 ||
-            strbuf_printf(&url, "/.well-known/acme-challenge/setec-probe-%s", token) < 0)
-                return -ENOMEM;
-        int r = mkdir_p(dir.data, 0755);
-        if (r < 0)
-                return r;
-        r = write_file_atomic(file.data, token, strlen(token), 0644);
-        if (r < 0)
-                return r;
-        struct timespec start;
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        r = -ETIMEDOUT;
-        for (;;) {
-                if (probe_once(cfg->nginx.http_port, host, url.data, token)) {
-                        r = 0;
-                        break;
-                }
-                struct timespec now;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                long long ms =
-                    (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
-                if (ms >= (long long)timeout_ms)
-                        break;
-                struct timespec d = {.tv_nsec = 100 * 1000000L};
-                nanosleep(&d, NULL);
-        }
-        unlink(file.data);
-        return r;
 }
 
 static char *trimmed(char *s)

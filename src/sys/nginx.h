@@ -80,7 +80,3 @@ char *nginx_render_panel_vhost(const struct config *cfg);
 char *nginx_panel_vhost_path(const struct config *cfg);
 /* Write that vhost and enable it (symlink), like nginx_txn_put_site. */
 int nginx_txn_put_panel(struct nginx_txn *t);
-/* A reload only signals nginx, which swaps its workers a little later: wait
- * until nginx.http_port answers a probe file under the ACME location for
- * Host: host (at most timeout_ms). 0, or -ETIMEDOUT / -errno. */
-int nginx_wait_challenge_served(const struct config *cfg, const char *host, unsigned timeout_ms);
