@@ -12,9 +12,10 @@ struct app {
         struct db *db;
         unsigned char jwt_key[TOKEN_KEY_LEN];
         struct ratelimit *login_limit;
-        void *monitor;    /* the monitor module's state */
-        char *dummy_hash; /* hashed at start: verified against for unknown users */
-        double started;   /* monotonic seconds at start */
+        struct auth_cache *auth_cache; /* verified tokens (api/authcache.h) */
+        void *monitor;                 /* the monitor module's state */
+        char *dummy_hash;              /* hashed at start: verified against for unknown users */
+        double started;                /* monotonic seconds at start */
 };
 
 static inline struct app *app_of(struct http_req *r)

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api/app.h"
+#include "api/authcache.h"
 #include "api/json.h"
 #include "base/log.h"
 #include "core/csrf.h"
@@ -70,23 +71,28 @@ bool api_gate(struct http_req *r)
                 return deny_unauthenticated(r, "authentication required");
         }
 
-        struct token_claims c;
-        int rc = token_verify(app->jwt_key, token, time(NULL), &c);
-        if (rc < 0)
-                return deny_unauthenticated(r, "invalid or expired token");
-
         /* Tokens are re-checked against the user row on every request, so a
          * deletion, a role change, a password change or a logout is effective
-         * at once. */
+         * at once; the row read is kept while the database is unchanged. The
+         * generation is read before the row, so a commit in between makes
+         * the stored copy stale at once. */
+        struct token_claims c;
         struct session_user su;
-        rc = users_session_check(app->db, c.user_id, c.jti, &su);
-        if (rc == -ENOENT || (rc == 0 && !streq(su.username, c.username)))
-                return deny_unauthenticated(r, "invalid or expired token");
-        if (rc < 0) {
-                http_reply_error(r, 500, "database error");
-                return false;
+        time_t now = time(NULL);
+        uint64_t gen = db_generation(app->db);
+        if (!auth_cache_get(app->auth_cache, token, gen, now, &c, &su)) {
+                if (token_verify(app->jwt_key, token, now, &c) < 0)
+                        return deny_unauthenticated(r, "invalid or expired token");
+                int rc = users_session_check(app->db, c.user_id, c.jti, &su);
+                if (rc == -ENOENT)
+                        return deny_unauthenticated(r, "invalid or expired token");
+                if (rc < 0) {
+                        http_reply_error(r, 500, "database error");
+                        return false;
+                }
+                auth_cache_put(app->auth_cache, token, gen, &c, &su);
         }
-        if (su.revoked || su.pw_changed != c.pwc)
+        if (!streq(su.username, c.username) || su.revoked || su.pw_changed != c.pwc)
                 return deny_unauthenticated(r, "invalid or expired token");
         snprintf(r->role, sizeof(r->role), "%s", su.role);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/authcache.h"
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -108,7 +109,8 @@ static int run_server(struct config *cfg)
                 goto fail;
         app.login_limit = ratelimit_new(5, 60, 4096);
         app.dummy_hash = password_hash("not a password");
-        if (!app.login_limit || !app.dummy_hash)
+        app.auth_cache = auth_cache_new();
+        if (!app.login_limit || !app.dummy_hash || !app.auth_cache)
                 goto fail;
 
         struct http_server_opts o = {
@@ -175,6 +177,7 @@ static int run_server(struct config *cfg)
         api_stop(&app);
         log_info("stopped");
         ratelimit_free(app.login_limit);
+        auth_cache_free(app.auth_cache);
         free(app.dummy_hash);
         db_close(app.db);
         return 0;
@@ -182,6 +185,7 @@ fail:
         if (started)
                 api_stop(&app);
         ratelimit_free(app.login_limit);
+        auth_cache_free(app.auth_cache);
         free(app.dummy_hash);
         db_close(app.db);
         return 1;

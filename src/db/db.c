@@ -4,13 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "db/db-internal.h"
@@ -22,11 +27,21 @@ struct conn {
         struct conn *prev, *next;
 };
 
+#define DB_WAL_HDR_WORDS 6 /* 48 bytes */
+
 struct db {
         char *path;
         pthread_key_t key;
         pthread_mutex_t lock; /* guards conns */
         struct conn *conns;   /* every open connection, so db_close can close them all */
+
+        /* db_generation(): the first copy of the WAL-index header, the 48
+         * bytes at the start of "<path>-shm" (sqlite.org/walformat.html §2.1),
+         * changes with every commit of any process using the file. It is
+         * read through a read-only shared mapping: no system call. */
+        const volatile uint64_t *wal_hdr; /* NULL: not mapped */
+        atomic_uint_fast64_t seen[DB_WAL_HDR_WORDS];
+        atomic_uint_fast64_t gen;
 };
 
 sqlite3_stmt *db_prepare(sqlite3 *conn, const char *sql)
@@ -190,6 +205,56 @@ static void conn_destroy(void *p)
         conn_close(c);
 }
 
+/* Map the WAL index once the database is in WAL mode (after migrate()).
+ * SQLite never truncates it while a connection is open, and db_close()
+ * unmaps it before closing ours. */
+static void wal_hdr_map(struct db *db)
+{
+        _cleanup_strbuf_ struct strbuf shm = STRBUF_INIT(0);
+        if (strbuf_printf(&shm, "%s-shm", db->path) < 0)
+                return;
+        _cleanup_close_ int fd = open(shm.data, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                goto off;
+        if (st.st_size < (off_t)(DB_WAL_HDR_WORDS * 8)) {
+                errno = ENODATA;
+                goto off;
+        }
+        void *m = mmap(NULL, DB_WAL_HDR_WORDS * 8, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED)
+                goto off;
+        db->wal_hdr = m;
+        for (size_t i = 0; i < DB_WAL_HDR_WORDS; i++)
+                atomic_store(&db->seen[i], db->wal_hdr[i]);
+        return;
+off:
+        log_warn("db: cannot map %s (%s); nothing read from the database is kept between "
+                 "requests",
+                 shm.data, strerror(errno));
+}
+
+uint64_t db_generation(struct db *db)
+{
+        if (!db->wal_hdr)
+                return atomic_fetch_add(&db->gen, 1) + 1;
+        uint64_t now[DB_WAL_HDR_WORDS];
+        bool changed = false;
+        for (size_t i = 0; i < DB_WAL_HDR_WORDS; i++) {
+                now[i] = db->wal_hdr[i];
+                changed |= now[i] != atomic_load(&db->seen[i]);
+        }
+        /* Count first, remember second: a thread that finds the new header
+         * already remembered also finds the new count. A torn read only
+         * counts a change too many. */
+        if (changed) {
+                atomic_fetch_add(&db->gen, 1);
+                for (size_t i = 0; i < DB_WAL_HDR_WORDS; i++)
+                        atomic_store(&db->seen[i], now[i]);
+        }
+        return atomic_load(&db->gen);
+}
+
 sqlite3 *db_conn(struct db *db)
 {
         if (!db)
@@ -344,6 +409,7 @@ int db_open(const char *path, struct db **out)
                 db_close(db);
                 return r;
         }
+        wal_hdr_map(db);
         *out = db;
         return 0;
 }
@@ -352,6 +418,8 @@ void db_close(struct db *db)
 {
         if (!db)
                 return;
+        if (db->wal_hdr)
+                munmap((void *)db->wal_hdr, DB_WAL_HDR_WORDS * 8);
         pthread_key_delete(db->key);
         pthread_mutex_lock(&db->lock);
         struct conn *c = db->conns;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 struct db;
 
@@ -13,6 +14,12 @@ int db_open(const char *path, struct db **out);
 void db_close(struct db *db);
 /* The calling thread's connection (opened on first use), NULL on failure. */
 sqlite3 *db_conn(struct db *db);
+/* A number that changes whenever the database may have changed: after every
+ * commit of this or any other process (the CLI, the sqlite3 shell). Equal
+ * numbers from two calls mean nothing was committed in between, so what was
+ * read in between may be kept. Costs no system call. When the database is
+ * not in WAL mode it changes on every call. */
+uint64_t db_generation(struct db *db);
 /* Schema version after migration (PRAGMA user_version). */
 int db_schema_version(struct db *db);
 /* Latest version this build knows. */

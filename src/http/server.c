@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ struct http_server {
         struct cidr *proxies;
         size_t nproxies;
         int listen_fd;
+        pthread_t acceptor;
+        bool acceptor_started;
+        atomic_bool stopping;
         struct sse_loop *sse;
 };
 
@@ -694,8 +698,7 @@ static int open_listener(const char *host, int port)
                 return -EADDRNOTAVAIL;
         int err = -EADDRNOTAVAIL;
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-                int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                                ai->ai_protocol);
+                int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
                 if (fd < 0) {
                         err = -errno;
                         continue;
@@ -711,6 +714,47 @@ static int open_listener(const char *host, int port)
         }
         freeaddrinfo(res);
         return err;
+}
+
+/* One thread accepts and hands each connection to the MHD thread pool, which
+ * spreads them over its workers (MHD's own accept lets whichever worker wakes
+ * first take a whole burst: wrk's 64 connections all landed on one thread). */
+static void *acceptor_main(void *arg)
+{
+        struct http_server *s = arg;
+        pthread_setname_np(pthread_self(), "http-accept");
+        for (;;) {
+                struct sockaddr_storage ss;
+                socklen_t len = sizeof(ss);
+                int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (atomic_load(&s->stopping)) {
+                        if (fd >= 0)
+                                close(fd);
+                        return NULL;
+                }
+                if (fd < 0) {
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
+                                continue;
+                        /* out of descriptors or memory: back off instead of spinning */
+                        log_warn("accept: %s", strerror(errno));
+                        struct timespec ts = {0, 100 * 1000 * 1000};
+                        nanosleep(&ts, NULL);
+                        continue;
+                }
+                /* closes the socket itself when it refuses (limits) */
+                MHD_add_connection(s->d, fd, (struct sockaddr *)&ss, len);
+        }
+}
+
+static void acceptor_stop(struct http_server *s)
+{
+        if (!s->acceptor_started)
+                return;
+        atomic_store(&s->stopping, true);
+        shutdown(s->listen_fd, SHUT_RDWR); /* wakes the blocked accept() */
+        pthread_join(s->acceptor, NULL);
+        s->acceptor_started = false;
 }
 
 int http_server_start(const struct http_server_opts *opts, struct http_server **out)
@@ -732,10 +776,11 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                 s->o.timeout_s = 60;
         if (!s->o.per_ip_conns)
                 s->o.per_ip_conns = 128;
+        int rc = -ENOMEM;
         for (const char *const *p = opts->trusted_proxies; p && *p; p++) {
                 struct cidr *np = realloc(s->proxies, (s->nproxies + 1) * sizeof(*np));
                 if (!np)
-                        goto nomem;
+                        goto fail;
                 s->proxies = np;
                 if (parse_cidr(*p, &s->proxies[s->nproxies]) == 0)
                         s->nproxies++;
@@ -743,37 +788,23 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                         log_warn("ignoring malformed trusted proxy '%s'", *p);
         }
         s->pool = workpool_new(s->o.workers, 256);
-        if (!s->pool)
-                goto nomem;
         s->sse = sse_loop_new(15);
-        if (!s->sse) {
-                workpool_free(s->pool);
-                goto nomem;
+        if (!s->pool || !s->sse)
+                goto fail;
+        if (s->o.tls && tls_creds_init(s->o.cert_path, s->o.key_path) < 0) {
+                rc = -EKEYREJECTED;
+                goto fail;
         }
-        if (s->o.tls) {
-                int r = tls_creds_init(s->o.cert_path, s->o.key_path);
-                if (r < 0) {
-                        tls_creds_free();
-                        sse_loop_free(s->sse);
-                        workpool_free(s->pool);
-                        free(s->proxies);
-                        free(s);
-                        return -EKEYREJECTED;
-                }
+        s->listen_fd = open_listener(s->o.host, s->o.port);
+        if (s->listen_fd < 0) {
+                rc = s->listen_fd;
+                goto fail;
         }
-        int fd = open_listener(s->o.host, s->o.port);
-        if (fd < 0) {
-                tls_creds_free();
-                sse_loop_free(s->sse);
-                workpool_free(s->pool);
-                free(s->proxies);
-                free(s);
-                return fd;
-        }
-        s->listen_fd = fd;
 
+        /* No listening socket for MHD: the acceptor thread hands it the
+         * connections. */
         unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                         MHD_USE_ERROR_LOG;
+                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
         if (s->o.tls)
                 flags |= MHD_USE_TLS;
         struct MHD_OptionItem tls_opts[] = {
@@ -782,29 +813,39 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
              (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
             {MHD_OPTION_END, 0, NULL},
         };
+        /* 32 KiB per connection holds the request headers (MHD answers 431
+         * beyond) and is zeroed after each request: more costs time. */
         s->d = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-            MHD_OPTION_THREAD_POOL_SIZE, s->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-            s->o.timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->o.per_ip_conns,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_CONNECTION_LIMIT,
-            4096u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_ARRAY,
-            s->o.tls ? tls_opts : &tls_opts[ARRAY_SIZE(tls_opts) - 1], MHD_OPTION_END);
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, s->o.threads,
+            MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            s->o.per_ip_conns, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+            NULL, MHD_OPTION_ARRAY, s->o.tls ? tls_opts : &tls_opts[ARRAY_SIZE(tls_opts) - 1],
+            MHD_OPTION_END);
         if (!s->d) {
-                close(fd);
-                tls_creds_free();
-                sse_loop_free(s->sse);
-                workpool_free(s->pool);
-                free(s->proxies);
-                free(s);
-                return -EIO;
+                rc = -EIO;
+                goto fail;
         }
+        if (pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0) {
+                rc = -EAGAIN;
+                goto fail;
+        }
+        s->acceptor_started = true;
         *out = s;
         return 0;
-nomem:
+fail:
+        if (s->d)
+                MHD_stop_daemon(s->d);
+        if (s->listen_fd >= 0)
+                close(s->listen_fd);
+        if (s->o.tls)
+                tls_creds_free();
+        sse_loop_free(s->sse);
+        workpool_free(s->pool);
         free(s->proxies);
         free(s);
-        return -ENOMEM;
+        return rc;
 }
 
 int http_server_port(struct http_server *s)
@@ -827,7 +868,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
 {
         if (!s)
                 return;
-        MHD_socket lfd = MHD_quiesce_daemon(s->d);
+        acceptor_stop(s);
         sse_loop_end_all(s->sse); /* streams never finish by themselves */
         double deadline = time_monotonic() + timeout_s;
         while (atomic_load(&s->inflight) > 0 && time_monotonic() < deadline) {
@@ -835,8 +876,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
                 nanosleep(&ts, NULL);
         }
         MHD_stop_daemon(s->d);
-        if (lfd != MHD_INVALID_SOCKET)
-                close(lfd);
+        close(s->listen_fd);
         sse_loop_free(s->sse);
         workpool_free(s->pool);
         if (s->o.tls)

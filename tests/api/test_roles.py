@@ -164,3 +164,24 @@ def test_role_only_change_keeps_tokens(panel, admin_token, viewer):
     r = panel.request("PUT", f"/panel/users/{uid}", token=admin_token, json={"role": "viewer"})
     assert r.status_code == 200
     assert panel.request("GET", "/api/auth/status", token=tok).status_code == 200
+
+
+def test_change_by_another_process_takes_effect_at_once(panel, admin_token, viewer):
+    """The panel keeps verified sessions between requests; a write to the
+    database by any other process (here Python's sqlite3, as an operator's
+    sqlite3 shell would) must still be seen on the very next request."""
+    import os
+    import sqlite3
+    uid, name, tok = viewer
+    for _ in range(3):  # repeated requests: the session is now kept
+        assert panel.request("GET", "/api/auth/status", token=tok).json()["role"] == "viewer"
+    db = sqlite3.connect(os.path.join(panel.data_dir, "setec.db"), timeout=10)
+    try:
+        with db:
+            db.execute("UPDATE manager_users SET role = 'admin' WHERE id = ?", (uid,))
+        assert panel.request("GET", "/api/auth/status", token=tok).json()["role"] == "admin"
+        with db:
+            db.execute("DELETE FROM manager_users WHERE id = ?", (uid,))
+        assert_error(panel.request("GET", "/api/auth/status", token=tok), 401)
+    finally:
+        db.close()

@@ -353,6 +353,51 @@ static void test_bad_path(void **state)
         unlink(file);
 }
 
+/* db_generation() moves with every commit, of this process's connections or
+ * of another connection to the file, and only then. */
+static void test_generation(void **state)
+{
+        struct tmp t;
+        tmp_init(&t);
+        struct db *db = NULL;
+        assert_int_equal(db_open(t.path, &db), 0);
+        uint64_t g = db_generation(db);
+        assert_int_equal(db_generation(db), g);
+
+        /* a read changes nothing */
+        free(query_text(db_conn(db), "SELECT COUNT(*) FROM manager_users"));
+        assert_int_equal(db_generation(db), g);
+
+        /* a commit through the db's own connection */
+        assert_int_equal(sqlite3_exec(db_conn(db),
+                                      "INSERT INTO audit_log(username, action) "
+                                      "VALUES ('t', 'own')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        uint64_t g2 = db_generation(db);
+        assert_true(g2 != g);
+        assert_int_equal(db_generation(db), g2);
+
+        /* a commit by a connection the db knows nothing about */
+        sqlite3 *other = NULL;
+        assert_int_equal(sqlite3_open(t.path, &other), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(other, "UPDATE audit_log SET action = 'other'", NULL, NULL, NULL),
+            SQLITE_OK);
+        uint64_t g3 = db_generation(db);
+        assert_true(g3 != g2);
+        assert_int_equal(db_generation(db), g3);
+        /* a transaction that is rolled back commits nothing */
+        assert_int_equal(
+            sqlite3_exec(other, "BEGIN; DELETE FROM audit_log; ROLLBACK", NULL, NULL, NULL),
+            SQLITE_OK);
+        assert_int_equal(db_generation(db), g3);
+        sqlite3_close(other);
+
+        db_close(db);
+        tmp_cleanup(&t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -363,6 +408,7 @@ int main(void)
             cmocka_unit_test(test_newer_schema_refused),
             cmocka_unit_test(test_timestamp_function),
             cmocka_unit_test(test_bad_path),
+            cmocka_unit_test(test_generation),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
