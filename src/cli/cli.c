@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +76,10 @@ static int run_server(struct config *cfg)
         _cleanup_free_ struct route *routes = NULL;
         size_t nroutes = 0;
         bool started = false;
+        /* A dozen threads would each get a malloc arena of their own, every
+         * one keeping freed memory resident; two are plenty for 2 MHD
+         * threads and a few workers. Must come before the first thread. */
+        mallopt(M_ARENA_MAX, 2);
         /* Signals are taken by sigwait below; every thread inherits the mask. */
         sigset_t sigs;
         sigemptyset(&sigs);

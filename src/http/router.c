@@ -77,16 +77,11 @@ enum route_match router_match(const struct route *routes, size_t n, const char *
                 size_t nt = 0;
                 if (!match_pattern(routes[i].pattern, path, tmp, &nt))
                         continue;
-                if (streq(routes[i].method, method)) {
-                        if (res == MATCH_FOUND) { /* first match wins */
-                                router_params_free(tmp, nt);
-                                continue;
-                        }
+                if (streq(routes[i].method, method)) { /* first match wins */
                         memcpy(params, tmp, sizeof(tmp[0]) * nt);
                         *nparams = nt;
                         *out = &routes[i];
-                        res = MATCH_FOUND;
-                        continue;
+                        return MATCH_FOUND;
                 }
                 router_params_free(tmp, nt);
                 if (res == MATCH_NONE)
