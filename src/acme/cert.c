@@ -12,6 +12,7 @@
 
 #include "acme/acme.h"
 #include "acme/jws.h"
+#include "base/b64url.h"
 #include "base/fsutil.h"
 #include "base/strbuf.h"
 #include "base/util.h"
@@ -213,8 +214,8 @@ int acme_ari_cert_id_mem(const char *pem, size_t len, char **out)
          * high bit is set). */
         if (gnutls_x509_crt_get_serial(c, serial, &serial_len) < 0)
                 return -EINVAL;
-        _cleanup_free_ char *a = acme_b64url(aki, aki_len);
-        _cleanup_free_ char *s = acme_b64url(serial, serial_len);
+        _cleanup_free_ char *a = b64url_encode(aki, aki_len);
+        _cleanup_free_ char *s = b64url_encode(serial, serial_len);
         if (!a || !s)
                 return -ENOMEM;
         _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);

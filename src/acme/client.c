@@ -15,6 +15,7 @@
 #include "acme/acme.h"
 #include "acme/curl_dl.h"
 #include "acme/jws.h"
+#include "base/b64url.h"
 #include "base/fsutil.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -1030,7 +1031,7 @@ static int issue(struct client *c, const char *const *names, size_t n, struct ac
         _cleanup_free_ char *csr_b64 = NULL, *payload = NULL, *key_pem = NULL;
         size_t key_len = 0;
         r = acme_csr_make(cert_key, names, n, &der, &der_len);
-        if (r == 0 && !(csr_b64 = acme_b64url(der, der_len)))
+        if (r == 0 && !(csr_b64 = b64url_encode(der, der_len)))
                 r = -ENOMEM;
         if (r == 0) {
                 json_t *p = json_pack("{s:s}", "csr", csr_b64);

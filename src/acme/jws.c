@@ -10,94 +10,13 @@
 
 #include <gnutls/crypto.h>
 
+#include "base/b64url.h"
 #include "base/fsutil.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
 #define P256_LEN    32
 #define KEY_PEM_MAX (64 * 1024)
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *acme_b64url(const void *data, size_t n)
-{
-        const unsigned char *p = data;
-        char *out = malloc(n / 3 * 4 + 5);
-        if (!out)
-                return NULL;
-        size_t o = 0, i = 0;
-        for (; i + 2 < n; i += 3) {
-                uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-                out[o++] = b64url_alphabet[v >> 18 & 63];
-                out[o++] = b64url_alphabet[v >> 12 & 63];
-                out[o++] = b64url_alphabet[v >> 6 & 63];
-                out[o++] = b64url_alphabet[v & 63];
-        }
-        if (n - i == 1) {
-                uint32_t v = (uint32_t)p[i] << 16;
-                out[o++] = b64url_alphabet[v >> 18 & 63];
-                out[o++] = b64url_alphabet[v >> 12 & 63];
-        } else if (n - i == 2) {
-                uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-                out[o++] = b64url_alphabet[v >> 18 & 63];
-                out[o++] = b64url_alphabet[v >> 12 & 63];
-                out[o++] = b64url_alphabet[v >> 6 & 63];
-        }
-        out[o] = '\0';
-        return out;
-}
-
-static int b64url_value(char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '-')
-                return 62;
-        if (c == '_')
-                return 63;
-        return -1;
-}
-
-int acme_b64url_decode(const char *s, unsigned char **out, size_t *n)
-{
-        size_t len = strlen(s);
-        while (len > 0 && s[len - 1] == '=')
-                len--;
-        if (len % 4 == 1)
-                return -EINVAL;
-        unsigned char *buf = malloc(len / 4 * 3 + 3);
-        if (!buf)
-                return -ENOMEM;
-        size_t o = 0;
-        uint32_t acc = 0;
-        unsigned bits = 0;
-        for (size_t i = 0; i < len; i++) {
-                int v = b64url_value(s[i]);
-                if (v < 0) {
-                        free(buf);
-                        return -EINVAL;
-                }
-                acc = acc << 6 | (uint32_t)v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        buf[o++] = (unsigned char)(acc >> bits & 0xff);
-                }
-        }
-        /* leftover bits must be zero, else the text is not a canonical encoding */
-        if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-                free(buf);
-                return -EINVAL;
-        }
-        *out = buf;
-        *n = o;
-        return 0;
-}
 
 static int gnutls_errno(int g)
 {
@@ -280,8 +199,8 @@ json_t *acme_jwk(gnutls_privkey_t key)
         gnutls_pubkey_deinit(pub);
         if (!ok)
                 return NULL;
-        _cleanup_free_ char *xs = acme_b64url(xb, sizeof(xb));
-        _cleanup_free_ char *ys = acme_b64url(yb, sizeof(yb));
+        _cleanup_free_ char *xs = b64url_encode(xb, sizeof(xb));
+        _cleanup_free_ char *ys = b64url_encode(yb, sizeof(yb));
         if (!xs || !ys)
                 return NULL;
         return json_pack("{s:s, s:s, s:s, s:s}", "crv", "P-256", "kty", "EC", "x", xs, "y", ys);
@@ -331,7 +250,7 @@ int acme_jwk_thumbprint(const json_t *jwk, char **out)
         unsigned char digest[32];
         if (gnutls_hash_fast(GNUTLS_DIG_SHA256, canon, strlen(canon), digest) < 0)
                 return -EINVAL;
-        *out = acme_b64url(digest, sizeof(digest));
+        *out = b64url_encode(digest, sizeof(digest));
         return *out ? 0 : -ENOMEM;
 }
 
@@ -363,9 +282,9 @@ int acme_jws_sign(gnutls_privkey_t key, const char *url, const char *nonce, cons
         json_decref(prot);
         if (!prot_txt)
                 return -ENOMEM;
-        _cleanup_free_ char *prot_b64 = acme_b64url(prot_txt, strlen(prot_txt));
+        _cleanup_free_ char *prot_b64 = b64url_encode(prot_txt, strlen(prot_txt));
         _cleanup_free_ char *pay_b64 =
-            acme_b64url(payload ? payload : "", payload ? strlen(payload) : 0);
+            b64url_encode(payload ? payload : "", payload ? strlen(payload) : 0);
         if (!prot_b64 || !pay_b64)
                 return -ENOMEM;
         _cleanup_strbuf_ struct strbuf input = STRBUF_INIT(0);
@@ -382,7 +301,7 @@ int acme_jws_sign(gnutls_privkey_t key, const char *url, const char *nonce, cons
         gnutls_free(der.data);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *sig_b64 = acme_b64url(raw, sizeof(raw));
+        _cleanup_free_ char *sig_b64 = b64url_encode(raw, sizeof(raw));
         if (!sig_b64)
                 return -ENOMEM;
         json_t *jws = json_pack("{s:s, s:s, s:s}", "protected", prot_b64, "payload", pay_b64,

@@ -1,5 +1,5 @@
-/* The cryptographic pieces of the ACME client: base64url, the account key
- * and its JWK, RFC 7638 thumbprints, ES256 JWS (RFC 7515 flattened JSON),
+/* The cryptographic pieces of the ACME client (base64url is base/b64url.h):
+ * the account key and its JWK, RFC 7638 thumbprints, ES256 JWS (RFC 7515 flattened JSON),
  * certificate keys and CSRs. Exposed for the unit tests. */
 #pragma once
 
@@ -11,12 +11,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
-
-/* base64url without padding (RFC 7515 §2). malloc'd, NULL on ENOMEM. */
-char *acme_b64url(const void *data, size_t n);
-/* Decode unpadded base64url (padding '=' accepted and ignored); rejects any
- * other character and impossible lengths. 0 or -EINVAL / -ENOMEM. */
-int acme_b64url_decode(const char *s, unsigned char **out, size_t *n);
 
 /* A new EC P-256 key. 0 or -errno. */
 int acme_key_generate(gnutls_x509_privkey_t *out);

@@ -4,16 +4,17 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <gnutls/crypto.h>
-#include <jwt.h>
 #include <libgen.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/b64url.h"
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/rand.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* Our tokens are ~300 bytes; anything far larger is not ours and is refused
@@ -21,12 +22,11 @@
 #define TOKEN_MAX_LEN 4096
 /* base64url of a 32-byte HMAC-SHA256 without padding. */
 #define HS256_SIG_B64_LEN 43
+#define HS256_MAC_LEN     32
 
-static void jwt_freep(jwt_t **j)
-{
-        if (*j)
-                jwt_free(*j);
-}
+/* base64url of {"alg":"HS256","typ":"JWT"}, byte for byte the header libjwt
+ * 1.10 wrote when it minted our tokens: every token we issue carries it. */
+static const char our_header[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
 /* ---- key file ---- */
 
@@ -121,55 +121,15 @@ int token_key_load(const char *path, unsigned char key[TOKEN_KEY_LEN])
         return -EEXIST;
 }
 
-/* ---- base64url (RFC 4648 §5, no padding) ---- */
-
-static int b64url_val(unsigned char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '-')
-                return 62;
-        if (c == '_')
-                return 63;
-        return -1;
-}
-
-static bool b64url_valid(const char *s, size_t n)
-{
-        if (n % 4 == 1) /* can never be produced by an encoder */
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (b64url_val((unsigned char)s[i]) < 0)
-                        return false;
-        return true;
-}
-
-/* Decodes a validated base64url string; malloc'd, *outlen set. */
-static unsigned char *b64url_decode(const char *s, size_t n, size_t *outlen)
-{
-        unsigned char *out = malloc(n * 3 / 4 + 1);
-        if (!out)
-                return NULL;
-        uint32_t acc = 0;
-        unsigned bits = 0;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-                acc = (acc << 6) | (uint32_t)b64url_val((unsigned char)s[i]);
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (unsigned char)(acc >> bits);
-                }
-        }
-        *outlen = o;
-        return out;
-}
-
 /* ---- tokens ---- */
+
+/* The only MAC tokens are signed or checked with, whatever a header says. */
+static int hs256(const unsigned char key[TOKEN_KEY_LEN], const void *data, size_t n,
+                 unsigned char mac[HS256_MAC_LEN])
+{
+        return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, TOKEN_KEY_LEN, data, n, mac) < 0 ? -EINVAL
+                                                                                         : 0;
+}
 
 static bool is_lower_hex(const char *s, size_t n)
 {
@@ -197,43 +157,54 @@ char *token_issue(const unsigned char key[TOKEN_KEY_LEN], long long user_id, con
                 return NULL;
         }
 
-        _cleanup_(jwt_freep) jwt_t *jwt = NULL;
-        if (jwt_new(&jwt) != 0) {
+        /* Claim names, types and order (sorted keys, compact) as libjwt 1.10
+         * wrote them, so tokens look the same to clients as before. */
+        _cleanup_(json_decrefp) json_t *payload =
+            json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:I}", "user_id", (json_int_t)c.user_id,
+                      "username", c.username, "role", c.role, "iat", (json_int_t)c.iat, "exp",
+                      (json_int_t)c.exp, "jti", c.jti, "pwc", (json_int_t)c.pwc);
+        if (!payload) {
+                errno = EINVAL; /* not UTF-8 (or out of memory) */
+                return NULL;
+        }
+        _cleanup_free_ char *json = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!json) {
                 errno = ENOMEM;
                 return NULL;
         }
-        if (jwt_add_grant_int(jwt, "user_id", (long)c.user_id) != 0 ||
-            jwt_add_grant(jwt, "username", c.username) != 0 ||
-            jwt_add_grant(jwt, "role", c.role) != 0 ||
-            jwt_add_grant_int(jwt, "iat", (long)c.iat) != 0 ||
-            jwt_add_grant_int(jwt, "exp", (long)c.exp) != 0 ||
-            jwt_add_grant(jwt, "jti", c.jti) != 0 ||
-            jwt_add_grant_int(jwt, "pwc", (long)c.pwc) != 0 ||
-            jwt_set_alg(jwt, JWT_ALG_HS256, key, TOKEN_KEY_LEN) != 0) {
-                errno = ENOMEM;
-                return NULL;
-        }
-        char *tok = jwt_encode_str(jwt);
-        if (!tok) {
-                if (errno == 0)
-                        errno = ENOMEM;
+        _cleanup_strbuf_ struct strbuf tok = STRBUF_INIT(TOKEN_MAX_LEN);
+        unsigned char mac[HS256_MAC_LEN];
+        r = strbuf_puts(&tok, our_header);
+        if (r >= 0)
+                r = strbuf_puts(&tok, ".");
+        if (r >= 0)
+                r = b64url_append(&tok, json, strlen(json));
+        if (r >= 0)
+                r = hs256(key, tok.data, tok.len, mac);
+        if (r >= 0)
+                r = strbuf_puts(&tok, ".");
+        if (r >= 0)
+                r = b64url_append(&tok, mac, sizeof(mac));
+        if (r < 0) {
+                errno = -r;
                 return NULL;
         }
         if (claims_out)
                 *claims_out = c;
-        return tok;
+        return strbuf_steal(&tok);
 }
 
-/* libjwt 1.10 takes the algorithm from the token's own header (it verifies
- * HS384/HS512 tokens with our key), so verification does not use it: the
- * header must say HS256/JWT and the signature is checked as HMAC-SHA256
- * only. libjwt still mints the tokens. */
+/* A header other than ours must still say HS256/JWT (libjwt 1.10, which
+ * minted our tokens before, took the algorithm from the token's own header
+ * and verified HS384/HS512 tokens with our key); the signature is checked as
+ * HMAC-SHA256 only. */
 static int check_header(const char *b64, size_t n)
 {
         size_t len = 0;
-        _cleanup_free_ unsigned char *raw = b64url_decode(b64, n, &len);
-        if (!raw)
-                return -ENOMEM;
+        _cleanup_free_ unsigned char *raw = NULL;
+        int r = b64url_decode(b64, n, &raw, &len);
+        if (r < 0)
+                return r;
         _cleanup_(json_decrefp) json_t *hdr =
             json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(hdr))
@@ -288,34 +259,35 @@ int token_verify(const unsigned char key[TOKEN_KEY_LEN], const char *token, time
         size_t hlen = (size_t)(dot1 - token);
         size_t plen = (size_t)(dot2 - dot1 - 1);
         size_t slen = len - (size_t)(dot2 + 1 - token);
-        /* The signature part may not contain a third dot: b64url_valid rejects it. */
-        if (hlen == 0 || plen == 0 || slen != HS256_SIG_B64_LEN || !b64url_valid(token, hlen) ||
-            !b64url_valid(dot1 + 1, plen) || !b64url_valid(dot2 + 1, slen))
+        /* A third dot is no base64url: the signature's decoding refuses it. */
+        if (hlen == 0 || plen == 0 || slen != HS256_SIG_B64_LEN)
                 return -EINVAL;
 
         /* Our own tokens carry exactly this header: skip parsing it then. */
-        static const char our_header[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
         if (hlen != sizeof(our_header) - 1 || memcmp(token, our_header, hlen) != 0) {
-                int r = check_header(token, hlen);
-                if (r < 0)
-                        return r;
+                int hr = check_header(token, hlen);
+                if (hr < 0)
+                        return hr;
         }
 
         /* HMAC-SHA256 over "header.payload", compared in constant time. The
          * algorithm is fixed here, whatever a header says. */
-        unsigned char mac[32];
-        if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, TOKEN_KEY_LEN, token, (size_t)(dot2 - token),
-                             mac) < 0)
+        unsigned char mac[HS256_MAC_LEN];
+        if (hs256(key, token, (size_t)(dot2 - token), mac) < 0)
                 return -EINVAL;
         size_t siglen = 0;
-        _cleanup_free_ unsigned char *sig = b64url_decode(dot2 + 1, slen, &siglen);
-        if (!sig || siglen != sizeof(mac) || !mem_equal_ct(sig, mac, sizeof(mac)))
+        _cleanup_free_ unsigned char *sig = NULL;
+        int r = b64url_decode(dot2 + 1, slen, &sig, &siglen);
+        if (r < 0)
+                return r;
+        if (siglen != sizeof(mac) || !mem_equal_ct(sig, mac, sizeof(mac)))
                 return -EINVAL;
 
         size_t rawlen = 0;
-        _cleanup_free_ unsigned char *raw = b64url_decode(dot1 + 1, plen, &rawlen);
-        if (!raw)
-                return -ENOMEM;
+        _cleanup_free_ unsigned char *raw = NULL;
+        r = b64url_decode(dot1 + 1, plen, &raw, &rawlen);
+        if (r < 0)
+                return r;
         _cleanup_(json_decrefp) json_t *payload =
             json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(payload))
