@@ -1,28 +1,31 @@
 #include "sys/archive_dl.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
+#include <string.h>
 
-#include "base/log.h"
+#include "base/dynlib.h"
+#include "base/util.h"
+
+static const char *const names[] = {
+#define ARCHIVE_FN_NAME(n) #n,
+    ARCHIVE_FUNCS(ARCHIVE_FN_NAME)
+#undef ARCHIVE_FN_NAME
+};
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct archive_fns fns;
 static const struct archive_fns *loaded;
 
+/* the table is filled as an array of pointers, one per name */
+_Static_assert(sizeof(fns) == ARRAY_SIZE(names) * sizeof(void *), "one slot per name");
+
 static void load(void)
 {
-        void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-                log_error("backups: cannot load libarchive: %s", dlerror());
+        static const char *const sonames[] = {"libarchive.so.13", NULL};
+        void *slots[ARRAY_SIZE(names)];
+        if (dynlib_load(sonames, names, slots, ARRAY_SIZE(names), "backups") < 0)
                 return;
-        }
-#define ARCHIVE_FN_LOAD(n)                                                                         \
-        if (!(*(void **)&fns.n = dlsym(h, #n))) {                                                  \
-                log_error("backups: libarchive lacks %s", #n);                                     \
-                return;                                                                            \
-        }
-        ARCHIVE_FUNCS(ARCHIVE_FN_LOAD)
-#undef ARCHIVE_FN_LOAD
+        memcpy(&fns, slots, sizeof(fns));
         loaded = &fns; /* stays loaded for the life of the process */
 }
 

@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/logtail.h"
+#include "sys/systemd_dl.h"
 
 bool journal_valid_cursor(const char *cursor)
 {
@@ -25,6 +26,8 @@ bool journal_valid_cursor(const char *cursor)
 
 static int journal_open(sd_journal **j)
 {
+        if (!systemd_fns())
+                return -ELIBACC;
         const char *dir = getenv("SETEC_JOURNAL_DIR");
         int r = !str_empty(dir) ? sd_journal_open_directory(j, dir, 0)
                                 : sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);

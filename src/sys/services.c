@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "sys/systemd_dl.h"
 
 #define SYSTEMD_DEST    "org.freedesktop.systemd1"
 #define SYSTEMD_PATH    "/org/freedesktop/systemd1"
@@ -38,7 +39,8 @@ static void cache_drop(struct bus_cache *c)
 {
         if (!c)
                 return;
-        c->bus = sd_bus_close_unref(c->bus);
+        if (c->bus) /* else libsystemd may not even be loaded */
+                c->bus = sd_bus_close_unref(c->bus);
         free(c->address);
         c->address = NULL;
 }
@@ -136,6 +138,9 @@ static int bus_open(const char *address, uint64_t deadline, sd_bus **ret)
  * else a fresh one. */
 static int bus_acquire(struct bus_cache *c, uint64_t deadline, sd_bus **ret)
 {
+        /* without libsystemd there is no bus to talk to, as with no bus at all */
+        if (!systemd_fns())
+                return -ELIBACC;
         const char *address = getenv("SETEC_SYSTEM_BUS");
         if (str_empty(address))
                 address = NULL;

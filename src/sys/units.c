@@ -20,6 +20,7 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/exec.h"
+#include "sys/systemd_dl.h"
 
 #define SYSTEMD_DEST  "org.freedesktop.systemd1"
 #define SYSTEMD_PATH  "/org/freedesktop/systemd1"

@@ -1,0 +1,44 @@
+#include "base/dynlib.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/strbuf.h"
+
+int dynlib_load(const char *const *sonames, const char *const *names, void **slots, size_t n,
+                const char *what)
+{
+        memset(slots, 0, n * sizeof(*slots));
+        _cleanup_strbuf_ struct strbuf tried = STRBUF_INIT(1024);
+        _cleanup_strbuf_ struct strbuf why = STRBUF_INIT(1024);
+        void *h = NULL;
+        size_t k = 0;
+        for (; sonames[k]; k++) {
+                h = dlopen(sonames[k], RTLD_NOW | RTLD_LOCAL);
+                if (h)
+                        break;
+                /* dlerror() names the file and the reason: keep the first
+                 * one's, the library we would rather have */
+                const char *e = dlerror();
+                if (!why.len)
+                        strbuf_puts(&why, e ? e : "unknown error");
+                strbuf_printf(&tried, "%s%s", tried.len ? " or " : "", sonames[k]);
+        }
+        if (!h) {
+                log_error("%s: cannot load %s: %s", what, tried.len ? tried.data : "(no library)",
+                          why.len ? why.data : "nothing to try");
+                return -ENOENT;
+        }
+        for (size_t i = 0; i < n; i++) {
+                slots[i] = dlsym(h, names[i]);
+                if (!slots[i]) {
+                        log_error("%s: %s lacks %s", what, sonames[k], names[i]);
+                        memset(slots, 0, n * sizeof(*slots));
+                        dlclose(h);
+                        return -ENOSYS;
+                }
+        }
+        return 0;
+}
