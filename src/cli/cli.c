@@ -166,6 +166,9 @@ static int run_server(struct config *cfg)
                           strerror(-r));
                 goto fail;
         }
+        /* Start-up (config, migrations, certificates, the dummy hash) freed
+         * more than it kept: give those pages back before idling. */
+        malloc_trim(0);
         log_info("Setec Manager %s listening on %s://%s:%d/", SETEC_VERSION,
                  cfg->server.tls ? "https" : "http", cfg->server.host, cfg->server.port);
 
