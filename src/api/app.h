@@ -14,7 +14,6 @@ struct app {
         struct ratelimit *login_limit;
         struct auth_cache *auth_cache; /* verified tokens (api/authcache.h) */
         void *monitor;                 /* the monitor module's state */
-        char *dummy_hash;              /* hashed at start: verified against for unknown users */
         double started;                /* monotonic seconds at start */
 };
 

@@ -1,5 +1,6 @@
 /* POST /login, POST /logout, GET /api/auth/status */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,6 +38,23 @@ static bool origin_ok(struct http_req *r)
         return strncmp(origin, scheme, sl) == 0 && strcmp(origin + sl, host) == 0;
 }
 
+/* What an unknown user's password is verified against, so that a login costs
+ * one hash either way. Made at the first login, whoever logs in (so that one
+ * does not tell names apart either), not at start: an idle panel nobody
+ * logged into never loads libxcrypt. Tried again at the next login when it
+ * failed; kept for the life of the process. */
+static const char *dummy_hash(void)
+{
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static char *hash;
+        pthread_mutex_lock(&lock);
+        if (!hash)
+                hash = password_hash("not a password");
+        const char *h = hash;
+        pthread_mutex_unlock(&lock);
+        return h;
+}
+
 void api_login(struct http_req *r)
 {
         struct app *app = app_of(r);
@@ -67,10 +85,10 @@ void api_login(struct http_req *r)
 
         struct panel_user u = {0};
         _cleanup_free_ char *tok = NULL;
+        const char *dummy = dummy_hash();
         int rc = users_get_by_name(app->db, b.username, &u);
         /* An unknown user costs one hash too, so timing does not reveal names. */
-        bool good =
-            password_verify(b.password, rc == 0 ? u.password_hash : app->dummy_hash) && rc == 0;
+        bool good = password_verify(b.password, rc == 0 ? u.password_hash : dummy) && rc == 0;
         if (rc < 0 && rc != -ENOENT) {
                 http_reply_error(r, 500, "database error");
                 goto out;

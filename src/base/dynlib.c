@@ -7,9 +7,10 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-int dynlib_load(const char *const *sonames, const char *const *names, void **slots, size_t n,
-                const char *what)
+int dynlib_open(const char *const *sonames, const char *const *names, void **slots, size_t n,
+                const char *what, void **handle)
 {
+        *handle = NULL;
         memset(slots, 0, n * sizeof(*slots));
         _cleanup_strbuf_ struct strbuf tried = STRBUF_INIT(1024);
         _cleanup_strbuf_ struct strbuf why = STRBUF_INIT(1024);
@@ -40,5 +41,19 @@ int dynlib_load(const char *const *sonames, const char *const *names, void **slo
                         return -ENOSYS;
                 }
         }
+        *handle = h;
         return 0;
+}
+
+int dynlib_load(const char *const *sonames, const char *const *names, void **slots, size_t n,
+                const char *what)
+{
+        void *h; /* never closed: the library stays for the life of the process */
+        return dynlib_open(sonames, names, slots, n, what, &h);
+}
+
+void dynlib_close(void *handle)
+{
+        if (handle)
+                dlclose(handle);
 }

@@ -1,6 +1,7 @@
-/* Shared libraries loaded on first use instead of linked: what an idle panel
- * never calls (libarchive, libcurl, libsystemd) then costs no resident pages
- * until a feature needs it. */
+/* Shared libraries loaded when needed instead of linked: what an idle panel
+ * never calls (libarchive, libcurl, libsystemd, libxcrypt) then costs no
+ * resident pages until a feature needs it, and what only start-up needs
+ * (libyaml) leaves the process again. */
 #pragma once
 
 #include <stddef.h>
@@ -14,3 +15,14 @@
  * closed again) is returned. Callers run it once (pthread_once). */
 int dynlib_load(const char *const *sonames, const char *const *names, void **slots, size_t n,
                 const char *what);
+
+/* dynlib_load for a library needed only for a while: on success *handle is
+ * the library's handle, for dynlib_close once the slots are no longer used.
+ * On failure *handle is NULL. */
+int dynlib_open(const char *const *sonames, const char *const *names, void **slots, size_t n,
+                const char *what, void **handle);
+
+/* dlclose a handle from dynlib_open (NULL does nothing): the library's pages
+ * leave the process when nothing else holds it, and every slot filled from
+ * it is dangling from then on. */
+void dynlib_close(void *handle);

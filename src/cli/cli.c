@@ -113,9 +113,8 @@ static int run_server(struct config *cfg)
         if (api_routes_build(&routes, &nroutes) < 0)
                 goto fail;
         app.login_limit = ratelimit_new(5, 60, 4096);
-        app.dummy_hash = password_hash("not a password");
         app.auth_cache = auth_cache_new();
-        if (!app.login_limit || !app.dummy_hash || !app.auth_cache)
+        if (!app.login_limit || !app.auth_cache)
                 goto fail;
 
         struct http_server_opts o = {
@@ -166,7 +165,7 @@ static int run_server(struct config *cfg)
                           strerror(-r));
                 goto fail;
         }
-        /* Start-up (config, migrations, certificates, the dummy hash) freed
+        /* Start-up (config, migrations, certificates) freed
          * more than it kept: give those pages back before idling. */
         malloc_trim(0);
         log_info("Setec Manager %s listening on %s://%s:%d/", SETEC_VERSION,
@@ -186,7 +185,6 @@ static int run_server(struct config *cfg)
         log_info("stopped");
         ratelimit_free(app.login_limit);
         auth_cache_free(app.auth_cache);
-        free(app.dummy_hash);
         db_close(app.db);
         return 0;
 fail:
@@ -194,7 +192,6 @@ fail:
                 api_stop(&app);
         ratelimit_free(app.login_limit);
         auth_cache_free(app.auth_cache);
-        free(app.dummy_hash);
         db_close(app.db);
         return 1;
 }

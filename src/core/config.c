@@ -13,6 +13,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
+#include "core/yaml_dl.h"
 
 #define ACME_PROD_URL    "https://acme-v02.api.letsencrypt.org/directory"
 #define ACME_STAGING_URL "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -819,9 +820,18 @@ int config_load(struct config *cfg, const char *path, bool *missing, void (*warn
         if (r < 0)
                 return r;
 
+        /* libyaml is loaded for this parse only: its pages leave again */
+        r = yaml_dl_open();
+        if (r < 0) {
+                errf(err, errlen, "%s: cannot parse it: libyaml (%s) cannot be loaded", path,
+                     YAML_DL_SONAME);
+                config_free(&tmp);
+                return r;
+        }
         yaml_parser_t parser;
         yaml_document_t doc;
         if (!yaml_parser_initialize(&parser)) {
+                yaml_dl_close();
                 config_free(&tmp);
                 return -ENOMEM;
         }
@@ -833,6 +843,7 @@ int config_load(struct config *cfg, const char *path, bool *missing, void (*warn
                      parser.context ? parser.context : "");
                 r = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
                 yaml_parser_delete(&parser);
+                yaml_dl_close();
                 config_free(&tmp);
                 return r;
         }
@@ -842,6 +853,7 @@ int config_load(struct config *cfg, const char *path, bool *missing, void (*warn
         r = load_root(&L, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
         yaml_parser_delete(&parser);
+        yaml_dl_close();
         if (r == 0)
                 r = derive(&tmp, L.set[key_index("hosting", "dir")],
                            L.set[key_index("acme", "directory_url")]);

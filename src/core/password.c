@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "core/crypt_dl.h"
 
 /* CONTRACT.md allows up to 1024 bytes, but libxcrypt refuses passphrases of
  * CRYPT_MAX_PASSPHRASE_SIZE (512) bytes or more. For yescrypt, a password
@@ -57,6 +58,10 @@ char *password_hash(const char *password)
                 errno = EINVAL;
                 return NULL;
         }
+        if (!crypt_fns()) {
+                errno = ELIBACC;
+                return NULL;
+        }
         /* count 0 = libxcrypt's default yescrypt cost; NULL rbytes = OS randomness. */
         _cleanup_free_ char *setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
         if (!setting) {
@@ -91,6 +96,8 @@ bool password_verify(const char *password, const char *hash)
         /* '*' marks libxcrypt failure tokens and locked accounts, '!' locked ones:
          * neither can ever be a valid hash. */
         if (hash[0] == '*' || hash[0] == '!')
+                return false;
+        if (!crypt_fns())
                 return false;
 
         char digest[80];

@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,6 +110,66 @@ static void test_missing_symbol(void **state)
         assert_string_equal(strchr(log, '\n'), "\n");
 }
 
+/* libyaml: a dependency of the project that nothing in this test links or
+ * loads otherwise, so closing the one handle unloads it */
+#define YAML_LIB "libyaml-0.so.2"
+
+static bool is_loaded(const char *soname)
+{
+        void *h = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
+        if (h)
+                dlclose(h); /* drop the reference RTLD_NOLOAD took */
+        return h != NULL;
+}
+
+static void test_open_and_close(void **state)
+{
+        (void)state;
+        static const char *const sonames[] = {NO_LIB, YAML_LIB, NULL};
+        static const char *const names[] = {"yaml_get_version_string"};
+        void *slots[1];
+        void *handle = NULL;
+        assert_false(is_loaded(YAML_LIB));
+        assert_int_equal(dynlib_open(sonames, names, slots, 1, "test", &handle), 0);
+        assert_non_null(handle);
+        assert_non_null(slots[0]);
+        assert_true(is_loaded(YAML_LIB));
+        const char *(*version)(void);
+        *(void **)&version = slots[0];
+        assert_true(startswith(version(), "0."));
+        dynlib_close(handle);
+        assert_false(is_loaded(YAML_LIB)); /* its pages left the process */
+        dynlib_close(NULL);
+
+        /* and again: a closed library loads anew */
+        assert_int_equal(dynlib_open(sonames, names, slots, 1, "test", &handle), 0);
+        assert_true(is_loaded(YAML_LIB));
+        dynlib_close(handle);
+        assert_false(is_loaded(YAML_LIB));
+        _cleanup_free_ char *log = new_log();
+        assert_string_equal(log, "");
+}
+
+static void test_open_failures_clear_the_handle(void **state)
+{
+        (void)state;
+        static const char *const none[] = {NO_LIB, NULL};
+        static const char *const sonames[] = {YAML_LIB, NULL};
+        static const char *const names[] = {"yaml_get_version_string", "setec_no_such_symbol"};
+        void *slots[2];
+        void *handle = (void *)1;
+        assert_int_equal(dynlib_open(none, names, slots, 1, "dyntest", &handle), -ENOENT);
+        assert_null(handle);
+        handle = (void *)1;
+        assert_int_equal(dynlib_open(sonames, names, slots, 2, "dyntest", &handle), -ENOSYS);
+        assert_null(handle);
+        assert_null(slots[0]);
+        assert_false(is_loaded(YAML_LIB)); /* closed again */
+        _cleanup_free_ char *log = new_log();
+        assert_non_null(strstr(log, "error: dyntest: cannot load " NO_LIB ": " NO_LIB));
+        assert_non_null(strstr(log, "error: dyntest: " YAML_LIB " lacks setec_no_such_symbol\n"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -116,6 +177,8 @@ int main(void)
             cmocka_unit_test(test_falls_back_to_the_next_soname),
             cmocka_unit_test(test_missing_library),
             cmocka_unit_test(test_missing_symbol),
+            cmocka_unit_test(test_open_and_close),
+            cmocka_unit_test(test_open_failures_clear_the_handle),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
