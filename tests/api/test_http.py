@@ -1,7 +1,9 @@
 """HTTP behaviour: errors, limits, headers, static files, pages, keep-alive,
 plain HTTP, access log (CONTRACT.md §3)."""
 import re
+import time
 
+import pytest
 import requests
 
 from conftest import cookie_attrs, set_cookies
@@ -274,3 +276,43 @@ def test_access_log(panel, admin_token):
     # secrets never reach the log
     assert admin_token not in log
     assert panel.password not in log
+
+
+def test_connections_per_address_limited(fresh_panel):
+    """128 open connections per client address (CONTRACT §3 limits); the
+    connections are handed to libmicrohttpd by our acceptor thread, which must
+    keep the limit: the 129th is closed at once, and a slot frees up when one
+    of the others closes."""
+    import socket
+    import ssl
+    panel = fresh_panel()
+    auth = {"Authorization": f"Bearer {panel.login('admin', panel.password)}"}
+    conns = [panel.raw() for _ in range(128)]
+    try:
+        status, _, _ = conns[-1].request("GET", "/api/auth/status", auth)
+        assert status == 200
+        sock = socket.create_connection(("127.0.0.1", panel.port), timeout=10)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+                tls = ctx.wrap_socket(sock, server_hostname="127.0.0.1")
+                tls.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n")
+                if not tls.recv(1):
+                    raise ConnectionError("closed")
+        finally:
+            sock.close()
+        conns.pop().close()
+        status = None
+        for _ in range(50):  # the server notices the close asynchronously
+            try:
+                with panel.raw() as c:
+                    status, _, _ = c.request("GET", "/api/auth/status", auth)
+                    break
+            except (ssl.SSLError, ConnectionError, OSError):
+                time.sleep(0.05)
+        assert status == 200
+    finally:
+        for c in conns:
+            c.close()
