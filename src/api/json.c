@@ -146,7 +146,10 @@ bool fields_decode(struct http_req *r, const struct field *fields, size_t n, voi
                 json_error_t je;
                 root = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
                 if (!root) {
-                        http_reply_errorf(r, 400, "invalid JSON body: %s", je.text);
+                        /* not je.text: it quotes the body, possibly cut inside
+                         * a UTF-8 sequence */
+                        http_reply_errorf(r, 400, "invalid JSON body (line %d, column %d)", je.line,
+                                          je.column);
                         return false;
                 }
                 if (!json_is_object(root)) {

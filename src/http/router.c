@@ -37,8 +37,10 @@ static bool match_pattern(const char *pat, const char *path, struct http_param *
                 const char *pe = strchrnul(pat, '/');
                 const char *se = strchrnul(path, '/');
                 if (*pat == '{') {
-                        if (se == path || n >= HTTP_MAX_PARAMS)
+                        if (se == path || n >= HTTP_MAX_PARAMS) {
+                                router_params_free(params, n);
                                 return false;
+                        }
                         params[n].name = pat + 1;
                         params[n].name_len = (size_t)(pe - pat - 2);
                         params[n].value = strndup(path, (size_t)(se - path));

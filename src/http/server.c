@@ -359,6 +359,8 @@ void http_reply(struct http_req *r, int status, const char *content_type, char *
 void http_reply_error(struct http_req *r, int status, const char *msg)
 {
         json_t *o = json_pack("{s:s}", "error", msg ? msg : http_status_text(status));
+        if (!o) /* msg is not UTF-8 */
+                o = json_pack("{s:s}", "error", http_status_text(status));
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         http_reply(r, status, "application/json", s, s ? strlen(s) : 0);

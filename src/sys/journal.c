@@ -182,6 +182,8 @@ int journal_last(const char *unit, size_t n, struct strbuf *out)
         struct line *lines = NULL;
         size_t k = 0, total = 0;
         size_t budget = out->max ? (out->max > out->len ? out->max - out->len : 0) : SIZE_MAX;
+        /* declared before the first goto: the cleanup runs at every exit */
+        _cleanup_strbuf_ struct strbuf one = STRBUF_INIT(JOURNAL_MESSAGE_MAX * 4 + 1024);
         if (unit && (r = add_unit_match(j, unit)) < 0)
                 goto done;
         if (!n)
@@ -194,7 +196,6 @@ int journal_last(const char *unit, size_t n, struct strbuf *out)
         if ((r = sd_journal_seek_tail(j)) < 0)
                 goto done;
         /* newest first, so that a size limit drops the oldest entries */
-        _cleanup_strbuf_ struct strbuf one = STRBUF_INIT(JOURNAL_MESSAGE_MAX * 4 + 1024);
         while (k < n) {
                 r = sd_journal_previous(j);
                 if (r < 0)
