@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps deps-test build build-asan run test unit format format-check bench bench-sites clean
+.PHONY: all deps deps-test build build-asan run test unit fuzz format format-check bench bench-sites clean
 
 all: build
 
@@ -25,6 +25,12 @@ run: build
 test: deps-test
 	@scripts/run-tests.sh
 
+# The fuzz level of `make test` alone, longer: FUZZ_TIME seconds per target
+# (FUZZ_MERGE=1 merges new coverage into tests/fuzz/corpus).
+FUZZ_TIME ?= 60
+fuzz: deps-test
+	@FUZZ_TIME=$(FUZZ_TIME) scripts/run-fuzz.sh
+
 format:
 	@cmake --build build --target format
 
@@ -38,4 +44,4 @@ bench-sites: build
 	@SETEC_BIN=$(CURDIR)/build/setec-manager bench/sites.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

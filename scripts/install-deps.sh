@@ -9,7 +9,8 @@ build_pkgs=(build-essential cmake pkg-config git
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
-  systemd-container systemd-journal-remote python3-venv pebble)
+  systemd-container systemd-journal-remote python3-venv pebble
+  clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

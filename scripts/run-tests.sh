@@ -95,6 +95,23 @@ else
   echo "skipped: node or /usr/bin/chromium missing"; add 0 0 1
 fi
 
+# Fuzz targets (tests/fuzz): a clang build, then each target 10 s over its
+# corpus; scripts/run-fuzz.sh alone runs this level (`make fuzz`: longer).
+run_fuzz() {
+  local log=$out/fuzz.log line
+  FUZZ_TIME=${FUZZ_TIME:-10} scripts/run-fuzz.sh 2>&1 | tee "$log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  if grep -q '^skipped: ' "$log"; then
+    add 0 0 1
+  elif [ -n "$line" ]; then
+    add "$(echo "$line" | cut -d' ' -f1)" "$(echo "$line" | cut -d' ' -f3)"
+  else
+    add 0 1
+  fi
+}
+step "fuzz targets (libFuzzer + ASan/UBSan)"
+run_fuzz
+
 rm -rf "$out"
 echo
 if [ "$skipped" -gt 0 ]; then
