@@ -57,3 +57,28 @@ void dynlib_close(void *handle)
         if (handle)
                 dlclose(handle);
 }
+
+int dynlib_hold(struct dynlib_ref *ref)
+{
+        int r = 0;
+        pthread_mutex_lock(&ref->lock);
+        if (ref->users == 0)
+                r = dynlib_open(ref->sonames, ref->names, ref->slots, ref->n, ref->what,
+                                &ref->handle);
+        if (r == 0)
+                ref->users++;
+        pthread_mutex_unlock(&ref->lock);
+        return r < 0 ? -ELIBACC : 0;
+}
+
+void dynlib_release(struct dynlib_ref *ref)
+{
+        pthread_mutex_lock(&ref->lock);
+        if (ref->users > 0 && --ref->users == 0) {
+                dynlib_close(ref->handle);
+                ref->handle = NULL;
+                /* a call after the release faults on NULL, not in unmapped code */
+                memset(ref->slots, 0, ref->n * sizeof(*ref->slots));
+        }
+        pthread_mutex_unlock(&ref->lock);
+}

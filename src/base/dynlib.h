@@ -4,6 +4,7 @@
  * (libyaml) leaves the process again. */
 #pragma once
 
+#include <pthread.h>
 #include <stddef.h>
 
 /* dlopen the first of sonames (NULL-terminated) that loads, with RTLD_NOW |
@@ -26,3 +27,26 @@ int dynlib_open(const char *const *sonames, const char *const *names, void **slo
  * leave the process when nothing else holds it, and every slot filled from
  * it is dangling from then on. */
 void dynlib_close(void *handle);
+
+/* A library held only while callers need it: the first dynlib_hold() loads
+ * it into slots, the last dynlib_release() unloads it and clears the slots.
+ * Holds may overlap (threads); slots are valid between a hold and its
+ * release. */
+struct dynlib_ref {
+        const char *const *sonames;
+        const char *const *names;
+        size_t n;
+        const char *what;
+        void **slots;
+        pthread_mutex_t lock;
+        unsigned users;
+        void *handle;
+};
+#define DYNLIB_REF(sonames_, names_, n_, what_, slots_)                                            \
+        {                                                                                          \
+                .sonames = (sonames_), .names = (names_), .n = (n_), .what = (what_),              \
+                .slots = (slots_), .lock = PTHREAD_MUTEX_INITIALIZER                               \
+        }
+/* 0, or -ELIBACC when the library cannot be loaded (logged each time). */
+int dynlib_hold(struct dynlib_ref *ref);
+void dynlib_release(struct dynlib_ref *ref);

@@ -1,8 +1,5 @@
 #include "core/crypt_dl.h"
 
-#include <pthread.h>
-#include <string.h>
-
 #include "base/dynlib.h"
 #include "base/util.h"
 
@@ -12,25 +9,24 @@ static const char *const names[] = {
 #undef CRYPT_FN_NAME
 };
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const char *const sonames[] = {"libcrypt.so.1", NULL};
 static struct crypt_fns fns;
-static const struct crypt_fns *loaded;
-
 /* the table is filled as an array of pointers, one per name */
 _Static_assert(sizeof(fns) == ARRAY_SIZE(names) * sizeof(void *), "one slot per name");
+static struct dynlib_ref ref =
+    DYNLIB_REF(sonames, names, ARRAY_SIZE(names), "passwords", (void **)&fns);
 
-static void load(void)
+int crypt_dl_open(void)
 {
-        static const char *const sonames[] = {"libcrypt.so.1", NULL};
-        void *slots[ARRAY_SIZE(names)];
-        if (dynlib_load(sonames, names, slots, ARRAY_SIZE(names), "passwords") < 0)
-                return;
-        memcpy(&fns, slots, sizeof(fns));
-        loaded = &fns; /* stays loaded for the life of the process */
+        return dynlib_hold(&ref);
+}
+
+void crypt_dl_close(void)
+{
+        dynlib_release(&ref);
 }
 
 const struct crypt_fns *crypt_fns(void)
 {
-        pthread_once(&once, load);
-        return loaded;
+        return &fns;
 }

@@ -58,7 +58,8 @@ char *password_hash(const char *password)
                 errno = EINVAL;
                 return NULL;
         }
-        if (!crypt_fns()) {
+        _cleanup_crypt_held_ int held = crypt_dl_open();
+        if (held < 0) {
                 errno = ELIBACC;
                 return NULL;
         }
@@ -97,7 +98,8 @@ bool password_verify(const char *password, const char *hash)
          * neither can ever be a valid hash. */
         if (hash[0] == '*' || hash[0] == '!')
                 return false;
-        if (!crypt_fns())
+        _cleanup_crypt_held_ int held = crypt_dl_open();
+        if (held < 0)
                 return false;
 
         char digest[80];
