@@ -11,6 +11,8 @@
 #   BENCH_PERF=1    also profile the panel under wrk with perf (cpu-clock, call graphs)
 #   BENCH_OUT=DIR   keep the raw outputs (wrk, perf report, logs) in DIR
 #   BENCH_PIN=1     servers on CPU 0, wrk on CPU 1 (less scheduler noise; 1 core per side)
+#   BENCH_ROUNDS    rounds of panel/nginx runs at 64 and 16 connections (default 3); the
+#                   summary gives each run and the median per server and concurrency
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,8 @@ SETEC_BIN=${SETEC_BIN:-/work/main/build/setec-manager}
 DUR=${BENCH_DURATION:-10}
 ((DUR >= 1 && DUR <= 10)) || { echo "bench: BENCH_DURATION must be 1..10" >&2; exit 2; }
 STARTS=${BENCH_STARTS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+ROUND=1
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 probe() { "$PY" "$here/probe.py" "$@"; }
@@ -86,6 +90,9 @@ write_cfg info "$TMP/info.yaml"
 start_panel() { # LEVEL; the panel's stderr (the access log at info) goes to panel-LEVEL.log
         "${SRV[@]}" "$SETEC_BIN" -c "$TMP/$1.yaml" serve </dev/null >/dev/null 2>>"$TMP/panel-$1.log" &
         PANEL_PID=$!
+        probe listening "$PORT" 10 || { cat "$TMP/panel-$1.log" >&2; exit 1; }
+        sleep 1 # settled, and not one TLS handshake yet: the idle panel
+        MEM_IDLE=$(mem "$PANEL_PID")
         probe wait "$PORT" 10 || { cat "$TMP/panel-$1.log" >&2; exit 1; }
 }
 
@@ -135,7 +142,7 @@ RESULTS="$TMP/results.txt"
 sys_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
 # NAME CONNS DURATION URL SERVER_PIDS [extra wrk args]; appends
-# "NAME CONNS rps p50 p99 non2xx errors server_cores other_cores". other_cores is the CPU
+# "NAME CONNS rps p50 p99 non2xx errors server_cores other_cores ROUND". other_cores is the CPU
 # used by everything except the server and wrk during the run: other work on the box skews it.
 run_wrk() {
         local name=$1 c=$2 d=$3 url=$4 pids=$5
@@ -154,7 +161,7 @@ run_wrk() {
         other=$(awk -v a="$t0" -v b="$t1" -v s0="$s0" -v s1="$s1" -v hz="$HZ" -v d="$d" \
                 '{o = ((s1 - s0) - (b - a)) / hz - $1 - $2; if (o < 0) o = 0; printf "%.2f", o / d}' \
                 "$TMP/wrk-time")
-        echo "$name $c $(parse_wrk "$out") $cores $other" >>"$RESULTS"
+        echo "$name $c $(parse_wrk "$out") $cores $other $ROUND" >>"$RESULTS"
         echo "  $name c=$c: $(parse_wrk "$out" | awk '{printf "%s req/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s", $1, $2, $3, $4, $5}'), server CPU $cores cores, others $other cores"
 }
 
@@ -167,7 +174,8 @@ echo "versions: $(dpkg-query -W -f '${Package} ${Version}, ' nginx wrk libmicroh
 
 # --- panel (warn: no access log); its first start creates the ECDSA cert, the DB and the admin
 start_panel warn
-MEM_START=$(mem "$PANEL_PID")
+MEM_START=$MEM_IDLE
+MEM_FIRST=$(mem "$PANEL_PID")
 TOKEN=$(probe login "$PORT")
 sleep 1
 MEM_LOGIN=$(mem "$PANEL_PID")
@@ -223,10 +231,14 @@ echo "== wrk -t2 --latency, ${DUR}s per run, keep-alive (panel log level warn: n
 NGP=$(ng_pids)
 run_wrk warmup 64 2 "$P_URL" "$PANEL_PID" -H "$AUTH"
 run_wrk warmup 64 2 "$N_URL" "$NGP"
-for c in 64 16; do
-        run_wrk panel "$c" "$DUR" "$P_URL" "$PANEL_PID" -H "$AUTH"
-        run_wrk nginx "$c" "$DUR" "$N_URL" "$NGP"
+for ROUND in $(seq "$ROUNDS"); do
+        echo " round $ROUND"
+        for c in 64 16; do
+                run_wrk panel "$c" "$DUR" "$P_URL" "$PANEL_PID" -H "$AUTH"
+                run_wrk nginx "$c" "$DUR" "$N_URL" "$NGP"
+        done
 done
+ROUND=1
 sleep 2
 MEM_AFTER=$(mem "$PANEL_PID")
 # shellcheck disable=SC2046
@@ -269,7 +281,7 @@ echo
 echo "== same panel with log level info (access log line per request, stderr -> file)"
 : >"$TMP/panel-info.log"
 start_panel info
-MEM_INFO_START=$(mem "$PANEL_PID")
+MEM_INFO_START=$MEM_IDLE
 run_wrk warmup 64 2 "$P_URL" "$PANEL_PID" -H "$AUTH"
 for c in 64 16; do
         run_wrk panel-info "$c" "$DUR" "$P_URL" "$PANEL_PID" -H "$AUTH"
@@ -292,24 +304,52 @@ echo "== summary (ratio = panel req/s / nginx req/s in this run; targets: >= 0.8
 echo "   server CPU = user+sys CPU of the server's processes / run time; CPU µs/req = that / req/s;"
 echo "   other load = CPU used by anything but the server and wrk during the run (noise; want ~0))"
 echo
-echo "| server | conns | req/s | p50 ms | p99 ms | non-2xx | sock err | server CPU (cores) | CPU µs/req | other load (cores) | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| round | server | conns | req/s | p50 ms | p99 ms | non-2xx | sock err | server CPU (cores) | CPU µs/req | other load (cores) | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk '
-        { name[NR] = $1; c[NR] = $2; rps[NR] = $3; line[NR] = $0; if ($1 == "nginx") ng[$2] = $3 }
+        { name[NR] = $1; c[NR] = $2; rps[NR] = $3; rd[NR] = $10; line[NR] = $0
+          if ($1 == "nginx") ng[$10 " " $2] = $3 }
         END {
                 for (i = 1; i <= NR; i++) {
                         split(line[i], f, " ")
-                        r = (name[i] != "nginx" && ng[c[i]] > 0) ? sprintf("%.2f", rps[i] / ng[c[i]]) : "-"
+                        k = rd[i] " " c[i]
+                        r = (name[i] != "nginx" && ng[k] > 0) ? sprintf("%.2f", rps[i] / ng[k]) : "-"
                         us = f[3] > 0 ? sprintf("%.1f", f[8] * 1e6 / f[3]) : "-"
-                        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], us, f[9], r
+                        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f[10], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], us, f[9], r
+                }
+        }' "$RESULTS"
+echo
+echo "medians over the rounds (ratio: median of the per-round ratios):"
+echo
+echo "| server | conns | runs | req/s | p99 ms | CPU µs/req | ratio |"
+echo "|---|---|---|---|---|---|---|"
+awk '
+        function median(s,    n, v, i, j, t) {
+                n = split(s, v, " ")
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+                return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        { k = $1 " " $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+          R[k] = R[k] " " $3; P[k] = P[k] " " $5; if ($3 > 0) U[k] = U[k] " " $8 * 1e6 / $3; N[k]++
+          if ($1 == "nginx") ng[$10 " " $2] = $3; row[NR] = $0 }
+        END {
+                for (i = 1; i <= NR; i++) {
+                        split(row[i], f, " ")
+                        if (f[1] != "nginx" && ng[f[10] " " f[2]] > 0) Q[f[1] " " f[2]] = Q[f[1] " " f[2]] " " f[3] / ng[f[10] " " f[2]]
+                }
+                for (i = 1; i <= n; i++) {
+                        k = order[i]; split(k, kk, " ")
+                        r = (k in Q) ? sprintf("%.2f", median(Q[k])) : "-"
+                        printf "| %s | %s | %d | %.0f | %.2f | %.1f | %s |\n", kk[1], kk[2], N[k], median(R[k]), median(P[k]), median(U[k]), r
                 }
         }' "$RESULTS"
 echo
 echo "panel memory (target: idle RSS < 8 MB):"
-echo "  after start (before login):  $(fmt_mem <<<"$MEM_START")"
+echo "  idle after start:            $(fmt_mem <<<"$MEM_START") (no request yet)"
+echo "  after the first request:     $(fmt_mem <<<"$MEM_FIRST") (one TLS handshake, GET /login)"
 echo "  after one login:             $(fmt_mem <<<"$MEM_LOGIN")"
 echo "  idle after the wrk runs:     $(fmt_mem <<<"$MEM_AFTER")"
-echo "  info level, after start:     $(fmt_mem <<<"$MEM_INFO_START")"
+echo "  info level, idle after start: $(fmt_mem <<<"$MEM_INFO_START")"
 echo "nginx memory ($NG_NPROC processes: master + workers, summed):"
 echo "  after start:                 $(fmt_mem <<<"$NG_MEM_START")"
 echo "  idle after the wrk runs:     $(fmt_mem <<<"$NG_MEM_AFTER")"

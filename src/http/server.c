@@ -3,16 +3,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +68,8 @@ struct req_priv {
         struct form_kv *form;
         size_t nform;
         bool form_parsed;
+        bool keep_alive;         /* HTTP/1.1 without "Connection: close" */
+        gnutls_session_t corked; /* see cork_response() */
 };
 
 static const char *const security_headers[][2] = {
@@ -441,10 +448,68 @@ void http_reply_asset(struct http_req *r, const char *path)
         http_add_header(r, "Cache-Control", "no-cache");
 }
 
+/* libmicrohttpd 0.9.75 encrypts a response's header and body as two TLS
+ * records, which costs both sides a record and a read. For a small response
+ * that is surely sent at once, the session is corked while MHD writes it and
+ * uncorked when MHD reports it complete (on_completed, which MHD calls before
+ * it reads the next request): one record. "Surely": HTTP/1.1 keep-alive (MHD
+ * does not close the connection after it), not shutting down, and nothing
+ * queued on the socket, so a few KiB fit into its buffer. Never for an
+ * answer that stays open (SSE, a WebSocket upgrade): MHD does not complete it. */
+#define CORK_MAX 4096
+
+static int conn_fd(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        return ci ? ci->connect_fd : -1;
+}
+
+/* For a response from memory of at most CORK_MAX bytes. */
+static void cork_response(struct http_server *s, struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        int queued = -1, fd;
+        if (!s->o.tls || !p->keep_alive || atomic_load(&s->stopping) ||
+            (fd = conn_fd(r->conn)) < 0 || ioctl(fd, SIOCOUTQ, &queued) < 0 || queued != 0)
+                return;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ci || !ci->tls_session)
+                return;
+        gnutls_record_cork(ci->tls_session);
+        p->corked = ci->tls_session;
+}
+
+static void uncork_response(struct MHD_Connection *conn, gnutls_session_t tls)
+{
+        int fd = conn_fd(conn);
+        /* Not expected to wait (see above); if the client stops reading after
+         * all, wait for room at most 2 s, then drop the connection rather
+         * than leave the answer corked. */
+        for (int i = 0; i < 20; i++) {
+                int rc = gnutls_record_uncork(tls, 0);
+                if (rc >= 0 && fd >= 0) {
+                        /* MHD may have left the socket TCP_CORKed (it saw
+                         * nothing to push): setting TCP_NODELAY sends now */
+                        int one = 1;
+                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                }
+                if (rc >= 0 || gnutls_error_is_fatal(rc) || fd < 0)
+                        return;
+                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                poll(&pfd, 1, 100);
+        }
+        log_warn("client does not read its answer: closing the connection");
+        shutdown(fd, SHUT_RDWR);
+}
+
 static enum MHD_Result send_response(struct http_req *r)
 {
         struct http_server *s = ((struct req_priv *)r->priv)->s;
         struct MHD_Response *resp;
+        /* decided before sse_make_response() takes the stream */
+        bool small = !r->sse && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
         if (r->sse) {
                 resp = sse_make_response(s->sse, r);
         } else if (r->resp_fd >= 0) {
@@ -475,6 +540,8 @@ static enum MHD_Result send_response(struct http_req *r)
         }
         if (!has_cache)
                 MHD_add_response_header(resp, "Cache-Control", "no-store");
+        if (small)
+                cork_response(s, r);
         enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -630,6 +697,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         case ST_NEW: {
                 r->conn = conn;
                 r->method = method;
+                const char *connection = http_header(r, MHD_HTTP_HEADER_CONNECTION);
+                p->keep_alive = streq(version, MHD_HTTP_VERSION_1_1) &&
+                                !(connection && strcasestr(connection, "close"));
                 resolve_peer(s, r);
                 if (!p->counted) {
                         atomic_fetch_add(&s->inflight, 1);
@@ -670,6 +740,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (!r)
                 return;
         struct req_priv *p = r->priv;
+        if (p->corked)
+                uncork_response(conn, p->corked);
         if (s->o.access_log && r->method)
                 log_info("%s \"%s %s\" %d %zu %.1fms%s%s", r->peer, r->method, p->raw_uri,
                          r->status, r->resp_len, (time_monotonic() - p->t0) * 1000.0,
@@ -680,16 +752,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         *con_cls = NULL;
 }
 
-/* When the last connection closes, freed memory (TLS sessions, request
- * buffers) goes back to the system rather than staying in malloc's arenas:
- * an idle panel stays small after a burst of clients. */
+/* When the last connection closes, freed memory (TLS sessions, request buffers) goes back
+ * to the system rather than staying in malloc's arenas: an idle panel stays
+ * small after a burst of clients. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
         struct http_server *s = cls;
-        if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 atomic_fetch_add(&s->connections, 1);
-        else if (atomic_fetch_sub(&s->connections, 1) == 1)
+                return;
+        }
+        if (atomic_fetch_sub(&s->connections, 1) == 1)
                 malloc_trim(0);
 }
 
