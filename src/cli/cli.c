@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -68,6 +69,58 @@ static int load_config(struct config *cfg, const char *explicit_path, const char
 
 /* ---------- serve ---------- */
 
+/* Open the database (migrating it), load or create the token key, create the
+ * first admin and the panel certificate when missing. 0 or -1 (logged). */
+static int open_data(struct config *cfg, struct db **db, unsigned char key[TOKEN_KEY_LEN])
+{
+        int r = db_open(cfg->database.path, db);
+        if (r < 0) {
+                log_error("cannot open database %s: %s", cfg->database.path, strerror(-r));
+                return -1;
+        }
+        _cleanup_strbuf_ struct strbuf keypath = STRBUF_INIT(0);
+        strbuf_printf(&keypath, "%s/.jwt_key", cfg->data_dir);
+        r = token_key_load(keypath.data, key);
+        if (r < 0) {
+                log_error("cannot load the token key %s: %s%s", keypath.data, strerror(-r),
+                          r == -EINVAL ? " (wrong size: remove it to create a new one, which "
+                                         "logs everybody out)"
+                                       : "");
+                return -1;
+        }
+        if (setup_first_admin(cfg, *db) < 0 || (cfg->server.tls && setup_panel_cert(cfg) < 0))
+                return -1;
+        return 0;
+}
+
+/* open_data() first runs in a short-lived child: the code and memory only a
+ * first start touches (key generation, certificate signing, migrations,
+ * password hashing) then never become resident in the long-running server,
+ * whose own open_data() finds everything in place. 0, or -1 when the child
+ * failed (it has logged why). */
+static int prepare_in_child(struct config *cfg)
+{
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error("cannot fork to prepare the data directory: %s", strerror(errno));
+                return -1;
+        }
+        if (pid == 0) {
+                struct db *db = NULL;
+                unsigned char key[TOKEN_KEY_LEN];
+                int r = open_data(cfg, &db, key);
+                explicit_bzero(key, sizeof(key));
+                db_close(db);
+                fflush(NULL);
+                _exit(r < 0 ? 1 : 0);
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 static int run_server(struct config *cfg)
 {
         int r;
@@ -89,27 +142,10 @@ static int run_server(struct config *cfg)
         pthread_sigmask(SIG_BLOCK, &sigs, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        r = db_open(cfg->database.path, &app.db);
-        if (r < 0) {
-                log_error("cannot open database %s: %s", cfg->database.path, strerror(-r));
+        if (prepare_in_child(cfg) < 0)
                 return 1;
-        }
-        _cleanup_strbuf_ struct strbuf keypath = STRBUF_INIT(0);
-        strbuf_printf(&keypath, "%s/.jwt_key", cfg->data_dir);
-        r = token_key_load(keypath.data, app.jwt_key);
-        if (r < 0) {
-                log_error("cannot load the token key %s: %s%s", keypath.data, strerror(-r),
-                          r == -EINVAL ? " (wrong size: remove it to create a new one, which "
-                                         "logs everybody out)"
-                                       : "");
+        if (open_data(cfg, &app.db, app.jwt_key) < 0)
                 goto fail;
-        }
-        if (setup_first_admin(cfg, app.db) < 0)
-                goto fail;
-        if (cfg->server.tls) {
-                if (setup_panel_cert(cfg) < 0)
-                        goto fail;
-        }
         if (api_routes_build(&routes, &nroutes) < 0)
                 goto fail;
         app.login_limit = ratelimit_new(5, 60, 4096);
