@@ -82,3 +82,16 @@ void dynlib_release(struct dynlib_ref *ref)
         }
         pthread_mutex_unlock(&ref->lock);
 }
+
+bool dynlib_lazy_get(struct dynlib_lazy *lazy)
+{
+        pthread_mutex_lock(&lazy->lock);
+        if (!lazy->tried) {
+                lazy->tried = true;
+                lazy->loaded =
+                    dynlib_load(lazy->sonames, lazy->names, lazy->slots, lazy->n, lazy->what) == 0;
+        }
+        bool loaded = lazy->loaded;
+        pthread_mutex_unlock(&lazy->lock);
+        return loaded;
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* dlopen the first of sonames (NULL-terminated) that loads, with RTLD_NOW |
@@ -13,7 +14,7 @@
  * failure one error is logged, prefixed with what ("backups: ..."), naming
  * the libraries tried or the missing symbol; the slots are cleared and
  * -ENOENT (no library loads) or -ENOSYS (a symbol is missing; the library is
- * closed again) is returned. Callers run it once (pthread_once). */
+ * closed again) is returned. Run it once per library (see dynlib_lazy_get). */
 int dynlib_load(const char *const *sonames, const char *const *names, void **slots, size_t n,
                 const char *what);
 
@@ -50,3 +51,22 @@ struct dynlib_ref {
 /* 0, or -ELIBACC when the library cannot be loaded (logged each time). */
 int dynlib_hold(struct dynlib_ref *ref);
 void dynlib_release(struct dynlib_ref *ref);
+
+/* A library loaded by its first user and kept for the life of the process:
+ * dynlib_lazy_get() loads it into slots once (one attempt; a failure is
+ * logged once) and tells whether the slots are filled. */
+struct dynlib_lazy {
+        const char *const *sonames;
+        const char *const *names;
+        size_t n;
+        const char *what;
+        void **slots;
+        pthread_mutex_t lock;
+        bool tried, loaded;
+};
+#define DYNLIB_LAZY(sonames_, names_, n_, what_, slots_)                                           \
+        {                                                                                          \
+                .sonames = (sonames_), .names = (names_), .n = (n_), .what = (what_),              \
+                .slots = (slots_), .lock = PTHREAD_MUTEX_INITIALIZER                               \
+        }
+bool dynlib_lazy_get(struct dynlib_lazy *lazy);

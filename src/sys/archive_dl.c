@@ -1,8 +1,5 @@
 #include "sys/archive_dl.h"
 
-#include <pthread.h>
-#include <string.h>
-
 #include "base/dynlib.h"
 #include "base/util.h"
 
@@ -12,25 +9,14 @@ static const char *const names[] = {
 #undef ARCHIVE_FN_NAME
 };
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const char *const sonames[] = {"libarchive.so.13", NULL};
 static struct archive_fns fns;
-static const struct archive_fns *loaded;
-
 /* the table is filled as an array of pointers, one per name */
 _Static_assert(sizeof(fns) == ARRAY_SIZE(names) * sizeof(void *), "one slot per name");
-
-static void load(void)
-{
-        static const char *const sonames[] = {"libarchive.so.13", NULL};
-        void *slots[ARRAY_SIZE(names)];
-        if (dynlib_load(sonames, names, slots, ARRAY_SIZE(names), "backups") < 0)
-                return;
-        memcpy(&fns, slots, sizeof(fns));
-        loaded = &fns; /* stays loaded for the life of the process */
-}
+static struct dynlib_lazy lib =
+    DYNLIB_LAZY(sonames, names, ARRAY_SIZE(names), "backups", (void **)&fns);
 
 const struct archive_fns *archive_fns(void)
 {
-        pthread_once(&once, load);
-        return loaded;
+        return dynlib_lazy_get(&lib) ? &fns : NULL;
 }
