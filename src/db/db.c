@@ -211,8 +211,9 @@ static void conn_destroy(void *p)
 }
 
 /* Map the WAL index once the database is in WAL mode (after migrate()).
- * SQLite never truncates it while a connection is open, and db_close()
- * unmaps it before closing ours. */
+ * SQLite never truncates or replaces it while a connection is open: the
+ * connection db_open() made in the opening thread must stay open until
+ * db_close(), which unmaps it before closing the connections. */
 static void wal_hdr_map(struct db *db)
 {
         _cleanup_strbuf_ struct strbuf shm = STRBUF_INIT(0);
