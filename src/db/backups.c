@@ -24,13 +24,14 @@ void backup_rec_clear(struct backup_rec *b)
         *b = (struct backup_rec){0};
 }
 
+static void clear_elem(void *e)
+{
+        backup_rec_clear(e);
+}
+
 void backups_list_free(struct backup_rec *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++)
-                backup_rec_clear(&list[i]);
-        free(list);
+        db_list_free(list, n, sizeof(*list), clear_elem);
 }
 
 static int from_row(sqlite3_stmt *s, void *elem)
@@ -105,16 +106,10 @@ int backups_list(struct db *db, struct backup_rec **out, size_t *n)
         if (!s)
                 return -EIO;
         void *list = NULL;
-        size_t len = 0;
-        int r =
-            db_collect(sql, s, sizeof(struct backup_rec), from_row, "list backups", &list, &len);
-        if (r < 0) {
-                backups_list_free(list, len);
-                return r;
-        }
+        int r = db_collect(sql, s, sizeof(struct backup_rec), from_row, clear_elem, "list backups",
+                           &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }
 
 int backups_delete(struct db *db, long long id)

@@ -23,13 +23,14 @@ void cert_attempt_clear(struct cert_attempt *a)
         *a = (struct cert_attempt){0};
 }
 
+static void clear_elem(void *e)
+{
+        cert_attempt_clear(e);
+}
+
 void cert_attempts_free(struct cert_attempt *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++)
-                cert_attempt_clear(&list[i]);
-        free(list);
+        db_list_free(list, n, sizeof(*list), clear_elem);
 }
 
 static int from_row(sqlite3_stmt *s, void *elem)
@@ -105,16 +106,10 @@ int cert_attempts_list(struct db *db, const char *domain, size_t limit, struct c
                 sqlite3_bind_text(s, i++, domain, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, i, (sqlite3_int64)(limit ? limit : DEFAULT_LIMIT));
         void *list = NULL;
-        size_t len = 0;
-        int r = db_collect(sql, s, sizeof(struct cert_attempt), from_row, "list cert attempts",
-                           &list, &len);
-        if (r < 0) {
-                cert_attempts_free(list, len);
-                return r;
-        }
+        int r = db_collect(sql, s, sizeof(struct cert_attempt), from_row, clear_elem,
+                           "list cert attempts", &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }
 
 int cert_attempts_last(struct db *db, const char *domain, struct cert_attempt *out)

@@ -40,10 +40,14 @@ char *db_column_strdup(sqlite3_stmt *s, int col);
 /* Step s to its end, turning each row into one element (elem_size bytes) of a
  * growing array with from_row(s, element). On success *list and *len hold the
  * array (NULL/0 when empty); on failure (-ENOMEM, -EIO; `what` names it in
- * the log) they hold the elements read so far, for the caller's own free. */
+ * the log) the rows read so far are cleared with clear and freed, and *list
+ * and *len are NULL/0. */
 int db_collect(sqlite3 *conn, sqlite3_stmt *s, size_t elem_size,
-               int (*from_row)(sqlite3_stmt *s, void *elem), const char *what, void **list,
-               size_t *len);
+               int (*from_row)(sqlite3_stmt *s, void *elem), void (*clear)(void *elem),
+               const char *what, void **list, size_t *len);
+/* Clear each of the n elements (elem_size bytes) of list with clear, then free
+ * list (NULL: nothing). What every *_list_free() of the layer does. */
+void db_list_free(void *list, size_t n, size_t elem_size, void (*clear)(void *elem));
 
 /* Map an sqlite3_step() failure to -errno and log it. */
 int db_step_error(sqlite3 *conn, int rc, const char *what);

@@ -72,9 +72,18 @@ char *db_column_strdup(sqlite3_stmt *s, int col)
         return t ? strdup((const char *)t) : NULL;
 }
 
+void db_list_free(void *list, size_t n, size_t elem_size, void (*clear)(void *elem))
+{
+        if (!list)
+                return;
+        for (size_t i = 0; i < n; i++)
+                clear((char *)list + i * elem_size);
+        free(list);
+}
+
 int db_collect(sqlite3 *conn, sqlite3_stmt *s, size_t elem_size,
-               int (*from_row)(sqlite3_stmt *s, void *elem), const char *what, void **list,
-               size_t *len)
+               int (*from_row)(sqlite3_stmt *s, void *elem), void (*clear)(void *elem),
+               const char *what, void **list, size_t *len)
 {
         char *arr = NULL;
         size_t n = 0, cap = 0;
@@ -96,9 +105,10 @@ int db_collect(sqlite3 *conn, sqlite3_stmt *s, size_t elem_size,
         }
         if (r == 0 && rc != SQLITE_DONE)
                 r = db_step_error(conn, rc, what);
-        if (n == 0) {
-                free(arr);
+        if (r < 0 || n == 0) {
+                db_list_free(arr, r < 0 ? n : 0, elem_size, clear);
                 arr = NULL;
+                n = 0;
         }
         *list = arr;
         *len = n;

@@ -23,13 +23,14 @@ void cron_job_row_clear(struct cron_job_row *j)
         *j = (struct cron_job_row){0};
 }
 
+static void job_clear_elem(void *e)
+{
+        cron_job_row_clear(e);
+}
+
 void schedjobs_list_free(struct cron_job_row *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++)
-                cron_job_row_clear(&list[i]);
-        free(list);
+        db_list_free(list, n, sizeof(*list), job_clear_elem);
 }
 
 static int from_row(sqlite3_stmt *s, void *elem)
@@ -66,16 +67,10 @@ int schedjobs_list(struct db *db, struct cron_job_row **out, size_t *n)
         if (!s)
                 return -EIO;
         void *list = NULL;
-        size_t len = 0;
-        int r = db_collect(sql, s, sizeof(struct cron_job_row), from_row, "list cron jobs", &list,
-                           &len);
-        if (r < 0) {
-                schedjobs_list_free(list, len);
-                return r;
-        }
+        int r = db_collect(sql, s, sizeof(struct cron_job_row), from_row, job_clear_elem,
+                           "list cron jobs", &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }
 
 int schedjobs_get(struct db *db, long long id, struct cron_job_row *out)
@@ -158,15 +153,16 @@ int schedjobs_disable(struct db *db, long long id)
                       NULL, NULL);
 }
 
+static void warning_clear_elem(void *e)
+{
+        struct ssl_warning *w = e;
+        free(w->domain);
+        free(w->message);
+}
+
 void ssl_warnings_free(struct ssl_warning *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                free(list[i].domain);
-                free(list[i].message);
-        }
-        free(list);
+        db_list_free(list, n, sizeof(*list), warning_clear_elem);
 }
 
 static bool table_exists(sqlite3 *sql, const char *name)
@@ -223,14 +219,8 @@ int sched_ssl_warnings(struct db *db, struct ssl_warning **out, size_t *n)
         if (!s)
                 return -EIO;
         void *list = NULL;
-        size_t len = 0;
-        int r = db_collect(sql, s, sizeof(struct ssl_warning), warning_from_row,
-                           "list failed certificate attempts", &list, &len);
-        if (r < 0) {
-                ssl_warnings_free(list, len);
-                return r;
-        }
+        int r = db_collect(sql, s, sizeof(struct ssl_warning), warning_from_row, warning_clear_elem,
+                           "list failed certificate attempts", &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }

@@ -67,13 +67,14 @@ static int site_from_row(sqlite3_stmt *s, void *elem)
         return 0;
 }
 
+static void site_clear_elem(void *e)
+{
+        site_clear(e);
+}
+
 void sites_list_free(struct site *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++)
-                site_clear(&list[i]);
-        free(list);
+        db_list_free(list, n, sizeof(*list), site_clear_elem);
 }
 
 int sites_list(struct db *db, struct site **out, size_t *n)
@@ -88,15 +89,10 @@ int sites_list(struct db *db, struct site **out, size_t *n)
         if (!s)
                 return -EIO;
         void *list = NULL;
-        size_t len = 0;
-        int r = db_collect(sql, s, sizeof(struct site), site_from_row, "list sites", &list, &len);
-        if (r < 0) {
-                sites_list_free(list, len);
-                return r;
-        }
+        int r = db_collect(sql, s, sizeof(struct site), site_from_row, site_clear_elem,
+                           "list sites", &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }
 
 static int get_one(struct db *db, const char *where, long long id, const char *text,
@@ -338,13 +334,14 @@ void deployment_clear(struct deployment *d)
         *d = (struct deployment){0};
 }
 
+static void deployment_clear_elem(void *e)
+{
+        deployment_clear(e);
+}
+
 void deployments_list_free(struct deployment *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++)
-                deployment_clear(&list[i]);
-        free(list);
+        db_list_free(list, n, sizeof(*list), deployment_clear_elem);
 }
 
 static int deployment_from_row(sqlite3_stmt *s, void *elem)
@@ -460,16 +457,10 @@ int deployments_list(struct db *db, long long site_id, size_t limit, struct depl
         sqlite3_bind_int64(s, 1, site_id);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
         void *list = NULL;
-        size_t len = 0;
         int r = db_collect(sql, s, sizeof(struct deployment), deployment_from_row,
-                           "list deployments", &list, &len);
-        if (r < 0) {
-                deployments_list_free(list, len);
-                return r;
-        }
+                           deployment_clear_elem, "list deployments", &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }
 
 int deployments_get(struct db *db, long long id, struct deployment *out)

@@ -86,13 +86,14 @@ int users_get_by_id(struct db *db, long long id, struct panel_user *out)
         return get_one(sql, s, out);
 }
 
+static void clear_elem(void *e)
+{
+        panel_user_clear(e);
+}
+
 void users_list_free(struct panel_user *list, size_t n)
 {
-        if (!list)
-                return;
-        for (size_t i = 0; i < n; i++)
-                panel_user_clear(&list[i]);
-        free(list);
+        db_list_free(list, n, sizeof(*list), clear_elem);
 }
 
 int users_list(struct db *db, struct panel_user **out, size_t *n)
@@ -106,16 +107,10 @@ int users_list(struct db *db, struct panel_user **out, size_t *n)
                 return -EIO;
 
         void *list = NULL;
-        size_t len = 0;
-        int r =
-            db_collect(sql, s, sizeof(struct panel_user), user_from_row, "list users", &list, &len);
-        if (r < 0) {
-                users_list_free(list, len);
-                return r;
-        }
+        int r = db_collect(sql, s, sizeof(struct panel_user), user_from_row, clear_elem,
+                           "list users", &list, n);
         *out = list;
-        *n = len;
-        return 0;
+        return r;
 }
 
 long long users_create(struct db *db, const char *username, const char *password_hash,
