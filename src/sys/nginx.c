@@ -370,15 +370,10 @@ int nginx_txn_begin(const struct config *cfg, struct nginx_txn **out)
         return 0;
 }
 
-int nginx_txn_put_site(struct nginx_txn *t, const struct site *s)
+/* Write a vhost's text to avail (in sites_available) and link it from en (in
+ * sites_enabled), both recorded for the roll back. NULL paths: -ENOMEM. */
+static int put_vhost(struct nginx_txn *t, const char *text, const char *avail, const char *en)
 {
-        if (!t || t->done)
-                return -EINVAL;
-        _cleanup_free_ char *text = nginx_render_vhost(s, t->cfg);
-        if (!text)
-                return errno == ENOMEM ? -ENOMEM : -EINVAL;
-        _cleanup_free_ char *avail = nginx_vhost_path(t->cfg, s->domain);
-        _cleanup_free_ char *en = enabled_path(t->cfg, s->domain);
         if (!avail || !en)
                 return -ENOMEM;
         /* nginx resolves a relative link target against sites_enabled */
@@ -394,6 +389,18 @@ int nginx_txn_put_site(struct nginx_txn *t, const struct site *s)
         if (r < 0)
                 return r;
         return symlink_atomic(avail, en);
+}
+
+int nginx_txn_put_site(struct nginx_txn *t, const struct site *s)
+{
+        if (!t || t->done)
+                return -EINVAL;
+        _cleanup_free_ char *text = nginx_render_vhost(s, t->cfg);
+        if (!text)
+                return errno == ENOMEM ? -ENOMEM : -EINVAL;
+        _cleanup_free_ char *avail = nginx_vhost_path(t->cfg, s->domain);
+        _cleanup_free_ char *en = enabled_path(t->cfg, s->domain);
+        return put_vhost(t, text, avail, en);
 }
 
 int nginx_txn_drop_site(struct nginx_txn *t, const char *domain, bool remove_file)
@@ -499,20 +506,7 @@ int nginx_txn_put_panel(struct nginx_txn *t)
                 return errno == ENOMEM ? -ENOMEM : -EINVAL;
         _cleanup_free_ char *avail = panel_path(t->cfg, t->cfg->nginx.sites_available);
         _cleanup_free_ char *en = panel_path(t->cfg, t->cfg->nginx.sites_enabled);
-        if (!avail || !en)
-                return -ENOMEM;
-        if (avail[0] != '/')
-                return -EINVAL;
-        int r = record(t, avail);
-        if (r < 0)
-                return r;
-        r = record(t, en);
-        if (r < 0)
-                return r;
-        r = write_file_atomic(avail, text, strlen(text), 0644);
-        if (r < 0)
-                return r;
-        return symlink_atomic(avail, en);
+        return put_vhost(t, text, avail, en);
 }
 
 static char *trimmed(char *s)
