@@ -72,15 +72,26 @@ struct req_priv {
         gnutls_session_t corked; /* see cork_response() */
 };
 
+/* On every answer (reference-behaviour §3.6). */
 static const char *const security_headers[][2] = {
     {"X-Content-Type-Options", "nosniff"},
     {"X-Frame-Options", "DENY"},
     {"Referrer-Policy", "strict-origin-when-cross-origin"},
     {"Permissions-Policy", "camera=(), microphone=(), geolocation=()"},
+};
+
+/* The policy of a page: what the web UI's own files may do. */
+static const char *const page_headers[][2] = {
     {"Content-Security-Policy",
      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
      "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
     {"Cross-Origin-Opener-Policy", "same-origin"},
+};
+
+/* Anything else (JSON, scripts, styles, images, files) is never a document that
+ * may load or run something: the strictest policy, in a few bytes. */
+static const char *const other_headers[][2] = {
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
 };
 
 const char *http_status_text(int status)
@@ -529,6 +540,12 @@ static enum MHD_Result send_response(struct http_req *r)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
         for (size_t i = 0; i < ARRAY_SIZE(security_headers); i++)
                 MHD_add_response_header(resp, security_headers[i][0], security_headers[i][1]);
+        if (r->resp_type && strncmp(r->resp_type, "text/html", 9) == 0)
+                for (size_t i = 0; i < ARRAY_SIZE(page_headers); i++)
+                        MHD_add_response_header(resp, page_headers[i][0], page_headers[i][1]);
+        else
+                for (size_t i = 0; i < ARRAY_SIZE(other_headers); i++)
+                        MHD_add_response_header(resp, other_headers[i][0], other_headers[i][1]);
         if (s->o.tls)
                 MHD_add_response_header(resp, "Strict-Transport-Security",
                                         "max-age=31536000; includeSubDomains");
