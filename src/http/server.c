@@ -27,6 +27,7 @@
 #include "base/util.h"
 #include "base/workpool.h"
 #include "http/assets.h"
+#include "http/conn.h"
 #include "http/router.h"
 #include "http/sse.h"
 #include "http/tls.h"
@@ -200,23 +201,13 @@ static bool is_trusted_proxy(struct http_server *s, const char *ip)
 static void resolve_peer(struct http_server *s, struct http_req *r)
 {
         const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        r->peer[0] = '\0';
-        if (ci && ci->client_addr) {
-                const struct sockaddr *sa = ci->client_addr;
-                if (sa->sa_family == AF_INET) {
-                        inet_ntop(AF_INET,
-                                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                                  r->peer, sizeof(r->peer));
-                } else if (sa->sa_family == AF_INET6) {
-                        const struct in6_addr *a6 =
-                            &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-                        if (IN6_IS_ADDR_V4MAPPED(a6))
-                                inet_ntop(AF_INET, &a6->s6_addr[12], r->peer, sizeof(r->peer));
-                        else
-                                inet_ntop(AF_INET6, a6, r->peer, sizeof(r->peer));
-                }
-        }
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const struct http_conn *c = ci ? ci->socket_context : NULL;
+        _Static_assert(sizeof(r->peer) >= sizeof(c->peer), "peer does not fit");
+        if (c)
+                memcpy(r->peer, c->peer, sizeof(c->peer));
+        else
+                r->peer[0] = '\0';
         if (!s->nproxies || !is_trusted_proxy(s, r->peer))
                 return;
         const char *xff = http_header(r, "X-Forwarded-For");
@@ -494,17 +485,24 @@ static void cork_response(struct http_server *s, struct http_req *r)
 
 static void uncork_response(struct MHD_Connection *conn, gnutls_session_t tls)
 {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct http_conn *c = ci ? ci->socket_context : NULL;
         int fd = conn_fd(conn);
         /* Not expected to wait (see above); if the client stops reading after
          * all, wait for room at most 2 s, then drop the connection rather
          * than leave the answer corked. */
         for (int i = 0; i < 20; i++) {
                 int rc = gnutls_record_uncork(tls, 0);
-                if (rc >= 0 && fd >= 0) {
-                        /* MHD may have left the socket TCP_CORKed (it saw
-                         * nothing to push): setting TCP_NODELAY sends now */
-                        int one = 1;
+                if (rc >= 0 && fd >= 0 && !(c && c->push_on_send)) {
+                        /* MHD TCP_CORKs the socket for its first answer and
+                         * from then on pushes each one with TCP_NODELAY, before
+                         * this send. Clearing the cork sends this answer now and
+                         * every later one with its own send(). */
+                        int zero = 0, one = 1;
                         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                        if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)) == 0 && c)
+                                c->push_on_send = true;
                 }
                 if (rc >= 0 || gnutls_error_is_fatal(rc) || fd < 0)
                         return;
@@ -769,17 +767,31 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         *con_cls = NULL;
 }
 
-/* When the last connection closes, freed memory (TLS sessions, request buffers) goes back
- * to the system rather than staying in malloc's arenas: an idle panel stays
- * small after a burst of clients. */
+/* Each connection gets its struct http_conn (the client address as text; for
+ * TLS, GnuTLS reads and writes through it). When the last connection closes,
+ * freed memory (TLS sessions, request buffers) goes back to the system rather
+ * than staying in malloc's arenas: an idle panel stays small after a burst of
+ * clients. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
         struct http_server *s = cls;
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 atomic_fetch_add(&s->connections, 1);
+                const union MHD_ConnectionInfo *addr =
+                    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+                struct http_conn *c =
+                    http_conn_new(conn_fd(conn), addr ? addr->client_addr : NULL);
+                *socket_ctx = c;
+                const union MHD_ConnectionInfo *ci =
+                    s->o.tls ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION)
+                             : NULL;
+                if (c && ci && ci->tls_session)
+                        http_conn_attach_tls(c, ci->tls_session);
                 return;
         }
+        http_conn_free(*socket_ctx);
+        *socket_ctx = NULL;
         if (atomic_fetch_sub(&s->connections, 1) == 1)
                 malloc_trim(0);
 }
