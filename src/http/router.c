@@ -34,6 +34,10 @@ static bool match_pattern(const char *pat, const char *path, struct http_param *
                         return false;
                 pat++;
                 path++;
+                if (*pat != '{' && *pat != *path) { /* the cheap reject of most routes */
+                        router_params_free(params, n);
+                        return false;
+                }
                 const char *pe = strchrnul(pat, '/');
                 const char *se = strchrnul(path, '/');
                 if (*pat == '{') {

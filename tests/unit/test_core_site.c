@@ -176,8 +176,8 @@ static const char *const hostile[] = {"a\nb",
                                       "x;\nserver",
                                       "a/../../etc",
                                       "a\x01b",
-                                      "a\x7f"
-                                      "b",
+                                      ("a\x7f"
+                                       "b"), /* split: \x7fb would be one escape */
                                       "include /x;",
                                       "{",
                                       "\"quoted\""};
