@@ -89,7 +89,7 @@ struct http_server_opts {
         bool tls;
         const char *cert_path; /* PEM files; re-read when they change (http/tls.h) */
         const char *key_path;
-        unsigned threads;                   /* request threads (0 = one per core) */
+        unsigned threads;                   /* request threads (0 = one per core but one) */
         unsigned workers;                   /* worker pool size for ROUTE_WORKER */
         size_t max_body;                    /* bytes; larger -> 413 */
         unsigned per_ip_conns;              /* concurrent connections per client address */
