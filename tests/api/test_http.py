@@ -238,6 +238,24 @@ def test_keep_alive_pipelined(panel, admin_token):
             assert status == 200 and b'"username":"admin"' in body
 
 
+def test_request_header_limits(panel, admin_token):
+    """Request headers up to 16 KiB, and a Cookie header of 8 KiB (nginx's
+    default line limit: cookies of a site on the same host name reach the
+    panel too), are served; a 40 KiB header block is refused with 431."""
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    with panel.raw() as c:
+        cookie = "; ".join(f"site{i}=" + "c" * 1000 for i in range(8))  # ~8 KiB
+        status, _, body = c.request("GET", "/api/auth/status", dict(auth, Cookie=cookie))
+        assert status == 200 and b'"username":"admin"' in body
+        pads = {f"X-Pad-{i}": "p" * 4000 for i in range(4)}  # 16 KiB
+        status, _, body = c.request("GET", "/api/auth/status", dict(auth, **pads))
+        assert status == 200 and b'"username":"admin"' in body
+    with panel.raw() as c:
+        status, headers, _ = c.request("GET", "/api/auth/status", dict(auth, X_Big="b" * 40000))
+        assert status == 431
+        assert headers.get("connection", "").lower() == "close"
+
+
 def test_keep_alive_requests_session(panel, admin_token):
     s = requests.Session()
     for _ in range(5):
