@@ -196,13 +196,19 @@ static bool is_trusted_proxy(struct http_server *s, const char *ip)
         return false;
 }
 
+/* What on_connection() keeps for the connection; NULL if it had no memory. */
+static struct http_conn *conn_state(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
+}
+
 /* The client address: the socket peer, or for a trusted proxy the rightmost
  * X-Forwarded-For entry that is not itself a trusted proxy. */
 static void resolve_peer(struct http_server *s, struct http_req *r)
 {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        const struct http_conn *c = ci ? ci->socket_context : NULL;
+        const struct http_conn *c = conn_state(r->conn);
         _Static_assert(sizeof(r->peer) >= sizeof(c->peer), "peer does not fit");
         if (c)
                 memcpy(r->peer, c->peer, sizeof(c->peer));
@@ -485,9 +491,7 @@ static void cork_response(struct http_server *s, struct http_req *r)
 
 static void uncork_response(struct MHD_Connection *conn, gnutls_session_t tls)
 {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        struct http_conn *c = ci ? ci->socket_context : NULL;
+        struct http_conn *c = conn_state(conn);
         int fd = conn_fd(conn);
         /* Not expected to wait (see above); if the client stops reading after
          * all, wait for room at most 2 s, then drop the connection rather
