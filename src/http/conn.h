@@ -6,7 +6,9 @@
  * for its body, two recv() calls per request; here one recv() of up to
  * HTTP_CONN_READAHEAD bytes serves both. It says EAGAIN only when its buffer and
  * the socket are both empty, so an edge-triggered caller (MHD's epoll) that reads
- * until EAGAIN never misses buffered bytes. */
+ * until EAGAIN never misses buffered bytes. libmicrohttpd 0.9.75 does: it keeps a
+ * TLS connection read-ready until GnuTLS says EAGAIN, a short read does not count
+ * as drained (test_pipelined_records_in_one_segment hangs if that changes). */
 #ifndef SETEC_HTTP_CONN_H
 #define SETEC_HTTP_CONN_H
 

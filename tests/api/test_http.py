@@ -1,6 +1,8 @@
 """HTTP behaviour: errors, limits, headers, static files, pages, keep-alive,
 plain HTTP, access log (CONTRACT.md §3)."""
 import re
+import socket
+import ssl
 import time
 
 import pytest
@@ -254,6 +256,44 @@ def test_request_header_limits(panel, admin_token):
         status, headers, _ = c.request("GET", "/api/auth/status", dict(auth, X_Big="b" * 40000))
         assert status == 431
         assert headers.get("connection", "").lower() == "close"
+
+
+def test_pipelined_records_in_one_segment(panel, admin_token):
+    """Five requests as five TLS records sent in one write: the panel's
+    transport reads them in one recv() (http/conn.c) and MHD, which wakes on
+    socket edges, must still answer all five without more data arriving."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="127.0.0.1")
+    with socket.create_connection(("127.0.0.1", panel.port), timeout=10) as sock:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(out.read())
+                inc.write(sock.recv(65536))
+        sock.sendall(out.read())
+        req = (f"GET /api/auth/status HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: Bearer {admin_token}\r\n\r\n").encode()
+        for _ in range(5):
+            tls.write(req)  # one record each
+        records = out.read()
+        assert len(records) < 2048  # one read of the panel's transport
+        sock.sendall(records)
+        got = b""
+        while got.count(b'"username":"admin"') < 5:
+            try:
+                got += tls.read(65536)
+                continue
+            except ssl.SSLWantReadError:
+                pass
+            data = sock.recv(65536)  # a hang here times out the test
+            assert data, got
+            inc.write(data)
+        assert got.count(b"HTTP/1.1 200 OK") == 5
 
 
 def test_keep_alive_requests_session(panel, admin_token):
