@@ -13,6 +13,7 @@ from conftest import cookie_attrs, set_cookies
 SECURITY_HEADERS = {  # reference-behaviour §3.6, on every answer
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
+    "x-xss-protection": "0",  # not "1; mode=block": the filter it enabled leaked page content
     "referrer-policy": "strict-origin-when-cross-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
