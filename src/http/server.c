@@ -945,6 +945,11 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
              (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
             {MHD_OPTION_END, 0, NULL},
         };
+        /* A pool of one thread is refused with a warning: none then. */
+        struct MHD_OptionItem pool_opts[] = {
+            {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->o.threads, NULL},
+            {MHD_OPTION_END, 0, NULL},
+        };
         /* 20 KiB for MHD's per-connection pool: it holds the request
          * headers: ~19 KiB of them, a Cookie header of ~9.5 KiB (MHD copies
          * it to parse it), more than nginx's default 8 KiB line. Beyond, MHD
@@ -952,12 +957,13 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
          * small: at 36 KiB the zeroing alone (and the caches it flushes) cost
          * ~10 % of the requests a second. */
         s->d = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, s->o.threads,
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+            MHD_OPTION_ARRAY, s->o.threads > 1 ? pool_opts : &pool_opts[1],
             MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             s->o.per_ip_conns, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)20 * 1024,
             MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-            on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_ARRAY,
+            on_connection, s, MHD_OPTION_ARRAY,
             s->o.tls ? tls_opts : &tls_opts[ARRAY_SIZE(tls_opts) - 1], MHD_OPTION_END);
         if (!s->d) {
                 rc = -EIO;

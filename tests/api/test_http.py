@@ -344,6 +344,17 @@ def test_access_log(panel, admin_token):
     assert panel.password not in log
 
 
+def test_log_has_only_panel_lines(panel, admin_token):
+    """Everything the panel prints is its own: log lines, the CLI's "Setec
+    Manager: ..." messages and the indented first-start banner; no library
+    prints its own warnings there (MHD's go through the panel's logger)."""
+    panel.request("GET", "/api/auth/status", token=admin_token)
+    log = panel.read_log()
+    own = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (debug|info|warn|error): |  \S|Setec Manager: ")
+    stray = [line for line in log.splitlines() if line and not own.match(line)]
+    assert not stray, stray[:10]
+
+
 def test_connections_per_address_limited(fresh_panel):
     """128 open connections per client address (CONTRACT §3 limits); the
     connections are handed to libmicrohttpd by our acceptor thread, which must
