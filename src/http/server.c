@@ -214,10 +214,13 @@ static void resolve_peer(struct http_server *s, struct http_req *r)
 {
         const struct http_conn *c = conn_state(r->conn);
         _Static_assert(sizeof(r->peer) >= sizeof(c->peer), "peer does not fit");
-        if (c)
+        if (c) {
                 memcpy(r->peer, c->peer, sizeof(c->peer));
-        else
-                r->peer[0] = '\0';
+        } else { /* no memory for it when the connection came */
+                const union MHD_ConnectionInfo *ci =
+                    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+                http_conn_peer(ci ? ci->client_addr : NULL, r->peer);
+        }
         if (!s->nproxies || !is_trusted_proxy(s, r->peer))
                 return;
         const char *xff = http_header(r, "X-Forwarded-For");
