@@ -221,6 +221,21 @@ static void record(struct db *db, const char *domain, const char *kind, bool ok,
 
 /* ---- issuance ---- */
 
+/* The ACME client's options from the config; progress lines go to job (may be NULL). */
+static struct acme_opts acme_opts_of(const struct config *cfg, struct job *job)
+{
+        return (struct acme_opts){
+            .directory_url = cfg->acme.directory_url,
+            .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
+            .account_dir = cfg->acme.account_dir,
+            .email = cfg->acme.email ? cfg->acme.email : "",
+            .webroot = cfg->nginx.certbot_webroot,
+            .cert_dir = cfg->acme.cert_dir,
+            .progress = progress_line,
+            .ctx = job,
+        };
+}
+
 static int issue(const struct config *cfg, struct db *db, const char *domain, const char *kind,
                  struct job *job, char **cert_path, char **err)
 {
@@ -273,16 +288,7 @@ static int issue(const struct config *cfg, struct db *db, const char *domain, co
                 job_printf(job, "%s certificate for %s (%zu name(s))\n",
                            streq(kind, "issue") ? "issuing" : "renewing", dom, nnames);
 
-        const struct acme_opts o = {
-            .directory_url = cfg->acme.directory_url,
-            .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
-            .account_dir = cfg->acme.account_dir,
-            .email = cfg->acme.email ? cfg->acme.email : "",
-            .webroot = cfg->nginx.certbot_webroot,
-            .cert_dir = cfg->acme.cert_dir,
-            .progress = progress_line,
-            .ctx = job,
-        };
+        const struct acme_opts o = acme_opts_of(cfg, job);
         r = acme_issue(&o, (const char *const *)names, nnames, &res);
         if (r < 0) {
                 set_err(err, "%s", res.error ? res.error : strerror(-r));
@@ -512,15 +518,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                 goto out;
         }
 
-        const struct acme_opts o = {
-            .directory_url = cfg->acme.directory_url,
-            .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
-            .account_dir = cfg->acme.account_dir,
-            .email = cfg->acme.email ? cfg->acme.email : "",
-            .webroot = cfg->nginx.certbot_webroot,
-            .cert_dir = cfg->acme.cert_dir,
-            .progress = progress_line,
-        };
+        const struct acme_opts o = acme_opts_of(cfg, NULL);
         const char *const names[] = {host};
         r = acme_issue(&o, names, 1, &res);
         if (r < 0) {
