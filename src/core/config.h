@@ -67,6 +67,9 @@ struct config {
         struct {
                 char *dir; /* default <data dir>/hosting */
         } hosting;
+        struct {
+                int max_age_days; /* audit rows older than this are pruned */
+        } audit;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
         char *data_dir; /* dirname(database.path) */
