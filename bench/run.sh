@@ -169,6 +169,9 @@ run_wrk() {
         # shellcheck disable=SC2086
         t1=$(cpu_ticks $pids)
         if [ "$LOG" = info ]; then # the logs only grow: keep /tmp small
+                sleep 1.5 # both flush at least once a second
+                echo "  $name c=$c: log lines: panel $(wc -l <"$TMP/panel-info.log")," \
+                        "nginx $(cat "$TMP/ng/logs/access.log" 2>/dev/null | wc -l)"
                 : >"$TMP/panel-info.log"
                 [ -f "$TMP/ng/logs/access.log" ] && : >"$TMP/ng/logs/access.log"
         fi
