@@ -65,7 +65,8 @@ struct config {
                 struct config_strlist services;
         } monitor;
         struct {
-                char *dir; /* default <data dir>/hosting */
+                char *dir;       /* default <data dir>/hosting */
+                char *ca_bundle; /* PEM file replacing the system store for providers, "" = system */
         } hosting;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
