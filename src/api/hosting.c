@@ -304,9 +304,11 @@ static json_t *body_json(struct http_req *r)
 
 static void bad_field(struct http_req *r, const char *field, const char *msg)
 {
+        char e[320];
+        snprintf(e, sizeof(e), "%s: %s", field, msg);
         api_reply_json(
             r, 400,
-            json_pack("{s:s,s:s,s:{s:[s]}}", "error", msg, "field", field, "fields", field, msg));
+            json_pack("{s:s,s:s,s:{s:[s]}}", "error", e, "field", field, "fields", field, msg));
 }
 
 /* an id given as a string or an integer, as text in buf; false = invalid */

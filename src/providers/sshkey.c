@@ -103,6 +103,14 @@ int sshkey_parse(const char *text, char fp[SSHKEY_FP_LEN], char *msg, size_t msg
                 return bad(msg, msglen, "not an OpenSSH public key (\"type base64 [comment]\")");
         memcpy(type, text, tn);
         type[tn] = '\0';
+        static const char *const known[] = {"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256",
+                                            "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"};
+        bool ok = false;
+        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+                ok |= streq(type, known[i]);
+        if (!ok)
+                return bad(msg, msglen,
+                           "key type must be ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa");
         const char *b64 = text + tn;
         while (*b64 == ' ' || *b64 == '\t')
                 b64++;
