@@ -27,6 +27,14 @@ struct prov_error {
         json_t *fields; /* 422: {"field":["message",...]} or NULL */
 };
 
+/* tests and fuzzing: every upstream call of a context with one gets this
+ * answer, without any network */
+struct prov_canned {
+        int status;
+        const char *body;
+        size_t len;
+};
+
 struct prov_ctx {
         const struct provider *p;
         struct net_client *net;
@@ -35,6 +43,7 @@ struct prov_ctx {
         const json_t *extra;  /* provider options (object), may be NULL */
         bool allow_http;      /* base_url is http:// to a loopback address */
         unsigned retries_429;
+        const struct prov_canned *canned; /* NULL in the panel */
         struct prov_error err;
 };
 

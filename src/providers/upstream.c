@@ -142,26 +142,36 @@ int prov_call(struct prov_ctx *c, const char *method, const char *path, const ch
         for (const char *const *h = headers; h && *h && k + 1 < ARRAY_SIZE(hdrs); h++)
                 hdrs[k++] = *h;
         hdrs[k] = NULL;
-        struct net_request q = {
-            .method = method,
-            .url = url.data,
-            .headers = hdrs,
-            .body = payload,
-            .body_len = payload ? strlen(payload) : 0,
-            .retries_429 = c->retries_429,
-            .allow_http = c->allow_http,
-        };
         struct net_response resp;
         net_response_init(&resp);
-        char err[512] = "";
-        int r = net_perform(c->net, &q, &resp, err, sizeof(err));
-        if (r < 0) {
-                c->err.upstream_status = 0;
-                prov_fail(c, r, "%s: %s", c->p->display_name, err[0] ? err : strerror(-r));
-                net_response_free(&resp);
-                return r;
+        int st;
+        if (c->canned) {
+                st = c->canned->status;
+                if (c->canned->len &&
+                    strbuf_append(&resp.body, c->canned->body, c->canned->len) < 0) {
+                        net_response_free(&resp);
+                        return prov_fail(c, -EFBIG, "%s: answer too large", c->p->display_name);
+                }
+        } else {
+                struct net_request q = {
+                    .method = method,
+                    .url = url.data,
+                    .headers = hdrs,
+                    .body = payload,
+                    .body_len = payload ? strlen(payload) : 0,
+                    .retries_429 = c->retries_429,
+                    .allow_http = c->allow_http,
+                };
+                char err[512] = "";
+                int r = net_perform(c->net, &q, &resp, err, sizeof(err));
+                if (r < 0) {
+                        c->err.upstream_status = 0;
+                        prov_fail(c, r, "%s: %s", c->p->display_name, err[0] ? err : strerror(-r));
+                        net_response_free(&resp);
+                        return r;
+                }
+                st = (int)resp.status;
         }
-        int st = (int)resp.status;
         if (st >= 200 && st < 300) {
                 c->err.upstream_status = st;
                 if (out && resp.body.len) {
