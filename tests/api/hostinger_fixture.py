@@ -9,6 +9,7 @@ import copy
 import hashlib
 import ipaddress
 import json
+import socket
 import ssl
 import struct
 import threading
@@ -155,6 +156,9 @@ class Fixture:
             def process_request(self, request, client_address):
                 with fixture.lock:
                     fixture.connections += 1
+                # header and body leave in separate writes: without this,
+                # Nagle holds the body until the client's delayed ACK
+                request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 super().process_request(request, client_address)
 
         self.server = Server(("127.0.0.1", 0), _handler(self))
