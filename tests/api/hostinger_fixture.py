@@ -498,6 +498,9 @@ def _handler(fx):
                 body = "<not json>"
             u = urlsplit(self.path)
             query = parse_qs(u.query)
+            if u.path == "/_fixture/log":  # for tests in other processes (tests/ui)
+                with fx.lock:
+                    return self._answer(200, list(fx.log))
             entry = {"method": self.command, "path": u.path, "query": query, "body": body,
                      "authorization": self.headers.get("Authorization"),
                      "content_type": self.headers.get("Content-Type"), "time": time.time()}
