@@ -65,8 +65,9 @@ struct config {
                 struct config_strlist services;
         } monitor;
         struct {
-                char *dir;       /* default <data dir>/hosting */
-                char *ca_bundle; /* PEM file replacing the system store for providers, "" = system */
+                char *dir; /* default <data dir>/hosting */
+                /* PEM file replacing the system store for provider calls, "" = system */
+                char *ca_bundle;
         } hosting;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
