@@ -403,12 +403,30 @@ static void providers_list(struct http_req *r)
         api_reply_json(r, 200, a);
 }
 
+/* the string fields of a configure form as a JSON object */
+static json_t *form_json(struct http_req *r)
+{
+        json_t *j = json_object();
+        static const char *const names[] = {"api_key", "api_secret", "base_url"};
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                const char *v = http_form(r, names[i]);
+                if (v)
+                        json_object_set_new(j, names[i], json_string(v));
+        }
+        const char *sid = http_form(r, "server_id");
+        if (!str_empty(sid))
+                json_object_set_new(j, "extra", json_pack("{s:s}", "server_id", sid));
+        return j;
+}
+
 static void provider_configure(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
         if (!p)
                 return;
-        _cleanup_json_ json_t *b = body_json(r);
+        /* an HTML form posts the same fields (a 303 to the page answers it) */
+        bool form = api_body_is_form(r);
+        _cleanup_json_ json_t *b = form ? form_json(r) : body_json(r);
         if (!b)
                 return;
         const json_t *key = json_object_get(b, "api_key");
@@ -465,7 +483,10 @@ static void provider_configure(struct http_req *r)
                 return;
         }
         log_info("hosting: %s configured", p->name);
-        api_reply_status(r, 200, "configured");
+        if (form)
+                http_redirect(r, 303, "/hosting");
+        else
+                api_reply_status(r, 200, "configured");
 }
 
 static void provider_test(struct http_req *r)

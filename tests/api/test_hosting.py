@@ -98,6 +98,16 @@ def test_configure_stores_0600(panel, admin_token, h, hst):
     assert KEY not in r.text
 
 
+def test_configure_by_form(panel, admin_token, h, hst):
+    r = call(panel, admin_token, "POST", "/hostinger/configure",
+             data={"api_key": KEY, "base_url": hst.url})
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "/hosting"
+    r = call(panel, admin_token, "POST", "/hostinger/configure", data={"base_url": hst.url})
+    assert r.status_code == 400 and "api_key" in r.json()["error"]
+    assert h("GET", "/domains").status_code == 200  # still configured with the key
+
+
 def test_test_connection(panel, admin_token, h, hst):
     hst.clear_log()
     r = h("POST", "/test")
