@@ -309,7 +309,7 @@ def test_429_is_retried_after_retry_after(h, hst):
     t0 = time.monotonic()
     r = h("GET", "/domains")
     assert r.status_code == 200, r.text
-    assert time.monotonic() - t0 >= 0.9  # it waited Retry-After, not a timing assertion of speed
+    assert time.monotonic() - t0 >= 0.9  # a lower bound only: it did wait Retry-After (1 s)
     assert len(hst.requests("GET", "/api/domains/v1/portfolio")) == 2
 
 
