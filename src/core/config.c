@@ -105,6 +105,7 @@ static const struct key keys[] = {
     INT("logging", "max_backups", logging.max_backups, 3, 0, INT32_MAX),
     LIST("monitor", "services", monitor.services, valid_unit_name),
     STR("hosting", "dir", hosting.dir, NULL),
+    STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
     INT("audit", "max_age_days", audit.max_age_days, 90, 1, 36500),
 };
 
