@@ -162,6 +162,17 @@ static void bind_filter(sqlite3_stmt *s, const struct jobs_filter *f)
                         sqlite3_bind_null(s, i + 1);
 }
 
+static const char *const sort_keys[] = {"id",    "kind",       "subject",    "state",      "step",
+                                        "error", "created_at", "started_at", "finished_at"};
+
+bool jobs_sort_key_valid(const char *key)
+{
+        for (size_t i = 0; key && i < ARRAY_SIZE(sort_keys); i++)
+                if (streq(key, sort_keys[i]))
+                        return true;
+        return false;
+}
+
 int jobs_list(struct db *db, const struct jobs_filter *f, struct job_row **out, size_t *n,
               size_t *total)
 {
@@ -179,10 +190,20 @@ int jobs_list(struct db *db, const struct jobs_filter *f, struct job_row **out, 
         if (rc != SQLITE_ROW)
                 return db_step_error(sql, rc, "count jobs");
         *total = (size_t)sqlite3_column_int64(c, 0);
-        _cleanup_stmt_ sqlite3_stmt *s =
-            db_prepare(sql, "SELECT id, kind, subject, state, step, steps, '', error, data, user,"
-                            " COALESCE(deployment_id, 0), created_at, started_at, finished_at"
-                            " FROM jobs" FILTER_SQL " ORDER BY id DESC LIMIT ?5 OFFSET ?6");
+        /* the column name comes from sort_keys only, never from the request */
+        const char *key = "id";
+        for (size_t i = 0; f->sort && i < ARRAY_SIZE(sort_keys); i++)
+                if (streq(f->sort, sort_keys[i]))
+                        key = sort_keys[i];
+        _cleanup_strbuf_ struct strbuf q = STRBUF_INIT(0);
+        strbuf_printf(&q,
+                      "SELECT id, kind, subject, state, step, steps, '', error, data, user,"
+                      " COALESCE(deployment_id, 0), created_at, started_at, finished_at"
+                      " FROM jobs" FILTER_SQL " ORDER BY %s %s, id %s LIMIT ?5 OFFSET ?6",
+                      key, f->asc ? "ASC" : "DESC", f->asc ? "ASC" : "DESC");
+        if (!q.data)
+                return -ENOMEM;
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(sql, q.data);
         if (!s)
                 return -EIO;
         bind_filter(s, f);

@@ -29,8 +29,11 @@ int jobs_get(struct db *db, long long id, struct job_row *out);
 
 struct jobs_filter {
         const char *state, *kind, *subject, *q; /* NULL or "" = any */
+        const char *sort;                       /* a column (jobs_sort_key_valid); NULL = id */
+        bool asc;                               /* default newest first */
         size_t offset, limit;                   /* limit 0 = all */
 };
+bool jobs_sort_key_valid(const char *key);
 /* Newest first, without the output column (""). *total gets the count
  * matching the filter. */
 int jobs_list(struct db *db, const struct jobs_filter *f, struct job_row **out, size_t *n,

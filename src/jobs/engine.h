@@ -45,6 +45,7 @@
 
 #include "base/strbuf.h"
 
+struct config;
 struct db;
 struct job;
 struct job_sub;
@@ -70,14 +71,16 @@ struct job_kind {
         const char *name; /* "site_create" ... (CONTRACT §9) */
         const struct job_step *steps;
         size_t nsteps;
-        /* May be NULL: the job ends before any step ran (cancelled while
-         * queued, or the engine stopping): undo what the starter did. */
+        /* May be NULL: the job ends before any step ran (job_start failed
+         * after it took ctx, cancelled while queued, the engine stopping):
+         * undo what the starter did. j may not have a row (id 0). */
         void (*abandon)(struct job *j, void *ctx);
         /* May be NULL: after a crash, repair the subject of a job of this
          * kind that was interrupted. data is what the job stored with
          * job_set_data (the object, never NULL); failed_step the step that
          * was running (may be ""). Runs in jobs_recover, before any new job. */
-        void (*recover)(struct db *db, const char *subject, json_t *data, const char *failed_step);
+        void (*recover)(const struct config *cfg, struct db *db, const char *subject, json_t *data,
+                        const char *failed_step);
         /* May be NULL: frees ctx once the job has ended and every end
          * callback has run. */
         void (*free_ctx)(void *ctx);
@@ -106,7 +109,7 @@ struct job_start_opts {
 int jobs_engine_start(struct db *db, unsigned workers);
 /* Let a kind repair what interrupted jobs of its kind left behind (call once
  * per kind, at start-up, after jobs_engine_start). */
-void jobs_recover(struct db *db, const struct job_kind *k);
+void jobs_recover(const struct config *cfg, struct db *db, const struct job_kind *k);
 /* Cancel every job, wait for them to end, stop the threads. */
 void jobs_engine_stop(void);
 
@@ -134,8 +137,8 @@ int job_cancel(struct job *j);
  * pass the job as ctx). Memory only; wakes live readers. */
 void job_output(void *job, const char *data, size_t len);
 void job_printf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The reason of the failing step ("<step> failed: " is prefixed by the
- * engine when the text does not start with the step's name). */
+/* The reason of the failing step, kept as the job's error as written
+ * (without it the error is "<step> failed: <strerror>"). */
 void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Recovery data kept in the row (json object; the value is stolen). */
 void job_set_data(struct job *j, const char *key, json_t *value);
