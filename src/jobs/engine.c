@@ -800,11 +800,12 @@ int job_cancel(struct job *j)
         }
         j->cancel = true;
         bool queued = j->state == JOB_QUEUED;
+        if (queued)
+                j->state = JOB_CANCELLED; /* the job thread will skip it */
         if (!queued && eventfd_write(j->cancel_fd, 1) < 0)
                 log_warn("job %lld: cannot signal the cancel: %m", j->id);
         pthread_mutex_unlock(&j->lock);
         if (queued) {
-                /* the job thread will find it ended and skip it */
                 if (j->kind->abandon)
                         j->kind->abandon(j, j->ctx);
                 pthread_mutex_lock(&j->lock);
