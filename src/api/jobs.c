@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/jobs.h"
 #include "api/json.h"
 #include "api/module.h"
 #include "base/log.h"
@@ -378,6 +379,86 @@ static void stream_job(struct http_req *r)
                 return;
         }
         http_reply_sse(r, -1, &stream_ops, d);
+}
+
+/* ---- for the modules that start jobs ---- */
+
+void api_reply_busy(struct http_req *r, const char *subject, long long job)
+{
+        _cleanup_strbuf_ struct strbuf t = STRBUF_INIT(0);
+        if (job > 0)
+                strbuf_printf(&t, "%s is busy: job %lld is already running; try again", subject,
+                              job);
+        else
+                strbuf_printf(&t, "%s is busy: another change is already running; try again",
+                              subject);
+        json_t *o = json_pack("{s:s}", "error", t.data ? t.data : "busy");
+        if (o && job > 0)
+                json_object_set_new(o, "job_id", json_integer(job));
+        api_reply_json(r, 409, o);
+}
+
+void api_reply_job_start_error(struct http_req *r, int rc, const char *subject, long long busy)
+{
+        if (rc == -EBUSY) {
+                api_reply_busy(r, subject, busy);
+        } else if (rc == -EAGAIN) {
+                http_reply_error(r, 503, "too many jobs are waiting; try again");
+                http_add_header(r, "Retry-After", "10");
+        } else if (rc == -ESHUTDOWN) {
+                http_reply_error(r, 503, "the panel is stopping");
+        } else {
+                api_reply_errno(r, rc, "could not start the job");
+        }
+}
+
+bool api_wants_async(struct http_req *r)
+{
+        const char *p = http_header(r, "Prefer");
+        return p && strstr(p, "respond-async");
+}
+
+bool api_start_job(struct http_req *r, const struct job_kind *k, const char *subject, void *ctx,
+                   struct job_start_opts *o, job_end_fn done, json_t *async_body)
+{
+        struct job_start_opts none = {0};
+        if (!o)
+                o = &none;
+        if (!o->user)
+                o->user = r->username;
+        bool async = async_body && api_wants_async(r);
+        if (!async) {
+                json_decref(async_body);
+                async_body = NULL;
+                if (http_defer(r) < 0) {
+                        if (ctx && k->free_ctx)
+                                k->free_ctx(ctx);
+                        http_reply_error(r, 500, "cannot wait for the job");
+                        return false;
+                }
+                o->on_end = done;
+                o->on_end_arg = r;
+        }
+        long long busy = 0;
+        struct job *j = NULL;
+        int rc = job_start(k, subject, ctx, o, &j, &busy);
+        if (rc < 0) {
+                json_decref(async_body);
+                api_reply_job_start_error(r, rc, subject, busy);
+                if (!async)
+                        http_defer_done(r);
+                return false;
+        }
+        if (async) {
+                json_object_set_new(async_body, "job_id", json_integer(job_id(j)));
+                api_reply_json(r, 202, async_body);
+                http_add_header(r, "Preference-Applied", "respond-async");
+                char loc[64];
+                snprintf(loc, sizeof(loc), "/api/jobs/%lld", job_id(j));
+                http_add_header(r, "Location", loc);
+        }
+        job_unref(j);
+        return true;
 }
 
 /* ---- module ---- */
