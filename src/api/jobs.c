@@ -1,5 +1,6 @@
 /* Jobs (CONTRACT §9): GET /api/jobs (?state=&kind=&subject=&q=&sort=&order=
- * &page=&per_page=), GET /api/jobs/{id} (with steps and output),
+ * &page=&per_page=&mine=1: only the caller's jobs), GET /api/jobs/{id} (with
+ * steps and output),
  * GET /api/jobs/{id}/stream (SSE: output, step, done; Last-Event-ID
  * resumes), DELETE /api/jobs/{id} (admin: cancel). Any user may read.
  *
@@ -114,6 +115,10 @@ static void list_jobs(struct http_req *r)
             .q = http_query(r, "q"),
             .sort = http_query(r, "sort"),
         };
+        /* ?mine=1: the jobs the caller started (the UI's end notices) */
+        const char *mine = http_query(r, "mine");
+        if (mine && streq(mine, "1"))
+                f.user = r->username;
         if (f.state && *f.state && !one_of(f.state, states, ARRAY_SIZE(states))) {
                 http_reply_error(r, 400,
                                  "state must be queued, running, done, failed or cancelled");
@@ -224,7 +229,8 @@ struct job_stream {
         struct job_sub *sub; /* NULL: replay of a row */
         struct job_row row;
         size_t from;
-        bool steps_sent;
+        struct strbuf partial; /* output after the last line end, not sent yet */
+        size_t partial_off;    /* offset of its first byte */
 };
 
 static void stream_free(void *ctx)
@@ -234,6 +240,7 @@ static void stream_free(void *ctx)
                 job_sub_free(d->sub);
                 job_unref(d->job);
                 job_row_clear(&d->row);
+                strbuf_free(&d->partial);
                 free(d);
         }
         atomic_fetch_sub(&streams_open, 1);
@@ -248,13 +255,45 @@ static int send_json(struct sse_stream *s, const char *event, const char *id, js
         return sse_send_event(s, event, id, text, strlen(text));
 }
 
+/* One "output" event of whole lines. A bare CR (git's progress redraws)
+ * would end an SSE line: it becomes LF. */
 static int send_output(struct sse_stream *s, const char *data, size_t len, size_t end_off)
 {
         if (!len)
                 return 0;
+        _cleanup_free_ char *copy = malloc(len);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, len);
+        for (size_t i = 0; i < len; i++)
+                if (copy[i] == '\r' && (i + 1 == len || copy[i + 1] != '\n'))
+                        copy[i] = '\n';
         char id[32];
         snprintf(id, sizeof(id), "%zu", end_off);
-        return sse_send_event(s, "output", id, data, len);
+        return sse_send_event(s, "output", id, copy, len);
+}
+
+/* Send what d->partial holds up to its last line end (all of it with
+ * flush). */
+static int send_partial(struct sse_stream *s, struct job_stream *d, bool flush)
+{
+        size_t n = d->partial.len, cut = 0;
+        for (size_t i = n; i > 0; i--)
+                if (d->partial.data[i - 1] == '\n' || d->partial.data[i - 1] == '\r') {
+                        cut = i;
+                        break;
+                }
+        if (flush)
+                cut = n;
+        if (!cut)
+                return 0;
+        if (send_output(s, d->partial.data, cut, d->partial_off + cut) < 0)
+                return -1;
+        memmove(d->partial.data, d->partial.data + cut, n - cut);
+        d->partial.len = n - cut;
+        d->partial.data[d->partial.len] = '\0';
+        d->partial_off += cut;
+        return 0;
 }
 
 static int send_done(struct sse_stream *s, const char *state, const char *error, const char *step)
@@ -302,19 +341,23 @@ static int live_pump(struct sse_stream *s, void *ctx)
         }
         json_decref(steps);
         for (int round = 0; round < 4; round++) {
-                _cleanup_strbuf_ struct strbuf buf = STRBUF_INIT(CHUNK_MAX + 1);
-                size_t skipped, offset;
+                size_t skipped, offset, before = d->partial.len;
                 bool done, ok;
-                if (job_sub_read(d->sub, &buf, CHUNK_MAX, &skipped, &offset, &done, &ok) < 0)
+                if (job_sub_read(d->sub, &d->partial, CHUNK_MAX, &skipped, &offset, &done, &ok) < 0)
                         return -1;
+                size_t fresh = d->partial.len - before;
                 if (skipped) {
+                        /* what was lost includes the held partial line */
+                        memmove(d->partial.data, d->partial.data + before, fresh);
+                        d->partial.len = fresh;
+                        d->partial_off = offset - fresh;
                         char note[96];
                         int n =
                             snprintf(note, sizeof(note), "[... %zu bytes skipped ...]\n", skipped);
-                        if (send_output(s, note, (size_t)n, offset - buf.len) < 0)
+                        if (send_output(s, note, (size_t)n, d->partial_off) < 0)
                                 return -1;
                 }
-                if (send_output(s, buf.data ? buf.data : "", buf.len, offset) < 0)
+                if (send_partial(s, d, done || d->partial.len > CHUNK_MAX) < 0)
                         return -1;
                 if (done) {
                         /* the last step states first */
@@ -328,7 +371,7 @@ static int live_pump(struct sse_stream *s, void *ctx)
                         send_done(s, job_state_name(job_state_of(d->job)), err, step);
                         return -1;
                 }
-                if (!buf.len && !skipped)
+                if (!fresh && !skipped)
                         break;
         }
         return 0;
@@ -360,6 +403,8 @@ static void stream_job(struct http_req *r)
                 return;
         }
         d->from = from;
+        d->partial = STRBUF_INIT(2 * JOB_OUTPUT_KEEP);
+        d->partial_off = from;
         d->job = job_find(id);
         if (d->job) {
                 int rc = job_subscribe(d->job, from, &d->sub);
