@@ -40,6 +40,7 @@ export async function render(container, { api, user }) {
   let timer = null;
 
   stateSel.addEventListener('change', () => load());
+  window.addEventListener('setec:job-started', () => load());
   window.addEventListener('pagehide', () => {
     if (source) source.close();
     if (timer) clearTimeout(timer);
@@ -65,7 +66,8 @@ export async function render(container, { api, user }) {
     count.textContent = `${rows.length} ${rows.length === 1 ? 'job' : 'jobs'}`;
     tbody.replaceChildren(...(rows.length ? rows.map(row)
       : [h('tr', null, h('td', { colspan: '6', class: 'empty' }, 'No jobs yet.'))]));
-    if (rows.some((j) => j.state === 'running' || j.state === 'queued')) timer = setTimeout(load, 3000);
+    // new jobs appear by themselves: quickly while some run
+    timer = setTimeout(load, rows.some((j) => j.state === 'running' || j.state === 'queued') ? 2000 : 5000);
   }
 
   function row(j) {
