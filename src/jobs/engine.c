@@ -809,7 +809,8 @@ int job_cancel(struct job *j)
                 if (j->kind->abandon)
                         j->kind->abandon(j, j->ctx);
                 pthread_mutex_lock(&j->lock);
-                j->error = strdup("cancelled before it started");
+                if (!j->error)
+                        j->error = strdup("cancelled before it started");
                 pthread_mutex_unlock(&j->lock);
                 finish(j, JOB_CANCELLED);
         }
@@ -916,6 +917,7 @@ int job_start(const struct job_kind *k, const char *subject, void *ctx,
                 }
                 j->cbs = NULL;
                 j->state = JOB_FAILED;
+                free(j->error);
                 j->error = strdup(rc == -EAGAIN ? "queue failed: too many jobs waiting"
                                                 : "queue failed: the panel is stopping");
                 pthread_mutex_unlock(&j->lock);
