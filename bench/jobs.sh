@@ -190,6 +190,7 @@ while True:
     time.sleep(0.5)
 EOPY
 LOAD_PID=$!
+: >"$TMP/load.state"
 for _ in $(seq 200); do
         read -r c b _ <"$TMP/load.state" 2>/dev/null || true
         [ "${c:-0}" = 4 ] && [ "${b:-0}" = 2 ] && break

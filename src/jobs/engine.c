@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "sys/exec.h"
 
 #define QUEUE_MAX 64
+#define JOB_NICE  10
 
 enum step_state { STEP_PENDING, STEP_RUNNING, STEP_DONE, STEP_FAILED, STEP_SKIPPED, STEP_UNDONE };
 
@@ -717,9 +719,23 @@ int job_on_end(struct job *j, job_end_fn fn, void *arg)
         return 0;
 }
 
+/* Job threads (and the programs they start) run at a lower CPU priority
+ * than the request threads: a backup's compression or a build never
+ * delays a login or a page on a busy machine. Once per thread. */
+static void lower_priority(void)
+{
+        static __thread bool done;
+        if (done)
+                return;
+        done = true;
+        if (setpriority(PRIO_PROCESS, (id_t)gettid(), JOB_NICE) < 0)
+                log_warn("jobs: cannot lower the priority of a job thread: %m");
+}
+
 static void run_job(void *arg)
 {
         struct job *j = arg;
+        lower_priority();
         const struct job_kind *k = j->kind;
         pthread_mutex_lock(&j->lock);
         if (j->state != JOB_QUEUED) { /* cancelled while queued */
