@@ -22,6 +22,9 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* this server's public addresses for DNS records (site
+                 * dns_provider); "" = detected from the routing table */
+                char *public_ipv4, *public_ipv6;
         } server;
         struct {
                 char *path; /* its directory is the data dir */

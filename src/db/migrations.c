@@ -150,11 +150,16 @@ static const char migration_jobs[] =
     "CREATE INDEX IF NOT EXISTS idx_jobs_state ON jobs(state);"
     "CREATE INDEX IF NOT EXISTS idx_jobs_subject ON jobs(subject, id);";
 
+/* The hosting provider a site's A/AAAA records were made at (issue 14). */
+static const char migration_site_dns_provider[] =
+    "ALTER TABLE sites ADD COLUMN dns_provider TEXT NOT NULL DEFAULT '';";
+
 const struct db_migration db_migrations[] = {
     {"reference schema", migration_1},
     {"pw_changed, revoked_tokens, indexes, RFC 3339 timestamps", migration_2},
     {"cert_attempts", migration_3},
     {"jobs", migration_jobs},
+    {"sites.dns_provider", migration_site_dns_provider},
 };
 
 const int db_migrations_count = (int)ARRAY_SIZE(db_migrations);

@@ -43,6 +43,7 @@ export async function render(container, { api, user }) {
   let deployments = [];
   let busy = false;
   let alive = true;
+  let dns = null; // GET /sites/{id}/dns: does the domain point at this server?
   const expanded = new Set(); // deployment ids whose output is shown
   const live = new Map(); // deployment id -> output text followed live
 
@@ -121,6 +122,8 @@ export async function render(container, { api, user }) {
       ['Enabled', site.enabled === false ? badge('disabled', 'warn') : badge('enabled', 'ok'), 'enabled'],
       ['Type', typeLabel(site.app_type), 'app_type'],
       ['Aliases', site.aliases || '', 'aliases'],
+      ['DNS', dnsNode(), 'dns'],
+      site.dns_provider ? ['DNS provider', site.dns_provider, 'dns_provider'] : null,
       ['App root', site.app_root ? h('span', { class: 'mono' }, site.app_root) : '', 'app_root'],
       app ? ['Entry', site.app_entry ? h('span', { class: 'mono' }, site.app_entry) : '', 'app_entry'] : null,
       app ? ['Port', site.app_port ? String(site.app_port) : '', 'app_port'] : null,
@@ -144,6 +147,25 @@ export async function render(container, { api, user }) {
       site.ssl_enabled ? null : h('a', { href: '/ssl' }, 'SSL/TLS page'),
       site.ssl_enabled ? null : '.'));
     renderActions();
+  }
+
+  // One lookup (getaddrinfo on the server) when the page opens.
+  function dnsNode() {
+    if (!dns) return h('span', { class: 'muted', id: 'site-dns' }, 'checking…');
+    const seen = dns.addresses && dns.addresses.length ? dns.addresses.join(', ') : (dns.error || 'no address');
+    const here = (dns.server_addresses || []).join(', ') || 'unknown';
+    return h('span', { id: 'site-dns', title: `this server: ${here}` },
+      dns.points_here ? badge('points here', 'ok') : badge('points elsewhere', 'warn'), ' ',
+      h('span', { class: 'mono muted' }, seen));
+  }
+
+  async function checkDns() {
+    try {
+      dns = await api.get(`${base}/dns`);
+    } catch (err) {
+      dns = { points_here: false, addresses: [], error: `lookup failed: ${err.message}` };
+    }
+    if (alive) renderInfo();
   }
 
   function actionButton(action, label, cls, handler) {
@@ -496,6 +518,7 @@ export async function render(container, { api, user }) {
 
   renderInfo();
   renderDeployments();
+  checkDns();
   if (site.app_type === 'static') {
     pauseBtn.hidden = true;
     clearBtn.hidden = true;
