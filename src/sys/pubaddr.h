@@ -12,10 +12,13 @@ struct config;
 #define PUBADDR_LEN 46 /* INET6_ADDRSTRLEN */
 
 /* v4 and v6 (PUBADDR_LEN bytes each) get the address or "" when this host
- * has none. An address that is not global (loopback, link-local, private,
- * unique-local) is still returned when it is the only route's source: the
- * caller shows it. */
+ * has none. A configured address is taken as it is; a detected one only when
+ * it is global (behind NAT the route's source is private: not an address to
+ * publish in DNS). */
 void pubaddr_get(const struct config *cfg, char *v4, char *v6);
+/* false for loopback, private (RFC 1918), shared (100.64/10), link-local,
+ * unspecified, multicast, documentation and IPv6 unique-local addresses. */
+bool pubaddr_is_global(const char *addr);
 /* The kernel's source address for a route to `dest` (a literal address). 0,
  * or -errno (-ENETUNREACH: no route). */
 int pubaddr_route_source(const char *dest, char *out, size_t len);

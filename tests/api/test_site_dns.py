@@ -253,3 +253,47 @@ def test_create_with_powerdns_answers_dig(tmp_path):
             close_env(e)
     finally:
         pd.stop()
+
+
+def detected(family, dest):
+    """What the panel detects: the route's source address, when global."""
+    import ipaddress
+    import socket
+    try:
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            s.connect((dest, 53))
+            a = s.getsockname()[0]
+        finally:
+            s.close()
+    except OSError:
+        return None
+    return a if ipaddress.ip_address(a).is_global else None
+
+
+def test_detected_addresses_without_config(tmp_path):
+    """No server.public_ipv4/6: the addresses come from the routing table and
+    only a global one is published; with none, the create is a 400 before
+    anything starts."""
+    v4, v6 = detected(2, "192.0.2.1"), detected(10, "2001:db8::1")
+    with Fixture(token=KEY) as fx:
+        e = make_env(tmp_path, server={})
+        try:
+            r = req(e, "POST", H + "/configure", json={"api_key": KEY, "base_url": fx.url})
+            assert r.status_code == 200, r.text
+            fx.clear_log()
+            r = req(e, "POST", "/sites", timeout=120,
+                    json={"domain": "shop.io", "dns_provider": "hostinger"})
+            zone = fx.state.zones["shop.io"]
+            if not v4 and not v6:
+                assert r.status_code == 400, r.text
+                assert "no public address" in r.json()["error"]
+                assert r.json()["error"].startswith("dns_provider")
+                assert fx.requests() == [] and no_trace(e, "shop.io")
+                assert sets(zone, "@", "A") == ["192.0.2.10"]
+            else:
+                assert r.status_code == 201, r.text
+                assert sets(zone, "@", "A") == ([v4] if v4 else ["192.0.2.10"])
+                assert sets(zone, "@", "AAAA") == ([v6] if v6 else [])
+        finally:
+            close_env(e)
