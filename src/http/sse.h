@@ -1,14 +1,15 @@
 /* Server-Sent Events without a thread per stream: every stream's source fd
- * is watched by one event-loop thread (epoll), the connection is suspended
+ * is watched by the one event loop of the http layer (http/evloop.h, shared
+ * with the WebSocket connections), the connection is suspended
  * while there is nothing to send, and a ": keepalive" comment goes out every
  * 15 s. */
 #pragma once
 
 #include <stddef.h>
 
-#include "http/server.h"
-
 struct sse_stream;
+struct http_req;
+struct evloop;
 
 struct sse_source_ops {
         /* Runs on the stream thread: once when the stream starts, then each
@@ -37,10 +38,11 @@ int sse_comment(struct sse_stream *s, const char *text);
 
 /* ---- used by server.c ---- */
 struct sse_loop;
-struct sse_loop *sse_loop_new(unsigned keepalive_s);
-/* End every stream (their connections finish), then stop the thread once
- * MHD has released them; call after MHD_stop_daemon. */
+/* Streams on the event loop ev, with a keepalive comment every keepalive_s. */
+struct sse_loop *sse_loop_new(struct evloop *ev, unsigned keepalive_s);
+/* End every stream (their connections finish as MHD releases them). */
 void sse_loop_end_all(struct sse_loop *l);
+/* After MHD_stop_daemon and evloop_free. */
 void sse_loop_free(struct sse_loop *l);
 /* Build the MHD response for a stream recorded by http_reply_sse. */
 void *sse_make_response(struct sse_loop *l, struct http_req *r);
