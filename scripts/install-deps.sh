@@ -5,12 +5,14 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libcrypt-dev libsqlite3-dev
-  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev)
+  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev
+  libusb-1.0-0-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
   systemd-container systemd-journal-remote python3-venv pebble
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  umockdev libumockdev-dev python3-websocket)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

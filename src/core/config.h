@@ -50,8 +50,10 @@ struct config {
         struct {
                 bool enabled;
                 int max_sessions;
-                char *session_ttl;  /* as written, Go duration syntax */
-                long session_ttl_s; /* parsed */
+                char *session_ttl;                     /* as written, Go duration syntax */
+                long session_ttl_s;                    /* parsed */
+                struct config_strlist allowed_devices; /* "VVVV:PPPP"; empty = every device */
+                char *sysfs_root;                      /* where devices are listed, "/sys" */
         } float_;
         struct {
                 char *dir;

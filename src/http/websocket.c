@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -303,6 +305,13 @@ struct ws_chunk {
 
 struct ws_conn {
         struct evwatch w; /* first: the watcher is the connection */
+        /* With TLS, MHD hands over one end of a socket pair and relays it to
+         * the client, but (0.9.75) never tells the pair that the client has
+         * gone: the client's own socket is watched for a hang-up. */
+        struct evwatch hup;
+        int tcp; /* the client's socket under TLS, else -1 */
+        double linger_since;
+        struct ws_conn *linger_next;
         struct ws_hub *hub;
         struct MHD_UpgradeResponseHandle *urh;
         const struct ws_ops *ops;
@@ -321,8 +330,9 @@ struct ws_conn {
 struct ws_hub {
         struct evloop *loop;
         struct evtick tick;
-        struct ws_conn *conns; /* loop thread */
-        unsigned count;        /* loop thread */
+        struct ws_conn *conns;     /* loop thread */
+        struct ws_conn *lingering; /* dropped, MHD still relaying (TLS) */
+        unsigned count;            /* loop thread */
         pthread_mutex_t lock;
         bool ending;
 };
@@ -433,6 +443,8 @@ static void conn_drop(struct ws_conn *ws)
         ws->state = WS_DONE;
         struct ws_hub *h = ws->hub;
         evloop_del(h->loop, &ws->w);
+        if (ws->hup.fd >= 0)
+                evloop_del(h->loop, &ws->hup);
         if (ws->prev)
                 ws->prev->next = ws->next;
         else
@@ -440,13 +452,44 @@ static void conn_drop(struct ws_conn *ws)
         if (ws->next)
                 ws->next->prev = ws->prev;
         h->count--;
-        /* MHD closes the socket (for TLS: its end of the pair, then the
-         * connection) and completes the request. */
-        MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
         if (ws->ops->on_close)
                 ws->ops->on_close(ws, ws->ctx);
+        if (ws->tcp >= 0) {
+                /* TLS: hand the socket back once MHD has taken what we wrote */
+                ws->linger_since = time_monotonic();
+                ws->linger_next = h->lingering;
+                h->lingering = ws;
+                return;
+        }
+        /* MHD closes the socket and completes the request */
+        MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
         /* an event for this fd may still be in the batch being dispatched */
         evloop_defer(h->loop, conn_free, ws);
+}
+
+/* With TLS, MHD 0.9.75 relays between the socket pair and the client until
+ * the client's side ends as well, however long the client keeps its socket
+ * open after the close handshake. So once MHD has read everything we wrote
+ * into the pair (or after WS_LINGER_S), reading from the client is shut
+ * down, which ends the relay, and then the socket is handed back. Until the
+ * action MHD keeps the client's socket open: the shutdown cannot hit
+ * another connection's descriptor. */
+static void finish_lingering(struct ws_hub *h, bool force)
+{
+        double now = time_monotonic();
+        for (struct ws_conn **pp = &h->lingering; *pp;) {
+                struct ws_conn *ws = *pp;
+                int outq = 0;
+                if (!force && now - ws->linger_since < WS_LINGER_S &&
+                    ioctl(ws->w.fd, SIOCOUTQ, &outq) == 0 && outq > 0) {
+                        pp = &ws->linger_next;
+                        continue;
+                }
+                *pp = ws->linger_next;
+                shutdown(ws->tcp, SHUT_RD);
+                MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
+                evloop_defer(h->loop, conn_free, ws);
+        }
 }
 
 static void update_events(struct ws_conn *ws)
@@ -634,9 +677,16 @@ static void on_io(struct evwatch *w, uint32_t events)
         }
 }
 
+static void on_hup(struct evwatch *w, uint32_t events)
+{
+        (void)events;
+        conn_drop((struct ws_conn *)((char *)w - offsetof(struct ws_conn, hup)));
+}
+
 static void on_tick(struct evtick *t, double now)
 {
         struct ws_hub *h = (struct ws_hub *)((char *)t - offsetof(struct ws_hub, tick));
+        finish_lingering(h, false);
         for (struct ws_conn *ws = h->conns, *next; ws; ws = next) {
                 next = ws->next;
                 if (ws->state == WS_CLOSING && now - ws->closing_since >= WS_CLOSE_WAIT_S) {
@@ -658,7 +708,7 @@ struct ws_start {
         struct ws_hub *hub;
         struct ws_pending *p;
         struct MHD_UpgradeResponseHandle *urh;
-        int sock;
+        int sock, tcp; /* tcp: the client's socket when it is not sock (TLS) */
         uint8_t *extra;
         size_t extra_len;
 };
@@ -682,6 +732,9 @@ static void start_conn(void *arg)
         }
         ws->w.fd = st->sock;
         ws->w.fn = on_io;
+        ws->hup.fd = -1;
+        ws->hup.fn = on_hup;
+        ws->tcp = -1;
         ws->hub = h;
         ws->urh = st->urh;
         ws->ops = st->p->ops;
@@ -691,6 +744,7 @@ static void start_conn(void *arg)
         free(st->p);
         uint8_t *extra = st->extra;
         size_t extra_len = st->extra_len;
+        int st_tcp = st->tcp;
         free(st);
         ws->next = h->conns;
         if (h->conns)
@@ -702,6 +756,12 @@ static void start_conn(void *arg)
                 free(extra);
                 conn_drop(ws);
                 return;
+        }
+        if (st_tcp >= 0 && st_tcp != ws->w.fd) {
+                ws->tcp = st_tcp;
+                ws->hup.fd = st_tcp;
+                if (evloop_add(h->loop, &ws->hup, EPOLLRDHUP) < 0)
+                        ws->hup.fd = -1;
         }
         if (ws->ops->on_open)
                 ws->ops->on_open(ws, ws->ctx);
@@ -715,11 +775,13 @@ static void upgraded(void *cls, struct MHD_Connection *connection, void *con_cls
                      const char *extra_in, size_t extra_in_size, MHD_socket sock,
                      struct MHD_UpgradeResponseHandle *urh)
 {
-        (void)connection;
         (void)con_cls;
         struct ws_start *st = cls;
         st->urh = urh;
         st->sock = sock;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        st->tcp = ci ? ci->connect_fd : -1;
         int fl = fcntl(sock, F_GETFL);
         if (fl >= 0)
                 fcntl(sock, F_SETFL, fl | O_NONBLOCK);
@@ -774,11 +836,11 @@ static void end_all(void *arg)
         for (struct ws_conn *ws = h->conns, *next; ws; ws = next) {
                 next = ws->next;
                 ws_close(ws, 1001, "server shutting down");
-                /* do not wait for the answers: the server is stopping */
-                ws->close_after_flush = true;
-                if (!ws->q)
-                        conn_drop(ws);
+                /* no waiting for answers (or for a client that does not
+                 * read): the server is stopping */
+                conn_drop(ws);
         }
+        finish_lingering(h, false);
 }
 
 void ws_hub_end_all(struct ws_hub *h)

@@ -20,6 +20,7 @@
 #define WS_PING_S       30
 #define WS_SILENCE_S    90
 #define WS_CLOSE_WAIT_S 5 /* after our close frame, wait this long for the client's */
+#define WS_LINGER_S     2 /* TLS: at most this long for MHD to relay our last bytes */
 #define WS_QUEUE_SOFT   (256u * 1024)
 #define WS_QUEUE_HARD   (4u * 1024 * 1024)
 
