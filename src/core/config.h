@@ -22,6 +22,9 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* open SSE streams of each kind at most; 0 = sized from
+                 * RLIMIT_NOFILE (sse_stream_limit) */
+                int max_streams;
         } server;
         struct {
                 char *path; /* its directory is the data dir */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -62,6 +63,20 @@ static void stream_free(struct sse_stream *s)
         strbuf_free(&s->buf);
         pthread_mutex_destroy(&s->lock);
         free(s);
+}
+
+#define NOFILE_RESERVE 512 /* descriptors kept for requests, the database, children */
+
+unsigned sse_stream_limit(unsigned configured, unsigned fds_per_stream)
+{
+        if (configured)
+                return configured;
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return 1024;
+        rlim_t spare = rl.rlim_cur > NOFILE_RESERVE ? rl.rlim_cur - NOFILE_RESERVE : 0;
+        rlim_t n = spare / (fds_per_stream + 1);
+        return n < 16 ? 16 : n > 1000000 ? 1000000 : (unsigned)n;
 }
 
 void http_reply_sse(struct http_req *r, int fd, const struct sse_source_ops *ops, void *ctx)

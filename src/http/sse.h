@@ -36,6 +36,11 @@ int sse_send_event(struct sse_stream *s, const char *event, const char *id, cons
 /* A comment line (": text"), e.g. for keepalives. */
 int sse_comment(struct sse_stream *s, const char *text);
 
+/* How many streams that each hold fds_per_stream descriptors (besides the
+ * client's socket) fit in the process's RLIMIT_NOFILE, once a reserve for
+ * everything else is kept: at least 16. With configured > 0, configured. */
+unsigned sse_stream_limit(unsigned configured, unsigned fds_per_stream);
+
 /* ---- used by server.c ---- */
 struct sse_loop;
 /* Streams on the event loop ev, with a keepalive comment every keepalive_s. */
