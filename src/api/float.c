@@ -816,6 +816,7 @@ static void float_stop(struct app *app)
 static const struct route float_routes[] = {
     {"POST", "/float/register", float_register, ROUTE_ADMIN, 0, NULL},
     {"GET", "/float/sessions", float_sessions, ROUTE_USER, ROUTE_PAGE, "/app.html"},
+    {"GET", "/float", float_sessions, ROUTE_USER, ROUTE_PAGE, "/app.html"},
     {"DELETE", "/float/sessions/{id}", float_delete, ROUTE_ADMIN, 0, NULL},
     {"GET", "/float/ws", float_ws, ROUTE_USER, 0, NULL},
 };
