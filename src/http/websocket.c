@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,6 +784,14 @@ static void upgraded(void *cls, struct MHD_Connection *connection, void *con_cls
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
         st->tcp = ci ? ci->connect_fd : -1;
+        /* MHD 0.9.75 relays a TLS upgrade through the little its connection
+         * pool has left: a few bytes per read, each its own TLS record. With
+         * Nagle's algorithm every record after the first of an answer would
+         * wait for the client's delayed ACK (~40 ms): send each at once. */
+        if (st->tcp >= 0 && st->tcp != sock) {
+                int one = 1;
+                setsockopt(st->tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
         int fl = fcntl(sock, F_GETFL);
         if (fl >= 0)
                 fcntl(sock, F_SETFL, fl | O_NONBLOCK);

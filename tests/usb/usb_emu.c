@@ -30,7 +30,7 @@
 
 struct urb {
         UMockdevIoctlData *data; /* the client's struct usbdevfs_urb */
-        guint8 answer[4096];
+        guint8 answer[65536];
         int len, status;
 };
 
