@@ -9,7 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { assert, check, launchBrowser, login, report, repo, run, startPanel, BIN } from './harness.mjs';
+import { assert, check, launchBrowser, login, report, repo, run, sleep, startPanel, BIN } from './harness.mjs';
 
 run(main);
 
@@ -42,9 +42,15 @@ async function main() {
     await check('the console connects: a bridged session in the table', async () => {
       await page.click('#float-connect');
       await page.locator('#float-state', { hasText: 'connected' }).waitFor();
-      await page.click('#float-refresh');
+      // the browser may see the socket open a moment before the server has
+      // attached it to the session: refresh until it is (or 10 s pass)
       const row = page.locator('#float-sessions tr[data-id]');
-      await row.locator('[data-field="usb_bridge"]', { hasText: 'bridged' }).waitFor();
+      const bridged = row.locator('[data-field="usb_bridge"]', { hasText: 'bridged' });
+      for (let i = 0; i < 100 && !(await bridged.count()); i++) {
+        await page.click('#float-refresh');
+        await sleep(100);
+      }
+      await bridged.waitFor({ timeout: 1000 });
       assert((await row.locator('[data-field="username"]').textContent()) === 'admin', 'user column');
       assert((await row.locator('[data-field="client_ip"]').textContent()) === '127.0.0.1', 'address column');
     });
