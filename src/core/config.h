@@ -22,6 +22,9 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* open SSE streams of each kind at most; 0 = sized from
+                 * RLIMIT_NOFILE (sse_stream_limit) */
+                int max_streams;
         } server;
         struct {
                 char *path; /* its directory is the data dir */
@@ -50,8 +53,10 @@ struct config {
         struct {
                 bool enabled;
                 int max_sessions;
-                char *session_ttl;  /* as written, Go duration syntax */
-                long session_ttl_s; /* parsed */
+                char *session_ttl;                     /* as written, Go duration syntax */
+                long session_ttl_s;                    /* parsed */
+                struct config_strlist allowed_devices; /* "VVVV:PPPP"; empty = every device */
+                char *sysfs_root;                      /* where devices are listed, "/sys" */
         } float_;
         struct {
                 char *dir;

@@ -28,9 +28,11 @@
 #include "base/workpool.h"
 #include "http/assets.h"
 #include "http/conn.h"
+#include "http/evloop.h"
 #include "http/router.h"
 #include "http/sse.h"
 #include "http/tls.h"
+#include "http/websocket.h"
 
 struct form_kv {
         char *key, *value;
@@ -54,7 +56,9 @@ struct http_server {
         pthread_t acceptor;
         bool acceptor_started;
         atomic_bool stopping;
+        struct evloop *loop; /* the one event loop: SSE streams and WebSockets */
         struct sse_loop *sse;
+        struct ws_hub *ws;
 };
 
 enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY };
@@ -361,6 +365,7 @@ bool http_accepts_html(struct http_req *r)
 static void clear_response(struct http_req *r)
 {
         sse_discard(r);
+        ws_discard(r);
         free(r->resp_body);
         r->resp_body = NULL;
         if (r->resp_fd >= 0)
@@ -529,8 +534,10 @@ static enum MHD_Result send_response(struct http_req *r)
         struct http_server *s = ((struct req_priv *)r->priv)->s;
         struct MHD_Response *resp;
         /* decided before sse_make_response() takes the stream */
-        bool small = !r->sse && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
-        if (r->sse) {
+        bool small = !r->sse && !r->ws && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
+        if (r->ws) {
+                resp = ws_make_response(s->ws, r);
+        } else if (r->sse) {
                 resp = sse_make_response(s->sse, r);
         } else if (r->resp_fd >= 0) {
                 resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd,
@@ -982,8 +989,10 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                         log_warn("ignoring malformed trusted proxy '%s'", *p);
         }
         s->pool = workpool_new(s->o.workers, 256);
-        s->sse = sse_loop_new(15);
-        if (!s->pool || !s->sse)
+        s->loop = evloop_new();
+        s->sse = s->loop ? sse_loop_new(s->loop, 15) : NULL;
+        s->ws = s->loop ? ws_hub_new(s->loop) : NULL;
+        if (!s->pool || !s->sse || !s->ws)
                 goto fail;
         if (s->o.tls && tls_creds_init(s->o.cert_path, s->o.key_path) < 0) {
                 rc = -EKEYREJECTED;
@@ -998,13 +1007,19 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         /* No listening socket for MHD: the acceptor thread hands it the
          * connections. */
         unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
         if (s->o.tls)
                 flags |= MHD_USE_TLS;
         struct MHD_OptionItem tls_opts[] = {
             {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls_creds_callback()},
+            /* X25519 first: it is the key share clients send (OpenSSL, NSS,
+             * Go); with NORMAL's order the server preferred P-256 and asked
+             * them with a HelloRetryRequest, one more round trip per
+             * handshake */
             {MHD_OPTION_HTTPS_PRIORITIES, 0,
-             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
+             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:"
+                     "+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:+GROUP-SECP521R1:"
+                     "%SERVER_PRECEDENCE"},
             {MHD_OPTION_END, 0, NULL},
         };
         /* A pool of one thread is refused with a warning: none then. */
@@ -1045,7 +1060,9 @@ fail:
                 close(s->listen_fd);
         if (s->o.tls)
                 tls_creds_free();
+        evloop_free(s->loop);
         sse_loop_free(s->sse);
+        ws_hub_free(s->ws);
         workpool_free(s->pool);
         free(s->proxies);
         free(s);
@@ -1074,6 +1091,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
                 return;
         acceptor_stop(s);
         sse_loop_end_all(s->sse); /* streams never finish by themselves */
+        ws_hub_end_all(s->ws);
         double deadline = time_monotonic() + timeout_s;
         while (atomic_load(&s->inflight) > 0 && time_monotonic() < deadline) {
                 struct timespec ts = {0, 20 * 1000 * 1000};
@@ -1081,7 +1099,9 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
         }
         MHD_stop_daemon(s->d);
         close(s->listen_fd);
+        evloop_free(s->loop);
         sse_loop_free(s->sse);
+        ws_hub_free(s->ws);
         workpool_free(s->pool);
         if (s->o.tls)
                 tls_creds_free();

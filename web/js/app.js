@@ -18,7 +18,7 @@ const ROUTES = [
   { match: /^\/hosting$/, page: 'hosting', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
   { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
   { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
-  { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
+  { match: /^\/float(\/sessions)?$/, page: 'float', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
 ];
 
 export function resolveRoute(pathname) {
