@@ -105,12 +105,14 @@ static const struct key keys[] = {
     INT("logging", "max_backups", logging.max_backups, 3, 0, INT32_MAX),
     LIST("monitor", "services", monitor.services, valid_unit_name),
     STR("hosting", "dir", hosting.dir, NULL),
+    STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
+    INT("audit", "max_age_days", audit.max_age_days, 90, 1, 36500),
     INT("jobs", "workers", jobs.workers, 2, 1, 64),
 };
 
 static const char *const sections[] = {"server",  "database", "nginx", "systemd", "git",
                                        "acme",    "autarch",  "float", "backups", "logging",
-                                       "monitor", "hosting",  "jobs"};
+                                       "monitor", "hosting",  "audit", "jobs"};
 
 static const char *const default_services[] = {"nginx", "autarch-web", "autarch-dns",
                                                "setec-manager", "ufw"};

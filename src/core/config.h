@@ -66,7 +66,12 @@ struct config {
         } monitor;
         struct {
                 char *dir; /* default <data dir>/hosting */
+                /* PEM file replacing the system store for provider calls, "" = system */
+                char *ca_bundle;
         } hosting;
+        struct {
+                int max_age_days; /* audit rows older than this are pruned */
+        } audit;
         struct {
                 int workers; /* job threads (jobs/engine.h), 1-64, default 2 */
         } jobs;
