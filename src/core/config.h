@@ -77,6 +77,9 @@ struct config {
         struct {
                 int max_age_days; /* audit rows older than this are pruned */
         } audit;
+        struct {
+                int workers; /* job threads (jobs/engine.h), 1-64, default 2 */
+        } jobs;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
         char *data_dir; /* dirname(database.path) */
