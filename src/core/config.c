@@ -67,6 +67,7 @@ static const struct key keys[] = {
     STR("server", "key", server.key, "/opt/setec-manager/data/acme/manager.key"),
     LIST("server", "trusted_proxies", server.trusted_proxies, valid_ip_or_cidr),
     STR("server", "acme_hostname", server.acme_hostname, ""),
+    INT("server", "max_body_memory_mb", server.max_body_memory_mb, 64, 10, 65536),
     STR("database", "path", database.path, "/opt/setec-manager/data/setec.db"),
     STR("nginx", "sites_available", nginx.sites_available, "/etc/nginx/sites-available"),
     STR("nginx", "sites_enabled", nginx.sites_enabled, "/etc/nginx/sites-enabled"),

@@ -22,6 +22,9 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* MiB all request bodies being received may hold together;
+                 * beyond, a request gets 503 (Retry-After) */
+                int max_body_memory_mb;
         } server;
         struct {
                 char *path; /* its directory is the data dir */
