@@ -134,7 +134,23 @@ static int write_unit(struct config *cfg, const char *config_path)
                       "RestartSec=5\n"
                       "KillSignal=SIGTERM\n"
                       "TimeoutStopSec=35\n"
-                      "UMask=0077\n\n"
+                      "UMask=0077\n"
+                      /* the panel raises its soft limit to this one and keeps
+                       * its connection limit below it (http/server.c) */
+                      "LimitNOFILE=16384\n"
+                      /* Hardening that leaves a root panel able to manage
+                       * nginx, units, ufw, users and app trees: nothing that
+                       * hides /etc, /home or /usr, drops capabilities, or
+                       * stops ufw's sysctl writes and netfilter modules. */
+                      "PrivateTmp=yes\n"
+                      "ProtectKernelLogs=yes\n"
+                      "ProtectControlGroups=yes\n"
+                      "ProtectClock=yes\n"
+                      "ProtectHostname=yes\n"
+                      "RestrictRealtime=yes\n"
+                      "LockPersonality=yes\n"
+                      "RestrictNamespaces=yes\n"
+                      "SystemCallArchitectures=native\n\n"
                       "[Install]\n"
                       "WantedBy=multi-user.target\n",
                       exe, cfgabs);
