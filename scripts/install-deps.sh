@@ -10,7 +10,10 @@ test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format ng
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
   systemd-container systemd-journal-remote python3-venv pebble
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  testssl.sh)
+# (gixy, the nginx analyser of issue 11, is not packaged for Debian 12: its
+# test skips when the command is absent)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

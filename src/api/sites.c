@@ -177,13 +177,15 @@ static const char *state_of(const struct site *s, const struct unit_state *st, b
 
 static json_t *site_json(const struct site *s, const struct unit_state *st)
 {
+        /* rows stored before credentials were refused may hold one */
+        _cleanup_free_ char *repo = site_git_repo_redacted(s->git_repo);
         bool running;
         const char *status = state_of(s, st, &running);
         return json_pack(
             "{s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:s,s:s,s:b,s:s}", "id",
             (json_int_t)s->id, "domain", s->domain, "aliases", s->aliases, "app_type",
             app_type_name(s->app_type), "app_root", s->app_root, "app_port", s->app_port,
-            "app_entry", s->app_entry, "git_repo", s->git_repo, "git_branch", s->git_branch,
+            "app_entry", s->app_entry, "git_repo", repo ? repo : "", "git_branch", s->git_branch,
             "ssl_enabled", s->ssl_enabled, "ssl_cert_path", s->ssl_cert_path, "ssl_key_path",
             s->ssl_key_path, "ssl_auto", s->ssl_auto, "enabled", s->enabled, "created_at",
             s->created_at, "updated_at", s->updated_at, "running", running, "status", status);
@@ -202,8 +204,9 @@ static json_t *site_json_live(const struct site *s)
 
 static json_t *deployment_json(const struct deployment *d)
 {
+        _cleanup_free_ char *out = site_text_redacted(d->output);
         return json_pack("{s:I,s:s,s:s,s:o,s:s,s:o}", "id", (json_int_t)d->id, "type", d->type,
-                         "status", d->status, "output", json_text(d->output), "created_at",
+                         "status", d->status, "output", json_text(out ? out : ""), "created_at",
                          d->created_at, "finished_at",
                          d->finished_at ? json_string(d->finished_at) : json_null());
 }
@@ -516,7 +519,8 @@ static int provision_run(struct provision *p)
                 goto fail;
         }
         if (!str_empty(s->git_repo)) {
-                job_printf(j, "==> git clone %s (branch %s)\n", s->git_repo, s->git_branch);
+                _cleanup_free_ char *shown = site_git_repo_redacted(s->git_repo);
+                job_printf(j, "==> git clone %s (branch %s)\n", shown ? shown : "", s->git_branch);
                 filled_root = true;
                 int e = deploy_git_clone(s->git_repo, s->git_branch, s->app_root, job_output, j);
                 if (e < 0) {
@@ -685,6 +689,29 @@ static bool validate(struct http_req *r, struct site *s)
         return true;
 }
 
+/* The app_root rules (core/site.c, db/sites.c): not another site's, nor
+ * inside or around one, and absent or empty. Under lock_sites(). */
+static bool root_rules_locked(struct http_req *r, const struct site *s, long long except_id)
+{
+        char err[512], other[256];
+        int rc = sites_root_conflict(app_of(r)->db, s->app_root, except_id, other, sizeof(other));
+        if (rc == 0) {
+                http_reply_errorf(r, 400, "app_root %s overlaps the app_root of site %s",
+                                  s->app_root, other);
+                return false;
+        }
+        if (rc != -ENOENT) {
+                http_reply_error(r, 500, "database error");
+                return false;
+        }
+        rc = site_check_root_free(s, err, sizeof(err));
+        if (rc < 0) {
+                http_reply_error(r, rc == -EEXIST || rc == -ENOTDIR ? 400 : 500, err);
+                return false;
+        }
+        return true;
+}
+
 /* app_root must be a real directory (or absent); a clone needs it empty. */
 static bool check_root(struct http_req *r, const struct site *s)
 {
@@ -700,7 +727,7 @@ static bool check_root(struct http_req *r, const struct site *s)
                 return false;
         }
         if (!str_empty(s->git_repo) && !dir_empty(s->app_root)) {
-                http_reply_errorf(r, 409,
+                http_reply_errorf(r, 400,
                                   "app_root %s exists and is not empty (git clone needs an empty "
                                   "directory)",
                                   s->app_root);
@@ -771,6 +798,10 @@ static void create_site(struct http_req *r)
                 if (rc == 0) {
                         provision_free(p);
                         http_reply_error(r, 409, "domain already exists");
+                        return;
+                }
+                if (!root_rules_locked(r, s, 0)) {
+                        provision_free(p);
                         return;
                 }
                 if (has_unit(s)) {
@@ -1028,6 +1059,11 @@ static void update_site(struct http_req *r)
                         pthread_mutex_unlock(TAKE_PTR(m));
                         busy_release(old.id);
                         http_reply_error(r, 409, "domain already exists");
+                        return;
+                }
+                if (!streq(old.app_root, nw.app_root) && !root_rules_locked(r, &nw, nw.id)) {
+                        pthread_mutex_unlock(TAKE_PTR(m));
+                        busy_release(old.id);
                         return;
                 }
                 if (has_unit(&nw) && (nw.app_port == 0 || (mask & SITE_COL_APP_PORT))) {
@@ -1568,8 +1604,9 @@ static void deployment_stream(struct http_req *r)
                 return;
         }
         d->status = strdup(row.status);
-        d->text = strdup(ended ? "" : row.output);
-        d->error = streq(row.status, "failed") ? last_line(row.output) : NULL;
+        d->text = ended ? strdup("") : site_text_redacted(row.output ? row.output : "");
+        _cleanup_free_ char *shown = site_text_redacted(row.output ? row.output : "");
+        d->error = streq(row.status, "failed") && shown ? last_line(shown) : NULL;
         deployment_clear(&row);
         if (!d->status || !d->text) {
                 dep_stream_free(d);

@@ -96,9 +96,10 @@ static const char proxy_params[] = "# written by setec-manager setup\n"
                                    "proxy_set_header Host $host;\n"
                                    "proxy_set_header X-Real-IP $remote_addr;\n"
                                    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-                                   "proxy_set_header X-Forwarded-Proto $scheme;\n"
-                                   "proxy_buffering off;\n"
-                                   "proxy_request_buffering off;\n";
+                                   "proxy_set_header X-Forwarded-Proto $scheme;\n";
+/* No proxy_buffering off here: nginx buffers answers (a slow client does not
+ * hold an app worker), and an app that streams (SSE) sends
+ * X-Accel-Buffering: no on that answer. */
 
 static int write_in(const char *dir, const char *name, const char *text, mode_t mode)
 {

@@ -34,6 +34,9 @@ struct config {
                 char *binary, *conf, *reload; /* reload: "systemd" or "signal" */
                 char *access_log, *error_log;
                 int http_port, https_port;
+                bool default_server;        /* a catch-all server refuses unknown names */
+                bool ipv6;                  /* every server listens on [::] too */
+                char *client_max_body_size; /* nginx size ("64m") for every site */
         } nginx;
         struct {
                 char *unit_dir;
