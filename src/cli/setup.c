@@ -84,8 +84,11 @@ int setup_panel_cert(struct config *cfg)
 static const char ssl_params[] =
     "# written by setec-manager setup\n"
     "ssl_protocols TLSv1.2 TLSv1.3;\n"
+    /* Mozilla's intermediate profile (ECDHE with AEAD only; its DHE suites
+     * need a dhparam file and add nothing for current clients) */
     "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384;\n"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;\n"
     "ssl_prefer_server_ciphers off;\n"
     "ssl_session_timeout 1d;\n"
     "ssl_session_cache shared:SSL:10m;\n"
