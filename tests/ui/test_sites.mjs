@@ -426,7 +426,7 @@ async function main() {
     const viewerPassword = crypto.randomBytes(18).toString('base64url');
     await check('viewer sees read-only pages', async () => {
       const status = await page.evaluate(async ({ name, pw }) => {
-        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('setec_csrf='))?.slice(11) || '';
+        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('__Host-setec_csrf='))?.slice(18) || '';
         const r = await fetch('/panel/users', {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf) },
