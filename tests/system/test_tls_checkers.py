@@ -31,7 +31,7 @@ def not_ok_lines(out):
             if "NOT ok" in line and not KNOWN_FALSE_POSITIVE.search(line)]
 
 
-def testssl(target, ip="127.0.0.1"):
+def run_testssl(target, ip="127.0.0.1"):
     r = subprocess.run([TESTSSL, *TESTSSL_ARGS, "--ip", ip, target], capture_output=True,
                        text=True, timeout=1500)
     assert "Done" in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
@@ -77,7 +77,7 @@ def test_unit_sets_limits(env):
 @pytest.mark.skipif(not TESTSSL, reason="testssl.sh is not installed (Debian package testssl.sh)")
 def test_testssl_panel(env):
     _, p, _ = env
-    out = testssl(f"127.0.0.1:{p.port}")
+    out = run_testssl(f"127.0.0.1:{p.port}")
     assert not_ok_lines(out) == [], out
     assert "TLS 1.2    offered" in out and "TLS 1.3    offered" in out
     assert re.search(r"TLS 1\.1 +not offered", out) and re.search(r"TLS 1 +not offered", out)
@@ -87,7 +87,7 @@ def test_testssl_panel(env):
 @pytest.mark.skipif(not TESTSSL, reason="testssl.sh is not installed (Debian package testssl.sh)")
 def test_testssl_vhost(env):
     ng, _, _ = env
-    out = testssl(f"tls.test:{ng.https_port}")
+    out = run_testssl(f"tls.test:{ng.https_port}")
     assert not_ok_lines(out) == [], out
     assert re.search(r"Obsolete CBC ciphers.*not offered", out), out
 
