@@ -192,6 +192,8 @@ async function main() {
           `  access_log: ${q(path.join(prefix, 'logs', 'access.log'))}`,
           '  reload: signal',
           `  http_port: ${httpPort}`,
+          // this prefix's own catch-all is the default server
+          '  default_server: false',
           'systemd:',
           `  unit_dir: ${q(path.join(work, 'units'))}`,
           'git:',
