@@ -25,6 +25,12 @@ struct config {
                 /* this server's public addresses for DNS records (site
                  * dns_provider); "" = detected from the routing table */
                 char *public_ipv4, *public_ipv6;
+                /* open SSE streams of each kind at most; 0 = sized from
+                 * RLIMIT_NOFILE (sse_stream_limit) */
+                int max_streams;
+                /* MiB all request bodies being received may hold together;
+                 * beyond, a request gets 503 (Retry-After) */
+                int max_body_memory_mb;
         } server;
         struct {
                 char *path; /* its directory is the data dir */
@@ -34,6 +40,9 @@ struct config {
                 char *binary, *conf, *reload; /* reload: "systemd" or "signal" */
                 char *access_log, *error_log;
                 int http_port, https_port;
+                bool default_server;        /* a catch-all server refuses unknown names */
+                bool ipv6;                  /* every server listens on [::] too */
+                char *client_max_body_size; /* nginx size ("64m") for every site */
         } nginx;
         struct {
                 char *unit_dir;
@@ -53,8 +62,10 @@ struct config {
         struct {
                 bool enabled;
                 int max_sessions;
-                char *session_ttl;  /* as written, Go duration syntax */
-                long session_ttl_s; /* parsed */
+                char *session_ttl;                     /* as written, Go duration syntax */
+                long session_ttl_s;                    /* parsed */
+                struct config_strlist allowed_devices; /* "VVVV:PPPP"; empty = every device */
+                char *sysfs_root;                      /* where devices are listed, "/sys" */
         } float_;
         struct {
                 char *dir;
