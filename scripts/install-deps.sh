@@ -10,7 +10,7 @@ test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format ng
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
   systemd-container systemd-journal-remote python3-venv pebble
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev golang-go)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
