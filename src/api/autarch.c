@@ -14,21 +14,14 @@
 #include "api/module.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "base/workpool.h"
 #include "core/ini.h"
 #include "jobs/autarch.h"
-#include "jobs/job.h"
+#include "jobs/engine.h"
+#include "jobs/locks.h"
 #include "sys/autarch.h"
 #include "sys/units.h"
 
 #define UNIT_TIMEOUT_MS 60000u
-
-static struct workpool *pool; /* asynchronous jobs (Prefer: respond-async) */
-
-/* One AUTARCH job at a time: the subject "autarch". */
-static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
-static long long busy_id;
-static const char *busy_kind;
 
 static const char *install_dir(struct http_req *r)
 {
@@ -70,65 +63,68 @@ static bool wants_async(struct http_req *r)
         return p && strstr(p, "respond-async");
 }
 
-static bool busy_take(long long id, const char *kind, long long *holder, const char **hkind)
+/* The synchronous answer once the job has ended: the seed's status, or 500
+ * {"error":"<step> failed: ...","job_id"} (409 when it was cancelled). */
+static void job_done_reply(struct job *j, void *ctx, void *arg)
 {
-        pthread_mutex_lock(&busy_lock);
-        bool free_ = busy_id == 0;
-        if (free_) {
-                busy_id = id;
-                busy_kind = kind;
+        (void)ctx;
+        struct http_req *r = arg;
+        bool ok = false;
+        job_done(j, &ok);
+        const char *done = streq(job_kind_name(j), "autarch_install")  ? "installed"
+                           : streq(job_kind_name(j), "autarch_update") ? "updated"
+                                                                       : "built";
+        if (ok) {
+                api_reply_status(r, 200, done);
         } else {
-                *holder = busy_id;
-                *hkind = busy_kind;
+                _cleanup_free_ char *err = job_summary(j);
+                _cleanup_free_ char *step = job_failed_step(j);
+                char msg[1200];
+                /* "<step> failed: <reason>" (the reason alone may come back) */
+                if (step && err && !startswith(err, step))
+                        snprintf(msg, sizeof(msg), "%s failed: %s", step, err);
+                else
+                        snprintf(msg, sizeof(msg), "%s", err ? err : "failed");
+                json_t *o = json_pack("{s:s,s:I}", "error", msg, "job_id", (json_int_t)job_id(j));
+                api_reply_json(r, job_state_of(j) == JOB_CANCELLED ? 409 : 500, o);
         }
-        pthread_mutex_unlock(&busy_lock);
-        return free_;
+        http_defer_done(r);
 }
 
-static void busy_drop(void)
+static void reply_start_error(struct http_req *r, int rc, long long busy)
 {
-        pthread_mutex_lock(&busy_lock);
-        busy_id = 0;
-        busy_kind = NULL;
-        pthread_mutex_unlock(&busy_lock);
+        if (rc == -EBUSY) {
+                char msg[160];
+                if (busy > 0)
+                        snprintf(msg, sizeof(msg), "autarch busy: job %lld is running; try again",
+                                 busy);
+                else
+                        snprintf(msg, sizeof(msg), "autarch busy with another change; try again");
+                json_t *o = json_pack("{s:s}", "error", msg);
+                if (o && busy > 0)
+                        json_object_set_new(o, "job_id", json_integer(busy));
+                api_reply_json(r, 409, o);
+        } else if (rc == -EAGAIN) {
+                http_reply_error(r, 503, "too many jobs are waiting; try again");
+                http_add_header(r, "Retry-After", "10");
+        } else if (rc == -ESHUTDOWN) {
+                http_reply_error(r, 503, "the panel is stopping");
+        } else {
+                api_reply_errno(r, rc, "could not start the job");
+        }
 }
 
-struct autarch_work {
-        const struct autarch_kind *kind;
-        struct autarch_ctx *ctx;
-        struct job *job;
-        const char *done_status; /* "installed" ... */
-        int rc;
-};
-
-static void work_free(struct autarch_work *w)
-{
-        if (!w)
-                return;
-        autarch_ctx_free(w->ctx);
-        job_unref(w->job);
-        free(w);
-}
-
-static void work_run(struct autarch_work *w)
-{
-        w->rc = autarch_run(w->kind, w->ctx, w->job);
-        job_finish(w->job, w->rc == 0, w->rc == 0 ? w->done_status : w->ctx->error);
-        busy_drop();
-}
-
-static void work_task(void *arg)
-{
-        struct autarch_work *w = arg;
-        work_run(w);
-        work_free(w);
-}
-
-static void start_job(struct http_req *r, const struct autarch_kind *kind, const char *done_status)
+static void start_job(struct http_req *r, const struct job_kind *kind)
 {
         struct app *app = app_of(r);
         const char *dir = install_dir(r);
         bool is_install = kind == &autarch_install_kind;
+        /* a running install has made <dir>/.git already: say busy, not installed */
+        long long holder = locks_holder(AUTARCH_SUBJECT);
+        if (holder >= 0) {
+                reply_start_error(r, -EBUSY, holder);
+                return;
+        }
         if (is_install && installed(dir)) {
                 http_reply_errorf(r, 409, "AUTARCH already installed at %s", dir);
                 return;
@@ -137,85 +133,80 @@ static void start_job(struct http_req *r, const struct autarch_kind *kind, const
                 http_reply_errorf(r, 409, "AUTARCH is not installed at %s", dir);
                 return;
         }
-        struct autarch_work *w = calloc(1, sizeof(*w));
-        if (!w || !(w->ctx = autarch_ctx_new(app->cfg))) {
-                free(w);
+        struct autarch_ctx *c = autarch_ctx_new(app->cfg);
+        if (!c) {
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        w->kind = kind;
-        w->done_status = done_status;
-        long long holder = 0;
-        const char *hkind = NULL;
-        /* reserve the subject before the row exists: -1 = being started */
-        if (!busy_take(-1, kind->name, &holder, &hkind)) {
-                work_free(w);
-                json_t *e = json_pack("{s:s,s:I}", "error", "", "job_id", (json_int_t)holder);
-                char msg[200];
-                snprintf(msg, sizeof(msg), "autarch busy: job %lld (%s) is running", holder,
-                         hkind ? hkind : "?");
-                json_object_set_new(e, "error", json_string(msg));
-                api_reply_json(r, 409, e);
-                return;
-        }
-        int rc = job_new(app->db, 0, kind->name, &w->job);
-        if (rc < 0) {
-                busy_drop();
-                work_free(w);
-                api_reply_errno(r, rc, "could not record the job");
-                return;
-        }
-        long long id = job_id(w->job);
-        pthread_mutex_lock(&busy_lock);
-        busy_id = id;
-        pthread_mutex_unlock(&busy_lock);
-        log_info("autarch: %s started (job %lld)", kind->name, id);
-
-        if (wants_async(r)) {
-                rc = pool ? workpool_submit(pool, work_task, w) : -ESHUTDOWN;
-                if (rc < 0) {
-                        job_finish(w->job, false, "queue failed: too many jobs waiting");
-                        busy_drop();
-                        work_free(w);
-                        http_reply_error(r, 503, "too many jobs are waiting; try again");
+        struct job_start_opts o = {.user = r->username};
+        bool async = wants_async(r);
+        if (!async) {
+                if (http_defer(r) < 0) {
+                        autarch_ctx_free(c);
+                        http_reply_error(r, 500, "cannot wait for the job");
                         return;
                 }
-                api_reply_json(r, 202, json_pack("{s:I}", "job_id", (json_int_t)id));
-                http_add_header(r, "Preference-Applied", "respond-async");
-                char loc[64];
-                snprintf(loc, sizeof(loc), "/api/jobs/%lld", id);
-                http_add_header(r, "Location", loc);
+                o.on_end = job_done_reply;
+                o.on_end_arg = r;
+        }
+        long long busy = 0;
+        struct job *j = NULL;
+        int rc = job_start(kind, AUTARCH_SUBJECT, c, &o, &j, &busy);
+        if (rc < 0) {
+                reply_start_error(r, rc, busy);
+                if (!async)
+                        http_defer_done(r);
                 return;
         }
-        work_run(w);
-        if (w->rc == 0)
-                api_reply_status(r, 200, done_status);
-        else
-                api_reply_json(
-                    r, 500,
-                    json_pack("{s:s,s:I}", "error", w->ctx->error, "job_id", (json_int_t)id));
-        work_free(w);
+        log_info("autarch: %s started (job %lld)", kind->name, job_id(j));
+        if (async) {
+                api_reply_json(r, 202, json_pack("{s:I}", "job_id", (json_int_t)job_id(j)));
+                http_add_header(r, "Preference-Applied", "respond-async");
+                char loc[64];
+                snprintf(loc, sizeof(loc), "/api/jobs/%lld", job_id(j));
+                http_add_header(r, "Location", loc);
+        }
+        job_unref(j);
 }
 
 static void install(struct http_req *r)
 {
-        start_job(r, &autarch_install_kind, "installed");
+        start_job(r, &autarch_install_kind);
 }
 
 static void update(struct http_req *r)
 {
-        start_job(r, &autarch_update_kind, "updated");
+        start_job(r, &autarch_update_kind);
 }
 
 static void dns_build(struct http_req *r)
 {
-        start_job(r, &autarch_dns_build_kind, "built");
+        start_job(r, &autarch_dns_build_kind);
 }
 
 /* ---- start / stop / restart ---- */
 
+/* Unit changes and the settings file wait for no job: while one holds
+ * the subject they are refused (the job may be restarting the units). */
+static bool take_subject(struct http_req *r)
+{
+        long long held = 0;
+        int rc = locks_acquire(AUTARCH_SUBJECT, 0, &held);
+        if (rc == -EBUSY) {
+                reply_start_error(r, rc, held);
+                return false;
+        }
+        if (rc < 0) {
+                api_reply_errno(r, rc, "cannot lock autarch");
+                return false;
+        }
+        return true;
+}
+
 static void control(struct http_req *r, enum unit_op op, const char *done)
 {
+        if (!take_subject(r))
+                return;
         static const char *const units[] = {AUTARCH_WEB_UNIT, AUTARCH_DNS_UNIT};
         static const char *const names[] = {"autarch-web", "autarch-dns"};
         char errors[2][512] = {"", ""};
@@ -237,6 +228,7 @@ static void control(struct http_req *r, enum unit_op op, const char *done)
                         snprintf(msg + n, sizeof(msg) - n, "%s%s: %s", n ? "; " : "", names[i],
                                  errors[i]);
                 }
+        locks_release(AUTARCH_SUBJECT, 0);
         if (msg[0]) {
                 log_warn("autarch: %s", msg);
                 api_reply_json(r, 500, json_pack("{s:s,s:o}", "error", msg, "units", map));
@@ -311,7 +303,12 @@ static void put_config(struct http_req *r)
                 return;
         }
         const char *dir = install_dir(r);
+        if (!take_subject(r)) {
+                fields_free(config_fields, ARRAY_SIZE(config_fields), &b);
+                return;
+        }
         int rc = autarch_config_write(dir, b.config, len);
+        locks_release(AUTARCH_SUBJECT, 0);
         fields_free(config_fields, ARRAY_SIZE(config_fields), &b);
         if (rc == -ENOENT || rc == -ENOTDIR) {
                 http_reply_errorf(r, 404, "AUTARCH is not installed at %s", dir);
@@ -340,19 +337,12 @@ static const struct route routes[] = {
     {"POST", "/autarch/dns/build", dns_build, ROUTE_ADMIN, ROUTE_WORKER, NULL},
 };
 
+/* An install the panel's stop interrupted is cleaned up before any new job. */
 static int autarch_start(struct app *app)
 {
-        (void)app;
-        pool = workpool_new(1, 4);
-        return pool ? 0 : -errno;
-}
-
-static void autarch_stop(struct app *app)
-{
-        (void)app;
-        workpool_free(pool);
-        pool = NULL;
+        jobs_recover(app->cfg, app->db, &autarch_install_kind);
+        return 0;
 }
 
 const struct api_module autarch_module = {"autarch", routes, ARRAY_SIZE(routes), autarch_start,
-                                          autarch_stop};
+                                          NULL};

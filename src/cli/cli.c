@@ -216,6 +216,7 @@ static int run_server(struct config *cfg)
                 log_info("signal %d: finishing in-flight requests", sig);
                 break;
         }
+        api_drain(&app);
         http_server_stop(srv, 30);
         api_stop(&app);
         log_info("stopped");

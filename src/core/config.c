@@ -106,11 +106,12 @@ static const struct key keys[] = {
     INT("logging", "max_backups", logging.max_backups, 3, 0, INT32_MAX),
     LIST("monitor", "services", monitor.services, valid_unit_name),
     STR("hosting", "dir", hosting.dir, NULL),
+    INT("jobs", "workers", jobs.workers, 2, 1, 64),
 };
 
-static const char *const sections[] = {"server",  "database", "nginx",   "systemd",
-                                       "git",     "acme",     "autarch", "float",
-                                       "backups", "logging",  "monitor", "hosting"};
+static const char *const sections[] = {"server",  "database", "nginx", "systemd", "git",
+                                       "acme",    "autarch",  "float", "backups", "logging",
+                                       "monitor", "hosting",  "jobs"};
 
 static const char *const default_services[] = {"nginx", "autarch-web", "autarch-dns",
                                                "setec-manager", "ufw"};

@@ -68,6 +68,9 @@ struct config {
         struct {
                 char *dir; /* default <data dir>/hosting */
         } hosting;
+        struct {
+                int workers; /* job threads (jobs/engine.h), 1-64, default 2 */
+        } jobs;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
         char *data_dir; /* dirname(database.path) */

@@ -71,6 +71,8 @@ struct req_priv {
         bool form_parsed;
         bool keep_alive;         /* HTTP/1.1 without "Connection: close" */
         gnutls_session_t corked; /* see cork_response() */
+        bool deferred;           /* http_defer() was called */
+        atomic_int defer_refs;   /* the handler's return and http_defer_done() */
 };
 
 /* On every answer (reference-behaviour §3.6). X-XSS-Protection is 0, not the
@@ -636,6 +638,8 @@ static void run_pipeline(struct http_req *r)
                 http_reply_asset(r, r->route->page);
         else
                 r->route->fn(r);
+        if (((struct req_priv *)r->priv)->deferred)
+                return; /* http_defer_done answers and runs `after` */
         if (!r->responded)
                 http_reply_error(r, 500, "handler produced no response");
 done:
@@ -643,10 +647,44 @@ done:
                 s->o.after(r);
 }
 
+/* The second of the handler's return and http_defer_done() resumes. */
+static void defer_put(struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        if (atomic_fetch_sub(&p->defer_refs, 1) != 1)
+                return;
+        p->st = ST_READY;
+        MHD_resume_connection(r->conn);
+}
+
+int http_defer(struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        if (p->st != ST_WORKING || p->deferred)
+                return -EINVAL;
+        atomic_store(&p->defer_refs, 2);
+        p->deferred = true;
+        return 0;
+}
+
+void http_defer_done(struct http_req *r)
+{
+        struct http_server *s = ((struct req_priv *)r->priv)->s;
+        if (!r->responded)
+                http_reply_error(r, 500, "handler produced no response");
+        if (s->o.after)
+                s->o.after(r);
+        defer_put(r);
+}
+
 static void worker_job(void *arg)
 {
         struct http_req *r = arg;
         run_pipeline(r);
+        if (((struct req_priv *)r->priv)->deferred) {
+                defer_put(r);
+                return;
+        }
         ((struct req_priv *)r->priv)->st = ST_READY;
         MHD_resume_connection(r->conn);
 }

@@ -13,7 +13,6 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
-#include "jobs/job.h"
 #include "sys/accounts.h"
 #include "sys/archive.h"
 #include "sys/autarch.h"
@@ -69,16 +68,17 @@ void autarch_ctx_free(void *ctx)
 
 /* ---- helpers ---- */
 
-static int failf(struct autarch_ctx *c, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int failf(struct autarch_ctx *c, int rc, const char *fmt, ...)
+/* The reason of the failing step (the engine puts "<step> failed: " in
+ * front). Returns rc (< 0). */
+static int failf(struct job *j, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int failf(struct job *j, int rc, const char *fmt, ...)
 {
         char msg[800];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        snprintf(c->error, sizeof(c->error), "%s failed: %s", c->cur ? c->cur : "step", msg);
+        job_fail(j, "%s", msg);
         return rc < 0 ? rc : -EIO;
 }
 
@@ -142,13 +142,13 @@ static int run_prog(struct job *j, struct autarch_ctx *c, const char *const *arg
         struct exec_result res = {0};
         int r = exec_run(&o, &res);
         if (r < 0)
-                return failf(c, r, "cannot run %s: %s", argv[0], strerror(-r));
+                return failf(j, r, "cannot run %s: %s", argv[0], strerror(-r));
         char line[300];
         last_line(res.output, line, sizeof(line));
         if (res.timed_out)
-                r = failf(c, -ETIMEDOUT, "%s timed out after %u s", argv[0], timeout_ms / 1000);
+                r = failf(j, -ETIMEDOUT, "%s timed out after %u s", argv[0], timeout_ms / 1000);
         else if (res.status != 0)
-                r = failf(c, -EIO, "%s exited with status %d%s%s", argv[0], res.status,
+                r = failf(j, -EIO, "%s exited with status %d%s%s", argv[0], res.status,
                           line[0] ? ": " : "", line);
         exec_result_free(&res);
         return r;
@@ -172,20 +172,22 @@ static int step_clone(struct job *j, void *ctx)
         struct autarch_ctx *c = ctx;
         if (str_empty(c->dir) || c->dir[0] != '/' || !valid_git_branch(c->branch) ||
             str_empty(c->repo) || c->repo[0] == '-')
-                return failf(c, -EINVAL,
+                return failf(j, -EINVAL,
                              "autarch.install_dir, git_repo or git_branch is not usable");
         _cleanup_free_ char *git = path_in(c, ".git");
         if (git && access(git, F_OK) == 0)
-                return failf(c, -EEXIST, "AUTARCH already installed at %s", c->dir);
+                return failf(j, -EEXIST, "AUTARCH already installed at %s", c->dir);
         struct stat st;
         c->dir_existed = stat(c->dir, &st) == 0;
+        job_set_data(j, "dir", json_string(c->dir));
+        job_set_data(j, "dir_existed", json_boolean(c->dir_existed));
         _cleanup_free_ char *parent = path_dirname(c->dir);
         if (!parent)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         if (access(parent, F_OK) != 0) {
                 int r = mkdir_p(parent, 0755);
                 if (r < 0)
-                        return failf(c, r, "mkdir %s: %s", parent, strerror(-r));
+                        return failf(j, r, "mkdir %s: %s", parent, strerror(-r));
                 c->parent_made = true;
         }
         /* core.fileMode false: the permission step must not make every file
@@ -217,7 +219,7 @@ static int step_venv(struct job *j, void *ctx)
         struct autarch_ctx *c = ctx;
         _cleanup_free_ char *venv = path_in(c, "venv");
         if (!venv)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         const char *const argv[] = {python(), "-m", "venv", "--", venv, NULL};
         return run_prog(j, c, argv, c->dir, NULL, VENV_TIMEOUT_MS);
 }
@@ -229,10 +231,10 @@ static int step_upgrade_pip(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (!c->upgrade_pip)
-                return AUTARCH_SKIP;
+                return JOB_SKIP;
         _cleanup_free_ char *pip = path_in(c, "venv/bin/pip");
         if (!pip)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         const char *const argv[] = {pip,   "install",    "--no-input", "--retries",
                                     "1",   "--timeout",  "15",         "--upgrade",
                                     "pip", "setuptools", "wheel",      NULL};
@@ -243,11 +245,11 @@ static int step_pip(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (!exists_in(c, "requirements.txt"))
-                return AUTARCH_SKIP;
+                return JOB_SKIP;
         _cleanup_free_ char *pip = path_in(c, "venv/bin/pip");
         _cleanup_free_ char *req = path_in(c, "requirements.txt");
         if (!pip || !req)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         const char *const argv[] = {pip,         "install", "--no-input", "--retries", "1",
                                     "--timeout", "15",      "-r",         req,         NULL};
         return run_prog(j, c, argv, c->dir, pip_env, PIP_TIMEOUT_MS);
@@ -257,10 +259,10 @@ static int step_npm(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (!exists_in(c, "package.json"))
-                return AUTARCH_SKIP;
+                return JOB_SKIP;
         _cleanup_strbuf_ struct strbuf cache = STRBUF_INIT(0);
         if (strbuf_printf(&cache, "npm_config_cache=%s/.cache/npm", c->dir) < 0)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         const char *const env[] = {cache.data,
                                    "npm_config_yes=true",
                                    "npm_config_fetch_retries=1",
@@ -276,11 +278,11 @@ static int step_npm(struct job *j, void *ctx)
 /* Before anything is made outside the install dir: units need systemd. */
 static int step_systemd(struct job *j, void *ctx)
 {
-        struct autarch_ctx *c = ctx;
+        (void)ctx;
         struct sd_bus *bus = NULL;
         int r = services_bus(2000, &bus);
         if (r < 0)
-                return failf(c, r, "no system bus reachable (%s): is systemd running?",
+                return failf(j, r, "no system bus reachable (%s): is systemd running?",
                              strerror(-r));
         job_printf(j, "system bus reachable\n");
         return 0;
@@ -328,16 +330,16 @@ static int step_permissions(struct job *j, void *ctx)
                 _cleanup_free_ char *p = path_in(c, data_dirs[i]);
                 int r = p ? mkdir_p(p, 0755) : -ENOMEM;
                 if (r < 0)
-                        return failf(c, r, "mkdir %s: %s", data_dirs[i], strerror(-r));
+                        return failf(j, r, "mkdir %s: %s", data_dirs[i], strerror(-r));
         }
         int r = units_chown_tree(c->dir, AUTARCH_USER);
         if (r < 0)
-                return failf(c, r, "chown %s to %s: %s", c->dir, AUTARCH_USER, strerror(-r));
+                return failf(j, r, "chown %s to %s: %s", c->dir, AUTARCH_USER, strerror(-r));
         _cleanup_free_ char *settings = path_in(c, AUTARCH_SETTINGS);
         if (settings && chmod(settings, 0600) < 0 && errno != ENOENT)
-                return failf(c, -errno, "chmod %s: %s", AUTARCH_SETTINGS, strerror(errno));
+                return failf(j, -errno, "chmod %s: %s", AUTARCH_SETTINGS, strerror(errno));
         if (chmod(c->dir, 0755) < 0)
-                return failf(c, -errno, "chmod %s: %s", c->dir, strerror(errno));
+                return failf(j, -errno, "chmod %s: %s", c->dir, strerror(errno));
         job_printf(j, "%s owned by %s, data directories made, %s mode 0600\n", c->dir, AUTARCH_USER,
                    AUTARCH_SETTINGS);
         return 0;
@@ -348,12 +350,12 @@ static int install_one_unit(struct job *j, struct autarch_ctx *c, enum autarch_u
 {
         _cleanup_free_ char *text = unit_render_autarch(which, c->dir, AUTARCH_USER, c->web_port);
         if (!text)
-                return failf(c, -EINVAL, "cannot render %s (install_dir %s)", name, c->dir);
+                return failf(j, -EINVAL, "cannot render %s (install_dir %s)", name, c->dir);
         struct config cfg = {0};
         cfg.systemd.unit_dir = c->unit_dir;
         int r = unit_install(&cfg, name, text);
         if (r < 0)
-                return failf(c, r, "cannot install %s: %s", name, strerror(-r));
+                return failf(j, r, "cannot install %s: %s", name, strerror(-r));
         job_printf(j, "%s/%s written\n", c->unit_dir, name);
         return 0;
 }
@@ -362,6 +364,7 @@ static int step_units(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         c->units_made = true; /* the undo removes whatever got written */
+        job_set_data(j, "units", json_true());
         int r = install_one_unit(j, c, AUTARCH_UNIT_WEB, AUTARCH_WEB_UNIT);
         if (r == 0)
                 r = install_one_unit(j, c, AUTARCH_UNIT_DNS, AUTARCH_DNS_UNIT);
@@ -413,30 +416,60 @@ static void undo_clone_all(struct job *j, void *ctx)
         undo_parent(j, ctx);
 }
 
-static const struct autarch_step install_steps[] = {
-    {"clone", step_clone_all, undo_clone_all}, {"venv", step_venv, NULL},
-    {"upgrade pip", step_upgrade_pip, NULL},   {"pip install", step_pip, NULL},
-    {"npm install", step_npm, NULL},           {"systemd", step_systemd, NULL},
+/* The panel stopped during an install: what the clone step recorded goes,
+ * as its undo would have done, so the next install starts clean. */
+static void recover_install(const struct config *cfg, struct db *db, const char *subject,
+                            json_t *data, const char *failed_step)
+{
+        (void)db;
+        (void)subject;
+        const char *dir = json_string_value(json_object_get(data, "dir"));
+        if (!dir || dir[0] != '/' || streq(dir, "/"))
+                return;
+        log_warn("autarch: an install was interrupted (step %s): removing %s",
+                 failed_step && *failed_step ? failed_step : "?", dir);
+        archive_rm_tree(dir);
+        if (json_is_true(json_object_get(data, "dir_existed")))
+                mkdir(dir, 0755);
+        if (json_is_true(json_object_get(data, "units"))) {
+                unit_remove(cfg, AUTARCH_WEB_UNIT);
+                unit_remove(cfg, AUTARCH_DNS_UNIT);
+        }
+}
+
+static const struct job_step install_steps[] = {
+    {"clone", step_clone_all, undo_clone_all},
+    {"venv", step_venv, NULL},
+    {"upgrade pip", step_upgrade_pip, NULL},
+    {"pip install", step_pip, NULL},
+    {"npm install", step_npm, NULL},
+    {"systemd", step_systemd, NULL},
     {"user", step_user, undo_user},
-    {"permissions", step_permissions, NULL},   {"units", step_units, undo_units},
+    {"permissions", step_permissions, NULL},
+    {"units", step_units, undo_units},
 };
 
-const struct autarch_kind autarch_install_kind = {"autarch_install", install_steps,
-                                                  ARRAY_SIZE(install_steps)};
+const struct job_kind autarch_install_kind = {
+    .name = "autarch_install",
+    .steps = install_steps,
+    .nsteps = ARRAY_SIZE(install_steps),
+    .recover = recover_install,
+    .free_ctx = autarch_ctx_free,
+};
 
 /* ---- update ---- */
 
-static int require_installed(struct autarch_ctx *c)
+static int require_installed(struct job *j, struct autarch_ctx *c)
 {
         if (!exists_in(c, ".git"))
-                return failf(c, -ENOENT, "AUTARCH is not installed at %s", c->dir);
+                return failf(j, -ENOENT, "AUTARCH is not installed at %s", c->dir);
         return 0;
 }
 
 static int step_pull(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
-        int r = require_installed(c);
+        int r = require_installed(j, c);
         if (r < 0)
                 return r;
         c->web_was_running = unit_running(AUTARCH_WEB_UNIT);
@@ -445,7 +478,7 @@ static int step_pull(struct job *j, void *ctx)
                 c->old_head[0] = '\0';
         _cleanup_strbuf_ struct strbuf safe = STRBUF_INIT(0);
         if (strbuf_printf(&safe, "safe.directory=%s", c->dir) < 0)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         const char *const argv[] = {"git",  "-c",        safe.data,    "-C", c->dir,
                                     "pull", "--ff-only", "--progress", NULL};
         static const char *const env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
@@ -476,7 +509,7 @@ static int step_venv_if_missing(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (exists_in(c, "venv/bin/python3"))
-                return AUTARCH_SKIP;
+                return JOB_SKIP;
         return step_venv(j, ctx);
 }
 
@@ -490,7 +523,7 @@ static int restart_if(struct job *j, struct autarch_ctx *c, const char *unit, bo
         job_printf(j, "restarting %s\n", unit);
         int r = unit_control(unit, UNIT_RESTART, UNIT_TIMEOUT_MS, err, sizeof(err));
         if (r < 0)
-                return failf(c, r, "%s: %s", unit, err[0] ? err : strerror(-r));
+                return failf(j, r, "%s: %s", unit, err[0] ? err : strerror(-r));
         return 0;
 }
 
@@ -498,42 +531,46 @@ static int step_restart(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (!c->web_was_running && !c->dns_was_running)
-                return AUTARCH_SKIP;
+                return JOB_SKIP;
         int r = restart_if(j, c, AUTARCH_WEB_UNIT, c->web_was_running);
         if (r == 0)
                 r = restart_if(j, c, AUTARCH_DNS_UNIT, c->dns_was_running);
         return r;
 }
 
-static const struct autarch_step update_steps[] = {
+static const struct job_step update_steps[] = {
     {"git pull", step_pull, undo_pull},      {"venv", step_venv_if_missing, NULL},
     {"pip install", step_pip, NULL},         {"npm install", step_npm, NULL},
     {"permissions", step_permissions, NULL}, {"restart", step_restart, NULL},
 };
 
-const struct autarch_kind autarch_update_kind = {"autarch_update", update_steps,
-                                                 ARRAY_SIZE(update_steps)};
+const struct job_kind autarch_update_kind = {
+    .name = "autarch_update",
+    .steps = update_steps,
+    .nsteps = ARRAY_SIZE(update_steps),
+    .free_ctx = autarch_ctx_free,
+};
 
 /* ---- DNS build ---- */
 
 static int step_go_build(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
-        int r = require_installed(c);
+        int r = require_installed(j, c);
         if (r < 0)
                 return r;
         c->dns_was_running = unit_running(AUTARCH_DNS_UNIT);
         _cleanup_free_ char *src = path_in(c, "services/dns-server");
         if (!src)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         struct stat st;
         if (stat(src, &st) < 0 || !S_ISDIR(st.st_mode))
-                return failf(c, -ENOENT, "no services/dns-server in %s", c->dir);
+                return failf(j, -ENOENT, "no services/dns-server in %s", c->dir);
         _cleanup_strbuf_ struct strbuf cache = STRBUF_INIT(0);
         _cleanup_strbuf_ struct strbuf gopath = STRBUF_INIT(0);
         if (strbuf_printf(&cache, "GOCACHE=%s/.cache/go", c->dir) < 0 ||
             strbuf_printf(&gopath, "GOPATH=%s/.cache/gopath", c->dir) < 0)
-                return failf(c, -ENOMEM, "out of memory");
+                return failf(j, -ENOMEM, "out of memory");
         const char *const env[] = {cache.data,          gopath.data,     "GOFLAGS=-mod=mod",
                                    "GOTOOLCHAIN=local", "CGO_ENABLED=0", NULL};
         const char *const argv[] = {"go", "build", "-o", "autarch-dns", ".", NULL};
@@ -553,54 +590,18 @@ static int step_dns_restart(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (!c->dns_was_running)
-                return AUTARCH_SKIP;
+                return JOB_SKIP;
         return restart_if(j, c, AUTARCH_DNS_UNIT, true);
 }
 
-static const struct autarch_step dns_steps[] = {
+static const struct job_step dns_steps[] = {
     {"go build", step_go_build, NULL},
     {"restart", step_dns_restart, NULL},
 };
 
-const struct autarch_kind autarch_dns_build_kind = {"autarch_dns_build", dns_steps,
-                                                    ARRAY_SIZE(dns_steps)};
-
-/* ---- running ---- */
-
-int autarch_run(const struct autarch_kind *k, struct autarch_ctx *c, struct job *j)
-{
-        size_t ran = 0;
-        int r = 0;
-        bool skipped[16] = {0};
-        if (k->nsteps > ARRAY_SIZE(skipped))
-                return -EINVAL;
-        for (size_t i = 0; i < k->nsteps; i++) {
-                c->cur = k->steps[i].name;
-                job_printf(j, "==> %s\n", c->cur);
-                r = k->steps[i].run(j, c);
-                ran = i + 1;
-                if (r == AUTARCH_SKIP) {
-                        skipped[i] = true;
-                        job_printf(j, "(skipped)\n");
-                        r = 0;
-                        continue;
-                }
-                if (r < 0) {
-                        c->failed = c->cur;
-                        if (!c->error[0])
-                                snprintf(c->error, sizeof(c->error), "%s failed: %s", c->cur,
-                                         strerror(-r));
-                        break;
-                }
-        }
-        if (r < 0) {
-                job_printf(j, "%s\n==> undoing\n", c->error);
-                for (size_t i = ran; i-- > 0;)
-                        if (k->steps[i].undo && !skipped[i])
-                                k->steps[i].undo(j, c);
-                log_warn("autarch: %s: %s", k->name, c->error);
-                return r;
-        }
-        c->cur = NULL;
-        return 0;
-}
+const struct job_kind autarch_dns_build_kind = {
+    .name = "autarch_dns_build",
+    .steps = dns_steps,
+    .nsteps = ARRAY_SIZE(dns_steps),
+    .free_ctx = autarch_ctx_free,
+};

@@ -18,8 +18,7 @@
 #include <stddef.h>
 
 #include "core/config.h"
-
-struct job;
+#include "jobs/engine.h"
 
 /* The steps' shared state: one per job, made by autarch_ctx_new. */
 struct autarch_ctx {
@@ -37,29 +36,13 @@ struct autarch_ctx {
         const char *cur;    /* the step running */
 };
 
-struct autarch_step {
-        const char *name;
-        int (*run)(struct job *j, void *ctx); /* 0, AUTARCH_SKIP or -errno */
-        void (*undo)(struct job *j, void *ctx);
-};
+/* Kinds of the job engine (subject "autarch"); ctx: struct autarch_ctx,
+ * freed by the engine. */
+extern const struct job_kind autarch_install_kind, autarch_update_kind, autarch_dns_build_kind;
 
-#define AUTARCH_SKIP 1
-
-struct autarch_kind {
-        const char *name; /* autarch_install, autarch_update, autarch_dns_build */
-        const struct autarch_step *steps;
-        size_t nsteps;
-};
-
-extern const struct autarch_kind autarch_install_kind, autarch_update_kind, autarch_dns_build_kind;
+#define AUTARCH_SUBJECT "autarch"
 
 /* A context from the configuration (autarch.* and systemd.unit_dir); NULL
  * on ENOMEM. */
 struct autarch_ctx *autarch_ctx_new(const struct config *cfg);
 void autarch_ctx_free(void *ctx);
-
-/* Run k's steps in order on the calling thread with j for output; on a
- * failure the undos of every step that ran (the failed one included) run in
- * reverse. 0, or -errno with c->error and c->failed set. (The job engine
- * does the same when the kind runs there.) */
-int autarch_run(const struct autarch_kind *k, struct autarch_ctx *c, struct job *j);

@@ -26,7 +26,7 @@
 #include "base/validate.h"
 #include "db/certs.h"
 #include "db/sites.h"
-#include "jobs/job.h"
+#include "jobs/engine.h"
 #include "sys/nginx.h"
 
 /* ---- one issuance per domain ---- */
