@@ -14,7 +14,6 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/accounts.h"
-#include "sys/archive.h"
 #include "sys/autarch.h"
 #include "sys/exec.h"
 #include "sys/gitread.h"
@@ -207,7 +206,7 @@ static void undo_clone(struct job *j, void *ctx)
         if (str_empty(c->dir) || c->dir[0] != '/' || streq(c->dir, "/"))
                 return;
         job_printf(j, "undo: removing %s\n", c->dir);
-        int r = archive_rm_tree(c->dir);
+        int r = autarch_rm_tree(c->dir);
         if (r < 0)
                 job_printf(j, "undo: cannot remove %s: %s\n", c->dir, strerror(-r));
         if (c->dir_existed && mkdir(c->dir, 0755) < 0)
@@ -270,8 +269,12 @@ static int step_npm(struct job *j, void *ctx)
                                    "npm_config_update_notifier=false",
                                    NULL};
         bool lock = exists_in(c, "package-lock.json");
-        const char *const argv[] = {"npm",       lock ? "ci" : "install", "--no-audit",
-                                    "--no-fund", "--ignore-scripts",      NULL};
+        /* without a lock file of its own, none is made: an untracked lock in
+         * the checkout would stop a later git pull that brings one */
+        const char *const argv[] = {
+            "npm",       lock ? "ci" : "install", "--no-audit",
+            "--no-fund", "--ignore-scripts",      lock ? NULL : "--no-package-lock",
+            NULL};
         return run_prog(j, c, argv, c->dir, env, NPM_TIMEOUT_MS);
 }
 
@@ -428,7 +431,7 @@ static void recover_install(const struct config *cfg, struct db *db, const char 
                 return;
         log_warn("autarch: an install was interrupted (step %s): removing %s",
                  failed_step && *failed_step ? failed_step : "?", dir);
-        archive_rm_tree(dir);
+        autarch_rm_tree(dir);
         if (json_is_true(json_object_get(data, "dir_existed")))
                 mkdir(dir, 0755);
         if (json_is_true(json_object_get(data, "units"))) {
@@ -573,7 +576,9 @@ static int step_go_build(struct job *j, void *ctx)
                 return failf(j, -ENOMEM, "out of memory");
         const char *const env[] = {cache.data,          gopath.data,     "GOFLAGS=-mod=mod",
                                    "GOTOOLCHAIN=local", "CGO_ENABLED=0", NULL};
-        const char *const argv[] = {"go", "build", "-o", "autarch-dns", ".", NULL};
+        /* no VCS stamp: git would refuse the tree another user owns */
+        const char *const argv[] = {"go", "build", "-buildvcs=false", "-o", "autarch-dns",
+                                    ".",  NULL};
         r = run_prog(j, c, argv, src, env, GO_TIMEOUT_MS);
         if (r < 0)
                 return r;

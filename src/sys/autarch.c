@@ -178,3 +178,62 @@ int autarch_config_write(const char *dir, const char *text, size_t len)
         fsync_parent_dir(path);
         return 0;
 }
+
+#define RM_MAX_DEPTH 256
+
+/* Remove name in dfd and everything below it without following links.
+ * Only directories are compared with the top's device (on overlayfs a
+ * regular file reports the device of the layer it comes from, so nftw's
+ * FTW_MOUNT would skip it); a directory on another device is a mount point
+ * and stays. */
+static int rm_at(int dfd, const char *name, dev_t dev, int depth)
+{
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        if (st.st_dev != dev)
+                return -EXDEV;
+        if (depth > RM_MAX_DEPTH)
+                return -ELOOP;
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                close(fd);
+                return -e;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int r2 = rm_at(dirfd(d), de->d_name, dev, depth + 1);
+                if (r2 < 0 && r == 0)
+                        r = r2;
+        }
+        closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int autarch_rm_tree(const char *path)
+{
+        if (!path || path[0] != '/' || streq(path, "/"))
+                return -EINVAL;
+        _cleanup_free_ char *parent = path_dirname(path);
+        const char *base = strrchr(path, '/') + 1;
+        if (!parent || !*base || streq(base, ".") || streq(base, ".."))
+                return -EINVAL;
+        _cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        struct stat st;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return rm_at(pfd, base, st.st_dev, 0);
+}

@@ -181,7 +181,9 @@ char *unit_render_app(const struct site *s, const struct config *cfg, const char
 }
 
 /* The AUTARCH units (reference-behaviour §6.2), rendered with the same
- * quoting and hardening as app units, running as the autarch user. */
+ * quoting and hardening as app units, running as the autarch user.
+ * Type=exec: a start whose program cannot be executed (no DNS binary yet)
+ * fails the start job itself instead of looking active for a moment. */
 static int put_hardening(struct strbuf *b, const char *dir)
 {
         int r = strbuf_puts(b, "Restart=on-failure\nRestartSec=2\n"
@@ -206,7 +208,7 @@ char *unit_render_autarch(enum autarch_unit which, const char *dir, const char *
         _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(UNIT_TEXT_MAX);
         int r = strbuf_printf(&b,
                               "[Unit]\nDescription=%s\nAfter=network.target\n\n"
-                              "[Service]\nType=simple\nUser=%s\nGroup=%s\nWorkingDirectory=",
+                              "[Service]\nType=exec\nUser=%s\nGroup=%s\nWorkingDirectory=",
                               web ? "AUTARCH Web Dashboard" : "AUTARCH DNS Server", user, user);
         if (!r)
                 r = put_plain(&b, dir);
