@@ -107,6 +107,7 @@ static const struct key keys[] = {
     LIST("monitor", "services", monitor.services, valid_unit_name),
     STR("hosting", "dir", hosting.dir, NULL),
     INT("jobs", "workers", jobs.workers, 2, 1, 64),
+    STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
 };
 
 static const char *const sections[] = {"server",  "database", "nginx", "systemd", "git",

@@ -67,6 +67,8 @@ struct config {
         } monitor;
         struct {
                 char *dir; /* default <data dir>/hosting */
+                /* PEM file replacing the system store for provider calls, "" = system */
+                char *ca_bundle;
         } hosting;
         struct {
                 int workers; /* job threads (jobs/engine.h), 1-64, default 2 */
