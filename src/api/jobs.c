@@ -1,5 +1,6 @@
 /* Jobs (CONTRACT §9): GET /api/jobs (?state=&kind=&subject=&q=&sort=&order=
- * &page=&per_page=), GET /api/jobs/{id} (with steps and output),
+ * &page=&per_page=&mine=1: only the caller's jobs), GET /api/jobs/{id} (with
+ * steps and output),
  * GET /api/jobs/{id}/stream (SSE: output, step, done; Last-Event-ID
  * resumes), DELETE /api/jobs/{id} (admin: cancel). Any user may read.
  *
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/jobs.h"
 #include "api/json.h"
 #include "api/module.h"
 #include "base/log.h"
@@ -113,6 +115,10 @@ static void list_jobs(struct http_req *r)
             .q = http_query(r, "q"),
             .sort = http_query(r, "sort"),
         };
+        /* ?mine=1: the jobs the caller started (the UI's end notices) */
+        const char *mine = http_query(r, "mine");
+        if (mine && streq(mine, "1"))
+                f.user = r->username;
         if (f.state && *f.state && !one_of(f.state, states, ARRAY_SIZE(states))) {
                 http_reply_error(r, 400,
                                  "state must be queued, running, done, failed or cancelled");
@@ -223,7 +229,8 @@ struct job_stream {
         struct job_sub *sub; /* NULL: replay of a row */
         struct job_row row;
         size_t from;
-        bool steps_sent;
+        struct strbuf partial; /* output after the last line end, not sent yet */
+        size_t partial_off;    /* offset of its first byte */
 };
 
 static void stream_free(void *ctx)
@@ -233,6 +240,7 @@ static void stream_free(void *ctx)
                 job_sub_free(d->sub);
                 job_unref(d->job);
                 job_row_clear(&d->row);
+                strbuf_free(&d->partial);
                 free(d);
         }
         atomic_fetch_sub(&streams_open, 1);
@@ -247,13 +255,45 @@ static int send_json(struct sse_stream *s, const char *event, const char *id, js
         return sse_send_event(s, event, id, text, strlen(text));
 }
 
+/* One "output" event of whole lines. A bare CR (git's progress redraws)
+ * would end an SSE line: it becomes LF. */
 static int send_output(struct sse_stream *s, const char *data, size_t len, size_t end_off)
 {
         if (!len)
                 return 0;
+        _cleanup_free_ char *copy = malloc(len);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, len);
+        for (size_t i = 0; i < len; i++)
+                if (copy[i] == '\r' && (i + 1 == len || copy[i + 1] != '\n'))
+                        copy[i] = '\n';
         char id[32];
         snprintf(id, sizeof(id), "%zu", end_off);
-        return sse_send_event(s, "output", id, data, len);
+        return sse_send_event(s, "output", id, copy, len);
+}
+
+/* Send what d->partial holds up to its last line end (all of it with
+ * flush). */
+static int send_partial(struct sse_stream *s, struct job_stream *d, bool flush)
+{
+        size_t n = d->partial.len, cut = 0;
+        for (size_t i = n; i > 0; i--)
+                if (d->partial.data[i - 1] == '\n' || d->partial.data[i - 1] == '\r') {
+                        cut = i;
+                        break;
+                }
+        if (flush)
+                cut = n;
+        if (!cut)
+                return 0;
+        if (send_output(s, d->partial.data, cut, d->partial_off + cut) < 0)
+                return -1;
+        memmove(d->partial.data, d->partial.data + cut, n - cut);
+        d->partial.len = n - cut;
+        d->partial.data[d->partial.len] = '\0';
+        d->partial_off += cut;
+        return 0;
 }
 
 static int send_done(struct sse_stream *s, const char *state, const char *error, const char *step)
@@ -301,19 +341,23 @@ static int live_pump(struct sse_stream *s, void *ctx)
         }
         json_decref(steps);
         for (int round = 0; round < 4; round++) {
-                _cleanup_strbuf_ struct strbuf buf = STRBUF_INIT(CHUNK_MAX + 1);
-                size_t skipped, offset;
+                size_t skipped, offset, before = d->partial.len;
                 bool done, ok;
-                if (job_sub_read(d->sub, &buf, CHUNK_MAX, &skipped, &offset, &done, &ok) < 0)
+                if (job_sub_read(d->sub, &d->partial, CHUNK_MAX, &skipped, &offset, &done, &ok) < 0)
                         return -1;
+                size_t fresh = d->partial.len - before;
                 if (skipped) {
+                        /* what was lost includes the held partial line */
+                        memmove(d->partial.data, d->partial.data + before, fresh);
+                        d->partial.len = fresh;
+                        d->partial_off = offset - fresh;
                         char note[96];
                         int n =
                             snprintf(note, sizeof(note), "[... %zu bytes skipped ...]\n", skipped);
-                        if (send_output(s, note, (size_t)n, offset - buf.len) < 0)
+                        if (send_output(s, note, (size_t)n, d->partial_off) < 0)
                                 return -1;
                 }
-                if (send_output(s, buf.data ? buf.data : "", buf.len, offset) < 0)
+                if (send_partial(s, d, done || d->partial.len > CHUNK_MAX) < 0)
                         return -1;
                 if (done) {
                         /* the last step states first */
@@ -327,7 +371,7 @@ static int live_pump(struct sse_stream *s, void *ctx)
                         send_done(s, job_state_name(job_state_of(d->job)), err, step);
                         return -1;
                 }
-                if (!buf.len && !skipped)
+                if (!fresh && !skipped)
                         break;
         }
         return 0;
@@ -359,6 +403,8 @@ static void stream_job(struct http_req *r)
                 return;
         }
         d->from = from;
+        d->partial = STRBUF_INIT(2 * JOB_OUTPUT_KEEP);
+        d->partial_off = from;
         d->job = job_find(id);
         if (d->job) {
                 int rc = job_subscribe(d->job, from, &d->sub);
@@ -378,6 +424,86 @@ static void stream_job(struct http_req *r)
                 return;
         }
         http_reply_sse(r, -1, &stream_ops, d);
+}
+
+/* ---- for the modules that start jobs ---- */
+
+void api_reply_busy(struct http_req *r, const char *subject, long long job)
+{
+        _cleanup_strbuf_ struct strbuf t = STRBUF_INIT(0);
+        if (job > 0)
+                strbuf_printf(&t, "%s is busy: job %lld is already running; try again", subject,
+                              job);
+        else
+                strbuf_printf(&t, "%s is busy: another change is already running; try again",
+                              subject);
+        json_t *o = json_pack("{s:s}", "error", t.data ? t.data : "busy");
+        if (o && job > 0)
+                json_object_set_new(o, "job_id", json_integer(job));
+        api_reply_json(r, 409, o);
+}
+
+void api_reply_job_start_error(struct http_req *r, int rc, const char *subject, long long busy)
+{
+        if (rc == -EBUSY) {
+                api_reply_busy(r, subject, busy);
+        } else if (rc == -EAGAIN) {
+                http_reply_error(r, 503, "too many jobs are waiting; try again");
+                http_add_header(r, "Retry-After", "10");
+        } else if (rc == -ESHUTDOWN) {
+                http_reply_error(r, 503, "the panel is stopping");
+        } else {
+                api_reply_errno(r, rc, "could not start the job");
+        }
+}
+
+bool api_wants_async(struct http_req *r)
+{
+        const char *p = http_header(r, "Prefer");
+        return p && strstr(p, "respond-async");
+}
+
+bool api_start_job(struct http_req *r, const struct job_kind *k, const char *subject, void *ctx,
+                   struct job_start_opts *o, job_end_fn done, json_t *async_body)
+{
+        struct job_start_opts none = {0};
+        if (!o)
+                o = &none;
+        if (!o->user)
+                o->user = r->username;
+        bool async = async_body && api_wants_async(r);
+        if (!async) {
+                json_decref(async_body);
+                async_body = NULL;
+                if (http_defer(r) < 0) {
+                        if (ctx && k->free_ctx)
+                                k->free_ctx(ctx);
+                        http_reply_error(r, 500, "cannot wait for the job");
+                        return false;
+                }
+                o->on_end = done;
+                o->on_end_arg = r;
+        }
+        long long busy = 0;
+        struct job *j = NULL;
+        int rc = job_start(k, subject, ctx, o, &j, &busy);
+        if (rc < 0) {
+                json_decref(async_body);
+                api_reply_job_start_error(r, rc, subject, busy);
+                if (!async)
+                        http_defer_done(r);
+                return false;
+        }
+        if (async) {
+                json_object_set_new(async_body, "job_id", json_integer(job_id(j)));
+                api_reply_json(r, 202, async_body);
+                http_add_header(r, "Preference-Applied", "respond-async");
+                char loc[64];
+                snprintf(loc, sizeof(loc), "/api/jobs/%lld", job_id(j));
+                http_add_header(r, "Location", loc);
+        }
+        job_unref(j);
+        return true;
 }
 
 /* ---- module ---- */

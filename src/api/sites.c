@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/jobs.h"
 #include "api/journal_sse.h"
 #include "api/json.h"
 #include "api/module.h"
@@ -164,41 +165,6 @@ static bool load_site(struct http_req *r, struct site *s)
         return true;
 }
 
-static bool wants_async(struct http_req *r)
-{
-        const char *p = http_header(r, "Prefer");
-        return p && strstr(p, "respond-async");
-}
-
-/* 409 for a subject another job holds: CONTRACT §9. */
-static void reply_busy(struct http_req *r, const char *subject, long long job)
-{
-        _cleanup_strbuf_ struct strbuf t = STRBUF_INIT(0);
-        if (job > 0)
-                strbuf_printf(&t, "%s is busy: job %lld is running; try again", subject, job);
-        else
-                strbuf_printf(&t, "%s is busy with another change; try again", subject);
-        json_t *o = json_pack("{s:s}", "error", t.data ? t.data : "busy");
-        if (o && job > 0)
-                json_object_set_new(o, "job_id", json_integer(job));
-        api_reply_json(r, 409, o);
-}
-
-/* job_start failed: the reply. */
-static void reply_start_error(struct http_req *r, int rc, const char *subject, long long busy)
-{
-        if (rc == -EBUSY) {
-                reply_busy(r, subject, busy);
-        } else if (rc == -EAGAIN) {
-                http_reply_error(r, 503, "too many jobs are waiting; try again");
-                http_add_header(r, "Retry-After", "10");
-        } else if (rc == -ESHUTDOWN) {
-                http_reply_error(r, 503, "the panel is stopping");
-        } else {
-                api_reply_errno(r, rc, "could not start the job");
-        }
-}
-
 /* The failure answer of a site job: {"error","step"[,"deployment_id"]}. */
 static json_t *failure_json(struct site_job *w, struct job *j, long long did, int *status)
 {
@@ -215,50 +181,14 @@ static json_t *failure_json(struct site_job *w, struct job *j, long long did, in
         return o;
 }
 
-/* Start kind on the site of w. Synchronous: the reply is left to `done`
- * (called when the job ends; the request waits suspended). Asynchronous
- * (async_body not NULL and Prefer: respond-async): 202 with async_body plus
- * "job_id" and Location. Takes w and async_body. true when the job
- * started. */
+/* Start kind on the site of w (api_start_job). */
 static bool start_site_job(struct http_req *r, const struct job_kind *k, struct site_job *w,
                            long long did, job_end_fn done, json_t *async_body)
 {
         char subject[32];
         site_subject(w->site.id, subject, sizeof(subject));
-        struct job_start_opts o = {
-            .user = r->username, .deployment_id = did, .site_id = w->site.id};
-        bool async = async_body && wants_async(r);
-        if (!async) {
-                json_decref(async_body);
-                async_body = NULL;
-                if (http_defer(r) < 0) {
-                        site_job_free(w);
-                        http_reply_error(r, 500, "cannot wait for the job");
-                        return false;
-                }
-                o.on_end = done;
-                o.on_end_arg = r;
-        }
-        long long busy = 0;
-        struct job *j = NULL;
-        int rc = job_start(k, subject, w, &o, &j, &busy);
-        if (rc < 0) {
-                json_decref(async_body);
-                reply_start_error(r, rc, subject, busy);
-                if (!async)
-                        http_defer_done(r);
-                return false;
-        }
-        if (async) {
-                json_object_set_new(async_body, "job_id", json_integer(job_id(j)));
-                api_reply_json(r, 202, async_body);
-                http_add_header(r, "Preference-Applied", "respond-async");
-                char loc[64];
-                snprintf(loc, sizeof(loc), "/api/jobs/%lld", job_id(j));
-                http_add_header(r, "Location", loc);
-        }
-        job_unref(j);
-        return true;
+        struct job_start_opts o = {.deployment_id = did, .site_id = w->site.id};
+        return api_start_job(r, k, subject, w, &o, done, async_body);
 }
 
 /* Request body of POST /sites and PUT /sites/{id}. */
@@ -734,7 +664,7 @@ static void deploy_site(struct http_req *r)
         long long holder = locks_holder(subject);
         if (holder >= 0) {
                 site_job_free(w);
-                reply_busy(r, subject, holder);
+                api_reply_busy(r, subject, holder);
                 return;
         }
         long long did = deployments_insert(app->db, w->site.id, "deploy");
@@ -765,7 +695,7 @@ static void control(struct http_req *r, enum unit_op op, const char *what, const
         site_subject(s.id, subject, sizeof(subject));
         long long holder = 0;
         if (locks_acquire(subject, 0, &holder) < 0) {
-                reply_busy(r, subject, holder);
+                api_reply_busy(r, subject, holder);
                 return;
         }
         struct site_outcome o = {0};

@@ -150,7 +150,8 @@ int jobs_get(struct db *db, long long id, struct job_row *out)
 #define FILTER_SQL                                                                                 \
         " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)"                          \
         " AND (?3 IS NULL OR subject = ?3)"                                                        \
-        " AND (?4 IS NULL OR instr(kind, ?4) > 0 OR instr(subject, ?4) > 0)"
+        " AND (?4 IS NULL OR instr(kind, ?4) > 0 OR instr(subject, ?4) > 0)"                       \
+        " AND (?7 IS NULL OR user = ?7)"
 
 static void bind_filter(sqlite3_stmt *s, const struct jobs_filter *f)
 {
@@ -160,6 +161,10 @@ static void bind_filter(sqlite3_stmt *s, const struct jobs_filter *f)
                         sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_STATIC);
                 else
                         sqlite3_bind_null(s, i + 1);
+        if (f->user && *f->user)
+                sqlite3_bind_text(s, 7, f->user, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(s, 7);
 }
 
 static const char *const sort_keys[] = {"id",    "kind",       "subject",    "state",      "step",

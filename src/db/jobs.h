@@ -29,6 +29,7 @@ int jobs_get(struct db *db, long long id, struct job_row *out);
 
 struct jobs_filter {
         const char *state, *kind, *subject, *q; /* NULL or "" = any */
+        const char *user;                       /* who started it; NULL or "" = anyone */
         const char *sort;                       /* a column (jobs_sort_key_valid); NULL = id */
         bool asc;                               /* default newest first */
         size_t offset, limit;                   /* limit 0 = all */

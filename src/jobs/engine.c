@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "sys/exec.h"
 
 #define QUEUE_MAX 64
+#define JOB_NICE  10
 
 enum step_state { STEP_PENDING, STEP_RUNNING, STEP_DONE, STEP_FAILED, STEP_SKIPPED, STEP_UNDONE };
 
@@ -717,9 +719,23 @@ int job_on_end(struct job *j, job_end_fn fn, void *arg)
         return 0;
 }
 
+/* Job threads (and the programs they start) run at a lower CPU priority
+ * than the request threads: a backup's compression or a build never
+ * delays a login or a page on a busy machine. Once per thread. */
+static void lower_priority(void)
+{
+        static __thread bool done;
+        if (done)
+                return;
+        done = true;
+        if (setpriority(PRIO_PROCESS, (id_t)gettid(), JOB_NICE) < 0)
+                log_warn("jobs: cannot lower the priority of a job thread: %m");
+}
+
 static void run_job(void *arg)
 {
         struct job *j = arg;
+        lower_priority();
         const struct job_kind *k = j->kind;
         pthread_mutex_lock(&j->lock);
         if (j->state != JOB_QUEUED) { /* cancelled while queued */
@@ -800,15 +816,17 @@ int job_cancel(struct job *j)
         }
         j->cancel = true;
         bool queued = j->state == JOB_QUEUED;
+        if (queued)
+                j->state = JOB_CANCELLED; /* the job thread will skip it */
         if (!queued && eventfd_write(j->cancel_fd, 1) < 0)
                 log_warn("job %lld: cannot signal the cancel: %m", j->id);
         pthread_mutex_unlock(&j->lock);
         if (queued) {
-                /* the job thread will find it ended and skip it */
                 if (j->kind->abandon)
                         j->kind->abandon(j, j->ctx);
                 pthread_mutex_lock(&j->lock);
-                j->error = strdup("cancelled before it started");
+                if (!j->error)
+                        j->error = strdup("cancelled before it started");
                 pthread_mutex_unlock(&j->lock);
                 finish(j, JOB_CANCELLED);
         }
@@ -915,6 +933,7 @@ int job_start(const struct job_kind *k, const char *subject, void *ctx,
                 }
                 j->cbs = NULL;
                 j->state = JOB_FAILED;
+                free(j->error);
                 j->error = strdup(rc == -EAGAIN ? "queue failed: too many jobs waiting"
                                                 : "queue failed: the panel is stopping");
                 pthread_mutex_unlock(&j->lock);

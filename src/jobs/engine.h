@@ -10,7 +10,8 @@
  * One lock registry (jobs/locks.h) keyed by subject: job_start on a subject
  * another job holds fails with -EBUSY and names the holder, which the api
  * layer answers with 409. Jobs run on the engine's own pool (config
- * `jobs.workers`, default 2), never on the HTTP request workers, and do not
+ * `jobs.workers`, default 2), never on the HTTP request workers, at a lower
+ * CPU priority (nice 10, inherited by the programs they start), and do not
  * depend on the client that started them.
  *
  * Steps run in order on a job thread. A step returns 0 (done), JOB_SKIP (not

@@ -264,7 +264,11 @@ def test_busy_subject_409_and_cancelled_clone_leaves_nothing(env):
         assert r.status_code == 409, (path, r.text)
         assert r.json()["job_id"] == jid
         assert f"busy: job {jid}" in r.json()["error"]
-    # a viewer may not cancel; an admin may
+    # backups and certificates share the one lock registry
+    r = req(e, "POST", f"/backups/site/{sid}")
+    assert r.status_code == 409, r.text
+    assert r.json()["job_id"] == jid
+    # the admin cancels
     r = req(e, "DELETE", f"/api/jobs/{jid}")
     assert r.status_code == 202, r.text
     assert r.json() == {"status": "cancelling"}
@@ -339,6 +343,45 @@ def test_panel_answers_while_four_creates_hang(env):
     for i in range(4):
         assert results[i].status_code == 409, results[i].text
         assert no_trace(e, f"stall{i}.test")
+
+
+def test_job_survives_its_client_disconnecting(env):
+    e = env
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        req(e, "POST", "/sites", json={"domain": "gone.test", "git_repo": e.remote.url("gone")},
+            timeout=2)
+    jid = wait_for(lambda: [x["id"] for x in req(e, "GET", "/api/jobs?kind=site_create&state=running")
+                            .json() if x["step"] == "git clone"], what="the clone running")[0]
+    sid = int(job(e, jid)["subject"].split(":")[1])
+    # the client is gone; the job goes on and can be followed and cancelled
+    assert job(e, jid)["state"] == "running"
+    assert req(e, "GET", f"/sites/{sid}").status_code == 200
+    assert req(e, "DELETE", f"/api/jobs/{jid}").status_code == 202
+    wait_state(e, jid, ("cancelled",))
+    assert no_trace(e, "gone.test")
+
+
+def test_backup_job_async_and_listed(env):
+    e = env
+    bare, _ = make_bare_repo(e.ng.git_root, "bk", {"index.html": "backup me\n"}, e.dir)
+    r = req(e, "POST", "/sites", json={"domain": "bk.test", "git_repo": bare}, timeout=120)
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = req(e, "POST", f"/backups/site/{sid}", headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    jid = r.json()["job_id"]
+    assert r.headers["Location"] == f"/api/jobs/{jid}"
+    d = wait_state(e, jid, ("done", "failed"))
+    assert d["state"] == "done" and d["kind"] == "backup_create", d
+    assert d["subject"] == f"site:{sid}"
+    assert [s["name"] for s in d["steps"]] == ["snapshot", "archive", "record"]
+    rows = e.panel.query("SELECT id FROM backups WHERE site_id = ?", sid)
+    assert len(rows) == 1
+    # synchronous: the seed's answer
+    r = req(e, "POST", f"/backups/{rows[0][0]}/verify")
+    assert r.status_code == 200 and r.json()["valid"] is True, r.text
+    assert req(e, "GET", "/api/jobs?kind=backup_verify").json()[0]["state"] == "done"
+    assert req(e, "DELETE", f"/sites/{sid}").status_code == 200
 
 
 # ---- a crash in the middle of a job ----

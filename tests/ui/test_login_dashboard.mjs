@@ -82,7 +82,7 @@ async function main() {
       assert(role === 'admin', `role "${role}"`);
       const active = await page.locator('.nav a.active').allTextContents();
       assert(active.length === 1 && active[0].trim() === 'Dashboard', `active links: ${JSON.stringify(active)}`);
-      assert((await page.locator('.nav a[href]').count()) === 12, 'expected 12 nav links');
+      assert((await page.locator('.nav a[href]').count()) === 13, 'expected 13 nav links (with Activity)');
     });
 
     await check('dashboard screenshot', async () => {

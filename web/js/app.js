@@ -3,6 +3,7 @@
 // (full page loads); the server serves this shell for every page route.
 import { api } from './api.js';
 import { h, alertBox, pageHeader } from './ui.js';
+import { startActivity } from './activity.js';
 
 const ROUTES = [
   { match: /^\/$/, page: 'dashboard', nav: 'dashboard', title: 'Dashboard' },
@@ -16,6 +17,7 @@ const ROUTES = [
   { match: /^\/(panel\/)?users$/, page: 'users', nav: 'users', title: 'Users', subtitle: 'Panel accounts and system users' },
   { match: /^\/backups$/, page: 'backups', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },
   { match: /^\/hosting$/, page: 'hosting', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
+  { match: /^\/jobs$/, page: 'jobs', nav: 'jobs', title: 'Activity', subtitle: 'Running and recent jobs' },
   { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
   { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
   { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
@@ -87,6 +89,7 @@ async function main() {
     return;
   }
   showUser(user);
+  startActivity(api);
 
   if (!route) {
     document.title = 'Not found · Setec Manager';
