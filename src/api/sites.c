@@ -46,7 +46,6 @@
 #define LOG_LINES        100
 #define LOG_MAX          (4 * 1024 * 1024)
 #define STREAM_BACKLOG   50
-#define STREAMS_MAX      64
 #define DEPLOYMENTS_SHOW 10
 
 static atomic_int streams_open;
@@ -749,7 +748,9 @@ static void site_logs(struct http_req *r)
 
 static bool stream_slot(struct http_req *r)
 {
-        if (atomic_fetch_add(&streams_open, 1) >= STREAMS_MAX) {
+        /* a job stream holds one descriptor besides the socket */
+        unsigned cap = sse_stream_limit((unsigned)app_of(r)->cfg->server.max_streams, 1);
+        if ((unsigned)atomic_fetch_add(&streams_open, 1) >= cap) {
                 atomic_fetch_sub(&streams_open, 1);
                 http_reply_error(r, 503, "too many streams open");
                 http_add_header(r, "Retry-After", "5");

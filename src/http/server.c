@@ -28,9 +28,11 @@
 #include "base/workpool.h"
 #include "http/assets.h"
 #include "http/conn.h"
+#include "http/evloop.h"
 #include "http/router.h"
 #include "http/sse.h"
 #include "http/tls.h"
+#include "http/websocket.h"
 
 struct form_kv {
         char *key, *value;
@@ -54,7 +56,9 @@ struct http_server {
         pthread_t acceptor;
         bool acceptor_started;
         atomic_bool stopping;
+        struct evloop *loop; /* the one event loop: SSE streams and WebSockets */
         struct sse_loop *sse;
+        struct ws_hub *ws;
 };
 
 enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY };
@@ -363,6 +367,7 @@ bool http_accepts_html(struct http_req *r)
 static void clear_response(struct http_req *r)
 {
         sse_discard(r);
+        ws_discard(r);
         free(r->resp_body);
         r->resp_body = NULL;
         if (r->resp_fd >= 0)
@@ -531,8 +536,10 @@ static enum MHD_Result send_response(struct http_req *r)
         struct http_server *s = ((struct req_priv *)r->priv)->s;
         struct MHD_Response *resp;
         /* decided before sse_make_response() takes the stream */
-        bool small = !r->sse && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
-        if (r->sse) {
+        bool small = !r->sse && !r->ws && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
+        if (r->ws) {
+                resp = ws_make_response(s->ws, r);
+        } else if (r->sse) {
                 resp = sse_make_response(s->sse, r);
         } else if (r->resp_fd >= 0) {
                 resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd,
@@ -796,6 +803,67 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
 }
 
+/* ---------- access log ---------- */
+
+/* The access log's line is built by hand (no printf: it runs for every
+ * request) and buffered per thread (log_buffered()). */
+struct line {
+        char *p, *end;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+        if (n > (size_t)(l->end - l->p))
+                n = (size_t)(l->end - l->p);
+        memcpy(l->p, s, n);
+        l->p += n;
+}
+
+static void put_str(struct line *l, const char *s)
+{
+        if (s)
+                put(l, s, strlen(s));
+}
+
+static void put_uint(struct line *l, unsigned long long v)
+{
+        char d[24];
+        size_t i = sizeof(d);
+        do {
+                d[--i] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        put(l, d + i, sizeof(d) - i);
+}
+
+static void access_log(struct http_req *r, struct req_priv *p)
+{
+        char buf[2048];
+        struct line l = {buf, buf + sizeof(buf)};
+        put_str(&l, r->peer);
+        put(&l, " \"", 2);
+        put_str(&l, r->method);
+        put(&l, " ", 1);
+        put_str(&l, p->raw_uri);
+        put(&l, "\" ", 2);
+        put_uint(&l, r->status < 0 ? 0 : (unsigned long long)r->status);
+        put(&l, " ", 1);
+        put_uint(&l, r->resp_len);
+        put(&l, " ", 1);
+        /* milliseconds with one decimal, rounded as %.1f would */
+        double ms = (time_monotonic() - p->t0) * 1000.0;
+        unsigned long long tenths = ms > 0 ? (unsigned long long)(ms * 10.0 + 0.5) : 0;
+        put_uint(&l, tenths / 10);
+        char frac[2] = {'.', (char)('0' + tenths % 10)};
+        put(&l, frac, 2);
+        put(&l, "ms", 2);
+        if (r->username[0]) {
+                put(&l, " user=", 6);
+                put_str(&l, r->username);
+        }
+        log_buffered(LOG_INFO, buf, (size_t)(l.p - buf));
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -806,10 +874,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         struct req_priv *p = r->priv;
         if (p->corked)
                 uncork_response(conn, p->corked);
-        if (s->o.access_log && r->method)
-                log_info("%s \"%s %s\" %d %zu %.1fms%s%s", r->peer, r->method, p->raw_uri,
-                         r->status, r->resp_len, (time_monotonic() - p->t0) * 1000.0,
-                         r->username[0] ? " user=" : "", r->username);
+        if (s->o.access_log && r->method && log_enabled(LOG_INFO))
+                access_log(r, p);
         if (p->counted)
                 atomic_fetch_sub(&s->inflight, 1);
         req_free(r);
@@ -961,8 +1027,10 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                         log_warn("ignoring malformed trusted proxy '%s'", *p);
         }
         s->pool = workpool_new(s->o.workers, 256);
-        s->sse = sse_loop_new(15);
-        if (!s->pool || !s->sse)
+        s->loop = evloop_new();
+        s->sse = s->loop ? sse_loop_new(s->loop, 15) : NULL;
+        s->ws = s->loop ? ws_hub_new(s->loop) : NULL;
+        if (!s->pool || !s->sse || !s->ws)
                 goto fail;
         if (s->o.tls && tls_creds_init(s->o.cert_path, s->o.key_path) < 0) {
                 rc = -EKEYREJECTED;
@@ -977,13 +1045,19 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         /* No listening socket for MHD: the acceptor thread hands it the
          * connections. */
         unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
         if (s->o.tls)
                 flags |= MHD_USE_TLS;
         struct MHD_OptionItem tls_opts[] = {
             {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls_creds_callback()},
+            /* X25519 first: it is the key share clients send (OpenSSL, NSS,
+             * Go); with NORMAL's order the server preferred P-256 and asked
+             * them with a HelloRetryRequest, one more round trip per
+             * handshake */
             {MHD_OPTION_HTTPS_PRIORITIES, 0,
-             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
+             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:"
+                     "+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:+GROUP-SECP521R1:"
+                     "%SERVER_PRECEDENCE"},
             {MHD_OPTION_END, 0, NULL},
         };
         /* A pool of one thread is refused with a warning: none then. */
@@ -1024,7 +1098,9 @@ fail:
                 close(s->listen_fd);
         if (s->o.tls)
                 tls_creds_free();
+        evloop_free(s->loop);
         sse_loop_free(s->sse);
+        ws_hub_free(s->ws);
         workpool_free(s->pool);
         free(s->proxies);
         free(s);
@@ -1053,6 +1129,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
                 return;
         acceptor_stop(s);
         sse_loop_end_all(s->sse); /* streams never finish by themselves */
+        ws_hub_end_all(s->ws);
         double deadline = time_monotonic() + timeout_s;
         while (atomic_load(&s->inflight) > 0 && time_monotonic() < deadline) {
                 struct timespec ts = {0, 20 * 1000 * 1000};
@@ -1060,7 +1137,9 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
         }
         MHD_stop_daemon(s->d);
         close(s->listen_fd);
+        evloop_free(s->loop);
         sse_loop_free(s->sse);
+        ws_hub_free(s->ws);
         workpool_free(s->pool);
         if (s->o.tls)
                 tls_creds_free();

@@ -78,6 +78,7 @@ struct http_req {
         struct http_header *resp_headers;
         bool responded;
         struct sse_stream *sse; /* set by http_reply_sse */
+        void *ws;               /* set by http_reply_websocket */
 
         void *conn; /* struct MHD_Connection * */
         void *priv; /* server internals */

@@ -20,7 +20,7 @@ const ROUTES = [
   { match: /^\/jobs$/, page: 'jobs', nav: 'jobs', title: 'Activity', subtitle: 'Running and recent jobs' },
   { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
   { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
-  { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
+  { match: /^\/float(\/sessions)?$/, page: 'float', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
 ];
 
 export function resolveRoute(pathname) {
