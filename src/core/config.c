@@ -123,6 +123,7 @@ static const struct key keys[] = {
     STR("autarch", "git_branch", autarch.git_branch, "main"),
     PORT("autarch", "web_port", autarch.web_port, 8181),
     PORT("autarch", "dns_port", autarch.dns_port, 53),
+    BOOL("autarch", "upgrade_pip", autarch.upgrade_pip, false),
     BOOL("float", "enabled", float_.enabled, false),
     INT("float", "max_sessions", float_.max_sessions, 10, 1, INT32_MAX),
     {"float", "session_ttl", K_DUR, OFF(float_.session_ttl), .def_s = "24h"},

@@ -58,6 +58,7 @@ struct config {
         struct {
                 char *install_dir, *git_repo, *git_branch;
                 int web_port, dns_port;
+                bool upgrade_pip; /* the reference's "upgrade pip" install step */
         } autarch;
         struct {
                 bool enabled;
