@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libcrypt-dev libsqlite3-dev
-  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev)
+  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev libqrencode-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
