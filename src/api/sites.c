@@ -28,6 +28,7 @@
 #include "api/app.h"
 #include "api/journal_sse.h"
 #include "api/json.h"
+#include "api/listq.h"
 #include "api/module.h"
 #include "base/fsutil.h"
 #include "base/log.h"
@@ -896,7 +897,7 @@ static void list_sites(struct http_req *r)
                 json_array_append_new(
                     arr, site_json(&list[i], has_unit(&list[i]) ? &states[slot[i]] : NULL));
         sites_list_free(list, n);
-        api_reply_json(r, 200, arr);
+        list_reply(r, arr, (const char *const[]){"domain", "aliases", NULL}, NULL);
 }
 
 static void new_site_page(struct http_req *r)
