@@ -298,9 +298,15 @@ def test_partial_update_rename_and_rejected_change(env):
     r = req(e, "PUT", f"/sites/{sid}", json={"ssl_enabled": True})
     assert r.status_code == 200, r.text
     assert r.json()["ssl_enabled"] is True
+    # ... and is never reported as on (issue 15): "pending" until a certificate exists
+    assert r.json()["ssl_state"] == "pending"
+    assert "443" not in open(os.path.join(e.ng.sites_available, "shop.test")).read()
+    listed = next(x for x in req(e, "GET", "/sites").json() if x["id"] == sid)
+    assert listed["ssl_state"] == "pending"
     assert e.ng.wait_serving("shop.test", "shop here")
     r = req(e, "PUT", f"/sites/{sid}", json={"ssl_enabled": False})
     assert r.status_code == 200
+    assert r.json()["ssl_state"] == "off"
 
     # rename: vhost and link move, the old name stops serving, files stay
     r = req(e, "PUT", f"/sites/{sid}", json={"domain": "store.test"})

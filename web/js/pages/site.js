@@ -3,7 +3,7 @@
 // delete (files kept), the deployments with their output, and a live tail of
 // the app's journal over Server-Sent Events.
 import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin, loadCss } from '../ui.js';
-import { statusBadge, runningBadge, sslBadge, typeLabel } from './sites.js';
+import { statusBadge, runningBadge, sslBadge, sslState, typeLabel } from './sites.js';
 import { APP_TYPES, checkField, fieldOfError, postPrefer, followDeployment, isSuccess } from './site-new.js';
 
 const REFRESH_MS = 5000;
@@ -138,11 +138,13 @@ export async function render(container, { api, user }) {
         site.ssl_key_path ? ['Key', h('span', { class: 'mono' }, site.ssl_key_path), 'ssl_key_path'] : null,
         site.ssl_auto !== undefined ? ['Auto-renew', site.ssl_auto ? 'yes' : 'no', 'ssl_auto'] : null,
       ].filter(Boolean)),
-      h('p', { class: 'muted site-ssl-note' }, site.ssl_enabled
+      h('p', { class: 'muted site-ssl-note' }, sslState(site) === 'on'
         ? 'Port 80 answers ACME challenges and redirects everything else to HTTPS.'
-        : 'The site is served over plain HTTP. Certificates are issued on the ',
-      site.ssl_enabled ? null : h('a', { href: '/ssl' }, 'SSL/TLS page'),
-      site.ssl_enabled ? null : '.'));
+        : (sslState(site) === 'pending'
+          ? 'HTTPS is asked for but there is no certificate yet: the site is still served over plain HTTP. Issue one on the '
+          : 'The site is served over plain HTTP. Certificates are issued on the '),
+      sslState(site) === 'on' ? null : h('a', { href: '/ssl' }, 'SSL/TLS page'),
+      sslState(site) === 'on' ? null : '.'));
     renderActions();
   }
 

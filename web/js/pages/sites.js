@@ -45,8 +45,17 @@ export function runningBadge(site) {
   return site.running ? badge('running', 'ok') : badge('stopped', 'err');
 }
 
+// ssl_state says what the vhost really serves: "pending" is HTTPS asked for
+// without a certificate yet (still plain HTTP), never shown as on.
+export function sslState(site) {
+  return site.ssl_state || (site.ssl_enabled ? 'pending' : 'off');
+}
+
 export function sslBadge(site) {
-  return site.ssl_enabled ? badge('HTTPS', 'ok') : badge('HTTP only', null);
+  const st = sslState(site);
+  if (st === 'on') return badge('HTTPS', 'ok');
+  if (st === 'pending') return badge('HTTPS pending: no certificate yet', 'warn');
+  return badge('HTTP only', null);
 }
 
 export async function render(container, { api, user }) {

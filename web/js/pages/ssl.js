@@ -186,12 +186,15 @@ export async function render(container, { api, user }) {
     certs = Array.isArray(certs) ? certs : [];
     attempts = Array.isArray(attempts) ? attempts : [];
     sites = Array.isArray(sites) ? sites : [];
+    // a site with HTTPS asked for but no certificate file is listed once,
+    // under "Sites without a certificate", not also as an unreadable one
+    certs = certs.filter((c) => c.cert_path || !c.managed);
     count.textContent = `${certs.length} ${certs.length === 1 ? 'certificate' : 'certificates'}`;
     tbody.replaceChildren(...(certs.length
       ? certs.map(certRow)
       : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'No certificates yet.'))]));
 
-    const withCert = new Set(certs.filter((c) => c.managed && c.not_after).map((c) => c.domain));
+    const withCert = new Set(certs.filter((c) => c.managed).map((c) => c.domain));
     const bare = sites.filter((s) => !withCert.has(s.domain));
     const lastOf = (d) => attempts.find((a) => a.domain === d);
     sitesBody.replaceChildren(...bare.map((s) => siteRow(s, lastOf(s.domain))));
