@@ -154,6 +154,14 @@ static int secret_key(const char *b32, unsigned char key[64], size_t *len)
         return 0;
 }
 
+/* Guesses of the password of a signed-in account are limited per account
+ * (the sign-in budget of the address is left alone). */
+static const char *limit_key(struct http_req *r, char key[40])
+{
+        snprintf(key, 40, "account:%lld", r->user_id);
+        return key;
+}
+
 /* ---- GET /api/account ---- */
 
 static void get_account(struct http_req *r)
@@ -215,7 +223,8 @@ static void change_password(struct http_req *r)
         }
         /* guessing the current password is limited like logins */
         unsigned retry = 0;
-        if (!ratelimit_hit(app->login_limit, r->peer, time_monotonic(), &retry)) {
+        char key[40];
+        if (!ratelimit_hit(app->login_limit, limit_key(r, key), time_monotonic(), &retry)) {
                 http_reply_errorf(r, 429, "too many attempts, try again in %u seconds", retry);
                 goto out;
         }
@@ -500,7 +509,8 @@ static void totp_disable_route(struct http_req *r)
                 goto out;
         }
         unsigned retry = 0;
-        if (!ratelimit_hit(app->login_limit, r->peer, time_monotonic(), &retry)) {
+        char key[40];
+        if (!ratelimit_hit(app->login_limit, limit_key(r, key), time_monotonic(), &retry)) {
                 http_reply_errorf(r, 429, "too many attempts, try again in %u seconds", retry);
                 goto out;
         }
