@@ -82,7 +82,8 @@ async function main() {
       assert(role === 'admin', `role "${role}"`);
       const active = await page.locator('.nav a.active').allTextContents();
       assert(active.length === 1 && active[0].trim() === 'Dashboard', `active links: ${JSON.stringify(active)}`);
-      assert((await page.locator('.nav a[href]').count()) === 12, 'expected 12 nav links');
+      // 12 areas, plus the audit log and API tokens for admins (issue 15)
+      assert((await page.locator('.nav a[href]').count()) === 14, 'expected 14 nav links');
     });
 
     await check('dashboard screenshot', async () => {
