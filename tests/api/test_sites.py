@@ -104,9 +104,10 @@ def create(e, body, headers=None, timeout=120):
 
 HOSTILE = {
     "domain": ["bad.test\nx", "bad.test;", "bad{.test", "\"bad.test\"", "../bad.test",
-               "-bad.test", "bad..test", "bad test", "bad.test/x", "ext::sh"],
+               "-bad.test", "bad..test", "bad test", "bad.test/x", "ext::sh",
+               "localhost", "LocalHost", "app.localhost"],
     "aliases": ["ok.test;x", "a.test\nb.test", "{", "'q.test'", "-x.test", "../x",
-                "a.test,b.test"],
+                "a.test,b.test", "localhost"],
     "app_type": ["ruby", "static;", "python\n", ""],
     "app_root": ["/etc", "WEB/../x", "WEB/a/../../x", "relative", "WEB/a;b", "WEB/a{b}",
                  "WEB/a\nb", "WEB/\"a\"", "WEB/-x/../..", "WEB", "WEB//x", "WEB/./x"],

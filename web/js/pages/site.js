@@ -116,7 +116,9 @@ export async function render(container, { api, user }) {
     title.textContent = site.domain || `Site ${id}`;
     subtitle.textContent = `${typeLabel(site.app_type)} site`;
     const app = site.app_type !== 'static';
+    const live = `${sslState(site) === 'on' ? 'https' : 'http'}://${site.domain}/`;
     infoBody.replaceChildren(kv([
+      ['Live site', h('a', { href: live, target: '_blank', rel: 'noopener', id: 'site-live-link' }, live), 'live'],
       ['Status', h('span', null, statusBadge(site), ' ', runningBadge(site)), 'status'],
       ['Enabled', site.enabled === false ? badge('disabled', 'warn') : badge('enabled', 'ok'), 'enabled'],
       ['Type', typeLabel(site.app_type), 'app_type'],

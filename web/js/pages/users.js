@@ -100,6 +100,19 @@ export async function render(container, { api, user }) {
 
   async function changeRole(u, select) {
     const role = select.value;
+    const ok = await modal({
+      title: `Make ${u.username} ${role === 'admin' ? 'an admin' : 'a viewer'}?`,
+      text: role === 'admin'
+        ? `${u.username} will be able to change everything on this server.`
+        : `${u.username} will only be able to look, not change anything${isSelf(u) ? ' (that includes you)' : ''}.`,
+      confirmLabel: 'Change role',
+      danger: true,
+    });
+    if (!ok) {
+      select.value = u.role;
+      select.focus();
+      return;
+    }
     select.disabled = true;
     try {
       await api.put(`/panel/users/${encodeURIComponent(u.id)}`, { role });
