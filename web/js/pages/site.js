@@ -167,9 +167,24 @@ export async function render(container, { api, user }) {
       buttons.push(actionButton('stop', 'Stop', '', confirmStop));
       buttons.push(actionButton('restart', 'Restart', '', () => control('restart', 'restarted')));
     }
+    buttons.push(actionButton('backup', 'Back up now', '', backupNow));
     buttons.push(actionButton('edit', 'Edit', '', edit));
     buttons.push(actionButton('delete', 'Delete', 'btn-danger', remove));
     actionBar.replaceChildren(...buttons);
+  }
+
+  // a site backup from here, without looking up anything on the Backups page
+  async function backupNow() {
+    setBusy(true);
+    try {
+      const b = await api.post(`/backups/site/${encodeURIComponent(site.id)}`);
+      const file = String(b.path || '').split('/').pop();
+      toast(`Backup of ${site.domain} made: ${file}. It is listed on the Backups page.`);
+    } catch (err) {
+      if (err.status !== 401) toast(`Backup of ${site.domain} failed: ${err.message}`, 'error');
+    } finally {
+      setBusy(false);
+    }
   }
 
   function setBusy(b) {
