@@ -254,9 +254,55 @@ async function main() {
       await page.locator('#tfa-setup').waitFor();
     });
 
+    await check('an unknown URL shows the UI\'s Page not found', async () => {
+      const resp = await page.goto(`${base}/no/such/page`);
+      assert(resp.status() === 404, `status ${resp.status()}`);
+      await page.locator('h1', { hasText: 'Page not found' }).waitFor();
+    });
+
+    await check('a role change from the row asks first; Cancel (the focused button) keeps the role', async () => {
+      await page.goto(`${base}/users`);
+      const sel = page.locator('#panel-users-table tr[data-username="tok_v"] select[data-field="role"]');
+      if (!(await sel.count())) {
+        await page.fill('#new-username', 'tok_v');
+        await page.fill('#new-password', 'a-long-password-22');
+        await page.selectOption('#new-role', 'viewer');
+        await page.click('#add-user-submit');
+      }
+      await sel.waitFor();
+      await sel.selectOption('admin');
+      await page.locator('dialog').waitFor();
+      assert(await page.evaluate(() => document.activeElement.dataset.action) === 'cancel', 'focus not on Cancel');
+      await page.keyboard.press('Enter');
+      await page.locator('dialog').waitFor({ state: 'detached' });
+      assert(await sel.inputValue() === 'viewer', 'role changed without confirmation');
+      const puts = await page.evaluate(async () => (await fetch('/api/audit?action=PUT%20/panel/users')).json());
+      assert(Array.isArray(puts) && puts.length === 0, `a PUT was sent: ${JSON.stringify(puts)}`);
+    });
+
+    await check('monitored services offer start/stop/restart to admins, confirmed', async () => {
+      await page.goto(`${base}/monitor`);
+      const row = page.locator('#services-table tbody tr[data-service]').first();
+      await row.waitFor();
+      assert(await row.locator('button[data-action=restart]').count() === 1, 'no restart button');
+      assert(!(await page.locator('#services-table').textContent()).match(/\bRunning\b/), 'a second, contradicting state column');
+      await row.locator('button[data-action=stop]').click();
+      assert(await page.evaluate(() => document.activeElement.dataset.action) === 'cancel', 'focus not on Cancel');
+      await page.keyboard.press('Escape');
+    });
+
+    await check('the new-site form refuses localhost next to the field', async () => {
+      await page.goto(`${base}/sites/new`);
+      await page.fill('#site-domain', 'localhost');
+      await page.click('#site-form [type=submit]');
+      const msg = await page.locator('[data-error-for=domain]').textContent();
+      assert(/localhost/.test(msg), `domain error: "${msg}"`);
+    });
+
     await check('no script errors', async () => {
       // the wrong enrolment code above is answered 400 on purpose
-      const real = problems.filter((p) => !/status of 400/.test(p));
+      // (and the unknown URL 404 on purpose)
+      const real = problems.filter((p) => !/status of (400|404)/.test(p));
       assert(real.length === 0, real.join('\n'));
     });
   } finally {

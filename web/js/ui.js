@@ -213,3 +213,13 @@ export async function fetchPage(path, qs) {
   const total = parseInt(res.headers.get('X-Total-Count') || '', 10);
   return { items: Array.isArray(data) ? data : [], total: Number.isFinite(total) ? total : (Array.isArray(data) ? data.length : 0) };
 }
+
+// One wording for a unit's state everywhere (dashboard, monitor, nginx):
+// systemd's ActiveState, and "unknown" where it is not known.
+export function unitStateBadge(active) {
+  const st = active || 'unknown';
+  if (st === 'active') return badge(st, 'ok');
+  if (st === 'failed') return badge(st, 'err');
+  if (st === 'inactive') return badge(st, 'plain');
+  return badge(st, 'warn');
+}

@@ -1,6 +1,6 @@
 // Monitor: live CPU / memory / disk / load charts from GET /api/monitor/history
 // (drawn as SVG here, no chart library), per-core CPU, filesystems and services.
-import { h, pageHeader, badge, alertBox, loadCss } from '../ui.js';
+import { h, pageHeader, badge, alertBox, loadCss, modal, toast, isAdmin, unitStateBadge } from '../ui.js';
 
 const LIVE_MS = 5000; // cpu + memory figures
 const HISTORY_MS = 10000; // the sampler records a point every 10 s
@@ -121,10 +121,7 @@ export function drawChart(def, samples, minutes, intervalS) {
 }
 
 function activeBadge(svc) {
-  if (svc.running) return badge(svc.active, 'ok');
-  if (svc.active === 'failed') return badge(svc.active, 'err');
-  if (svc.active === 'unknown' || svc.active === 'activating' || svc.active === 'reloading') return badge(svc.active, 'warn');
-  return badge(text(svc.active), 'plain');
+  return unitStateBadge(svc.active);
 }
 
 function meter(pct, field) {
@@ -145,7 +142,8 @@ function emptyRow(cols, message) {
   return h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, message));
 }
 
-export function render(container, { api }) {
+export function render(container, { api, user }) {
+  const admin = isAdmin(user);
   loadCss('/css/pages/monitor.css');
   let minutes = 60;
 
@@ -191,7 +189,7 @@ export function render(container, { api }) {
     h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', null, 'Filesystems')),
       table('disk-table', ['Filesystem', 'Mounted on', 'Size', 'Used', 'Available', 'Use%'], disksBody)),
     h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', null, 'Services')),
-      table('services-table', ['Service', 'State', 'Running', 'Memory'], servicesBody)));
+      table('services-table', ['Service', 'State', 'Memory', admin ? 'Actions' : null].filter(Boolean), servicesBody)));
 
   const errors = new Map();
   function setError(key, err) {
@@ -231,13 +229,36 @@ export function render(container, { api }) {
       : [emptyRow(6, 'No filesystems found.')]));
   }
 
+  // start/stop/restart (admins, confirmed): the state comes back from systemd
+  async function controlService(name, action) {
+    const ok = await modal({
+      title: `${action[0].toUpperCase()}${action.slice(1)} ${name}?`,
+      text: action === 'start' ? `systemd starts ${name}.`
+        : `What ${name} serves is unavailable while it ${action === 'stop' ? 'is stopped' : 'restarts'}.`,
+      confirmLabel: `${action[0].toUpperCase()}${action.slice(1)}`,
+      danger: action !== 'start',
+    });
+    if (!ok) return;
+    try {
+      const r = await api.post(`/api/monitor/services/${encodeURIComponent(name)}/${action}`);
+      toast(`${name} ${r.status}: now ${r.active}`);
+    } catch (err) {
+      if (err.status !== 401) toast(`Could not ${action} ${name}: ${err.message}`, 'error');
+    }
+    fillServices(await api.get('/api/monitor/services'));
+  }
+
   function fillServices(list) {
+    const cols = admin ? 4 : 3;
     servicesBody.replaceChildren(...(list.length ? list.map((s) => h('tr', { dataset: { service: s.name } },
       h('td', null, text(s.name)),
       h('td', null, activeBadge(s)),
-      h('td', null, s.running ? 'yes' : 'no'),
-      h('td', null, text(s.memory))))
-      : [emptyRow(4, 'No services are monitored.')]));
+      h('td', null, text(s.memory)),
+      admin ? h('td', { class: 'actions' }, ['start', 'stop', 'restart'].map((a) => h('button', {
+        class: `btn btn-sm${a === 'stop' ? ' btn-danger' : ''}`, type: 'button', dataset: { action: a },
+        'aria-label': `${a} ${s.name}`, onclick: () => controlService(s.name, a),
+      }, a[0].toUpperCase() + a.slice(1)))) : null))
+      : [emptyRow(cols, 'No services are monitored.')]));
   }
 
   function fillHistory(hist) {

@@ -2,6 +2,7 @@
 // buttons (admins; restart asks first), the output of the last test, and a
 // vhost viewer (GET /nginx/config/{domain}) with the domains of GET /sites.
 import { h, pageHeader, badge, alertBox, toast, confirmDialog, isAdmin, loadCss } from '../ui.js';
+import { unitStateBadge } from '../ui.js';
 
 // Mirrors the server's domain rule for quick feedback; the server checks again.
 export function checkDomain(value) {
@@ -28,7 +29,7 @@ export function render(container, { api, user }) {
   const actions = admin ? [testBtn, reloadBtn, restartBtn] : [];
 
   function showStatus(s) {
-    running.replaceChildren(s.running ? badge(s.status || 'active', 'ok') : badge(s.status || 'inactive', 'err'));
+    running.replaceChildren(unitStateBadge(s.status || (s.running ? 'active' : 'unknown')));
     configOk.replaceChildren(s.config_ok ? badge('valid', 'ok') : badge('invalid', 'err'));
   }
 
