@@ -299,6 +299,27 @@ async function main() {
       assert(/localhost/.test(msg), `domain error: "${msg}"`);
     });
 
+    await check('log tabs move with the arrow keys; the system log has search, priority and time filters', async () => {
+      await page.goto(`${base}/logs`);
+      await page.locator('#log-tab-system[aria-selected=true]').waitFor();
+      for (const id of ['#log-q', '#log-priority', '#log-since', '#log-until']) {
+        assert(await page.locator(id).isVisible(), `${id} missing`);
+      }
+      await page.focus('#log-tab-system');
+      await page.keyboard.press('ArrowRight');
+      assert(await page.locator('#log-tab-access').getAttribute('aria-selected') === 'true', 'ArrowRight did not select the next tab');
+      assert(await page.evaluate(() => document.activeElement.id) === 'log-tab-access', 'focus did not move');
+      await page.keyboard.press('End');
+      assert(await page.locator('#log-tab-live').getAttribute('aria-selected') === 'true', 'End');
+      assert(!(await page.locator('#log-q').isVisible()), 'system filters shown on the live tab');
+      // the unit comes from the units that exist; another one is flagged
+      await page.fill('#log-unit', 'no-such-unit-xyz');
+      await page.click('#log-follow');
+      const msg = await page.locator('#log-unit-error').textContent();
+      assert(/not a unit this panel knows/.test(msg), `unknown unit message: "${msg}"`);
+      await page.keyboard.press('Home');
+    });
+
     await check('no script errors', async () => {
       // the wrong enrolment code above is answered 400 on purpose
       // (and the unknown URL 404 on purpose)
