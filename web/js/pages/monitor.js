@@ -9,7 +9,8 @@ const MAX_POINTS = 720; // more than a chart's width in pixels is wasted bytes
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const W = 600;
 const H = 160;
-const PAD = { left: 36, right: 8, top: 8, bottom: 20 };
+// left: room for "100%" at the 13 px axis font (it was cut to ".00%")
+const PAD = { left: 48, right: 8, top: 8, bottom: 20 };
 
 const RANGES = [
   { minutes: 15, label: '15 min' },
@@ -22,7 +23,7 @@ const CHARTS = [
   { key: 'cpu', title: 'CPU', unit: '%', max: 100 },
   { key: 'mem', title: 'Memory', unit: '%', max: 100 },
   { key: 'disk', title: 'Disk (/)', unit: '%', max: 100 },
-  { key: 'load', title: 'Load (1 min)', unit: '', max: null },
+  { key: 'load', title: 'Load average (1 min)', unit: '', max: null },
 ];
 
 function svg(tag, attrs, ...children) {
@@ -157,7 +158,7 @@ export function render(container, { api, user }) {
   const swapSub = sub('swap_detail');
 
   const summary = h('div', { class: 'grid', id: 'monitor-summary' },
-    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'CPU'), cpuValue, cpuLine),
+    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'CPU in use (all cores)'), cpuValue, cpuLine),
     h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Memory'), memValue, memSub),
     h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Swap'), swapValue, swapSub));
 
@@ -200,7 +201,8 @@ export function render(container, { api, user }) {
 
   function fillCpu(cpu) {
     cpuValue.textContent = `${num(cpu.overall)}%`;
-    cpuLine.textContent = text(cpu.cpu);
+    // the second CPU figure says what it is
+    cpuLine.textContent = cpu.cpu ? `Processor: ${cpu.cpu}` : '—';
     const cores = Array.isArray(cpu.cores) ? cpu.cores : [];
     coresBody.replaceChildren(...(cores.length ? cores.map((c) => h('tr', { dataset: { core: String(c.core) } },
       h('td', null, `cpu${c.core}`),
