@@ -201,8 +201,8 @@ export function render(container, { api, user }) {
 
   function fillCpu(cpu) {
     cpuValue.textContent = `${num(cpu.overall)}%`;
-    // the second CPU figure says what it is
-    cpuLine.textContent = cpu.cpu ? `Processor: ${cpu.cpu}` : '—';
+    // user / system / idle shares, as top shows them
+    cpuLine.textContent = text(cpu.cpu);
     const cores = Array.isArray(cpu.cores) ? cpu.cores : [];
     coresBody.replaceChildren(...(cores.length ? cores.map((c) => h('tr', { dataset: { core: String(c.core) } },
       h('td', null, `cpu${c.core}`),
