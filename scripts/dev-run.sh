@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bin=build/setec-manager
+
+# What the panel drives at run time (nginx, git, python3-venv, node/npm, ufw):
+# installed here as root; as another user, the missing list is printed and the
+# panel starts anyway (site creates then fail with "cannot run ...").
+if ! scripts/install-deps.sh run; then
+  echo "warning: some run-time packages are missing (see above); creating sites will fail" >&2
+fi
 V=$root/var
 mkdir -p "$V"/nginx/{sites-available,sites-enabled,snippets,logs,run,tmp} "$V"/www/certbot
 

@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build and the tests need, if missing.
-# Usage: scripts/install-deps.sh [build|test]   (test includes build)
+# Installs the Debian packages the build, the panel at run time and the tests
+# need, if missing.
+# Usage: scripts/install-deps.sh [build|run|test]
+#   build: compile; run: build + what the panel drives at run time (`make run`);
+#   test: run + the test tools and peers.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libcrypt-dev libsqlite3-dev
   libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev libqrencode-dev)
+# What the panel runs while it manages the machine: nginx (sites), git (deploys),
+# python3-venv/pip (python apps), node/npm (node apps), ufw (firewall), openssl,
+# passwd (useradd/userdel/chpasswd: system users, per-site users), systemd (units).
+run_pkgs=(nginx git python3 python3-venv python3-pip nodejs npm ufw openssl passwd
+  procps ca-certificates)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
   systemd-container systemd-journal-remote python3-venv pebble
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  pdns-server pdns-backend-sqlite3 bind9-dnsutils)
 
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  run) want+=("${run_pkgs[@]}") ;;
+  test) want+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|run|test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -26,6 +26,9 @@ fi
 step "format check (clang-format)"
 if git ls-files 'src/*.[ch]' 'tests/*.[ch]' | xargs -r clang-format --dry-run --Werror; then add 1 0; else add 0 1; fi
 
+step "layer check (DESIGN.md §4: which layer may include which)"
+if /usr/bin/python3 scripts/check-layers.py --self-test && /usr/bin/python3 scripts/check-layers.py; then add 1 0; else add 0 1; fi
+
 # ctest summary: "100% tests passed, 0 tests failed out of 12"
 run_ctest() {
   local dir=$1 log=$out/ctest-$(basename "$1").log

@@ -2,6 +2,7 @@
  * POST /firewall/rules, DELETE /firewall/rules/{id}, POST /firewall/enable,
  * POST /firewall/disable. The rules are ufw's own, read on every request. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,7 +162,8 @@ static bool matches(const struct fw_rule *rule, const struct expect_body *e)
 static void firewall_delete(struct http_req *r)
 {
         long long id;
-        if (parse_int64(http_param(r, "id"), 1, 1000000, &id) < 0) {
+        /* well-formed = any positive int: an id no rule has is a 404 below */
+        if (parse_int64(http_param(r, "id"), 1, INT_MAX, &id) < 0) {
                 http_reply_error(r, 400, "invalid id");
                 return;
         }

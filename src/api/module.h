@@ -17,6 +17,6 @@ struct api_module {
 };
 
 extern const struct api_module monitor_module, logs_module, firewall_module, sysusers_module,
-    backups_module, sites_module, nginx_module, ssl_module, sched_module;
+    backups_module, sites_module, nginx_module, ssl_module, sched_module, hosting_module;
 /* issue 15: your account, API tokens, the audit trail */
 extern const struct api_module account_module, tokens_module, audit_module;

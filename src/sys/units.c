@@ -603,7 +603,7 @@ static int lookup_user(const char *user, uid_t *uid, gid_t *gid)
                 return -ENOMEM;
         int r = getpwnam_r(user, &pw, buf, bufsz, &res);
         if (r != 0)
-                return -r;
+                return r > 0 ? -r : -EIO;
         if (!res)
                 return -ENOENT;
         if (uid)
@@ -698,8 +698,10 @@ int units_chown_tree(const char *dir, const char *user)
 {
         if (str_empty(dir) || dir[0] != '/' || !valid_username(user))
                 return -EINVAL;
-        uid_t uid;
-        gid_t gid;
+        /* (uid_t)-1 leaves an id unchanged: the safe value should a path below
+         * ever use it without a successful lookup */
+        uid_t uid = (uid_t)-1;
+        gid_t gid = (gid_t)-1;
         int r = lookup_user(user, &uid, &gid);
         if (r < 0)
                 return r;

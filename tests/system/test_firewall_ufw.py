@@ -188,6 +188,8 @@ def test_delete_removes_exactly_the_source_specific_rule(fw):
     assert after == [ln for ln in before if "192.168.1.0/24" not in ln]
     assert "ufw allow 8080/tcp comment 'Custom app'" in after
     assert fw.delete(999).status_code == 404
+    r = fw.delete(2147480001)
+    assert r.status_code == 404 and r.json() == {"error": "rule not found"}, r.text
     assert fw.delete("abc").status_code == 400
     assert fw.added() == after
 

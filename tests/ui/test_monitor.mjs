@@ -8,6 +8,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
 
+// The trimmed text of `sel` once it matches `re` (and not `not`), waiting for
+// the condition itself up to a deadline; the failure names the last text seen.
+async function waitText(page, sel, re, { not = null, timeout = 10000 } = {}) {
+  try {
+    // the matching text itself is the result: no second read that could differ
+    const handle = await page.waitForFunction(([s, src, flags, nsrc]) => {
+      const t = (document.querySelector(s)?.textContent || '').trim();
+      return new RegExp(src, flags).test(t) && !(nsrc && new RegExp(nsrc).test(t)) ? t : null;
+    }, [sel, re.source, re.flags, not ? not.source : null], { timeout });
+    return await handle.jsonValue();
+  } catch (e) {
+    const last = await page.locator(sel).first().textContent().catch(() => null);
+    throw new Error(`${sel} never matched ${re} (last "${(last || '').trim()}"): ${e.message}`);
+  }
+}
+
 async function main() {
   let panel = null;
   let browser = null;
@@ -30,21 +46,21 @@ async function main() {
     });
 
     await check('CPU and memory figures appear', async () => {
-      await page.waitForFunction(() => /%$/.test(document.querySelector('[data-field="cpu_overall"]')?.textContent || ''));
-      const cpu = (await page.locator('[data-field="cpu_overall"]').textContent()).trim();
-      assert(/^\d+(\.\d)?%$/.test(cpu), `cpu reads "${cpu}"`);
-      const line = (await page.locator('[data-field="cpu_line"]').textContent()).trim();
-      assert(/^%Cpu\(s\): \d+\.\d us, \d+\.\d sy, \d+\.\d id$/.test(line), `cpu line "${line}"`);
-      const mem = (await page.locator('[data-field="mem_used"]').textContent()).trim();
-      assert(/^\d+(\.\d)? (B|KB|MB|GB|TB)$/.test(mem), `memory used "${mem}"`);
+      // CPU and memory come from two separate fetches: wait for each figure
+      // itself (to a deadline), never read one because the other arrived.
+      const cpu = await waitText(page, '[data-field="cpu_overall"]', /^\d+(\.\d)?%$/);
+      assert(cpu, 'no CPU figure');
+      const line = await waitText(page, '[data-field="cpu_line"]', /^%Cpu\(s\): \d+\.\d us, \d+\.\d sy, \d+\.\d id$/);
+      assert(line, 'no CPU line');
+      const mem = await waitText(page, '[data-field="mem_used"]', /^\d+(\.\d)? (B|KB|MB|GB|TB)$/);
+      assert(mem, 'no memory figure');
       // Before the sampler's second sample the figures are zeros; the page
       // asks again after a second.
-      await page.waitForFunction(() => !/0\.0 us, 0\.0 sy, 0\.0 id$/.test(document.querySelector('[data-field="cpu_line"]')?.textContent || ''), null, { timeout: 8000 });
-      const ready = (await page.locator('[data-field="cpu_line"]').textContent()).trim();
+      const ready = await waitText(page, '[data-field="cpu_line"]', /\d+\.\d us, \d+\.\d sy, \d+\.\d id$/, { not: /0\.0 us, 0\.0 sy, 0\.0 id$/ });
       const [, us, sy, id] = ready.match(/(\d+\.\d) us, (\d+\.\d) sy, (\d+\.\d) id/).map(Number);
       assert(us + sy + id <= 100.2 && us + sy + id > 0, `cpu line "${ready}"`);
-      const detail = (await page.locator('[data-field="mem_detail"]').textContent()).trim();
-      assert(/^of \d/.test(detail), `memory detail "${detail}"`);
+      const detail = await waitText(page, '[data-field="mem_detail"]', /^of \d/);
+      assert(detail, 'no memory detail');
     });
 
     await check('one row per CPU core with a meter', async () => {
