@@ -91,7 +91,18 @@ export async function render(container, { api, user }) {
   if (!admin) {
     sections.push(alertBox('info', 'You are signed in as a viewer: you can see the certificates but not issue or renew them.'));
   }
+  // one search over both lists: a long SSL page narrows to what is typed
+  const search = h('input', { type: 'search', id: 'ssl-q', placeholder: 'Search domains', autocomplete: 'off', spellcheck: 'false' });
+  const applySearch = () => {
+    const q = search.value.trim().toLowerCase();
+    for (const tr of container.querySelectorAll('#ssl-table tbody tr[data-domain], #ssl-sites-table tbody tr[data-domain]')) {
+      tr.hidden = Boolean(q) && !tr.dataset.domain.toLowerCase().includes(q);
+    }
+  };
+  search.addEventListener('input', applySearch);
   sections.push(listError,
+    h('div', { class: 'list-controls', role: 'search', 'aria-label': 'certificates' },
+      h('label', { class: 'sr-only', for: 'ssl-q' }, 'Search certificates and sites'), search),
     h('section', { class: 'card', id: 'ssl-certs' },
       h('div', { class: 'card-header' }, h('h2', null, 'Certificates'), count),
       h('div', { class: 'table-wrap' }, table)),
@@ -199,6 +210,7 @@ export async function render(container, { api, user }) {
     const lastOf = (d) => attempts.find((a) => a.domain === d);
     sitesBody.replaceChildren(...bare.map((s) => siteRow(s, lastOf(s.domain))));
     sitesCard.hidden = bare.length === 0;
+    applySearch();
 
     attemptsBody.replaceChildren(...(attempts.length
       ? attempts.map(attemptRow)
