@@ -13,6 +13,11 @@
 #   BENCH_PIN=1     servers on CPU 0, wrk on CPU 1 (less scheduler noise; 1 core per side)
 #   BENCH_ROUNDS    rounds of panel/nginx runs at 64 and 16 connections (default 3); the
 #                   summary gives each run and the median per server and concurrency
+#   BENCH_LOG=info  the rounds with the panel at log level info (one access-log line per
+#                   request, stderr to a file) against an nginx writing its access log too
+#                   (combined format, buffer=64k flush=1s; BENCH_NGINX_BUFFER=off: one write
+#                   per request); both logs are emptied after every run (default warn: the
+#                   panel without access log against nginx with access_log off)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +26,13 @@ DUR=${BENCH_DURATION:-10}
 ((DUR >= 1 && DUR <= 10)) || { echo "bench: BENCH_DURATION must be 1..10" >&2; exit 2; }
 STARTS=${BENCH_STARTS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
+LOG=${BENCH_LOG:-warn}
+[ "$LOG" = warn ] || [ "$LOG" = info ] || { echo "bench: BENCH_LOG must be warn or info" >&2; exit 2; }
+NG_ACCESS="access_log off;"
+if [ "$LOG" = info ]; then
+        NG_ACCESS="access_log logs/access.log combined buffer=64k flush=1s;"
+        [ "${BENCH_NGINX_BUFFER:-}" = off ] && NG_ACCESS="access_log logs/access.log combined;"
+fi
 ROUND=1
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -156,6 +168,13 @@ run_wrk() {
         s1=$(sys_ticks)
         # shellcheck disable=SC2086
         t1=$(cpu_ticks $pids)
+        if [ "$LOG" = info ]; then # the logs only grow: keep /tmp small
+                sleep 1.5 # both flush at least once a second
+                echo "  $name c=$c: log lines: panel $(wc -l <"$TMP/panel-info.log")," \
+                        "nginx $(cat "$TMP/ng/logs/access.log" 2>/dev/null | wc -l)"
+                : >"$TMP/panel-info.log"
+                [ -f "$TMP/ng/logs/access.log" ] && : >"$TMP/ng/logs/access.log"
+        fi
         [ "$name" = warmup ] && return 0
         cores=$(awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v d="$d" 'BEGIN {printf "%.2f", (b - a) / hz / d}')
         other=$(awk -v a="$t0" -v b="$t1" -v s0="$s0" -v s1="$s1" -v hz="$HZ" -v d="$d" \
@@ -172,8 +191,9 @@ echo "machine: $(nproc) cores, $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", 
 echo "binary:  $SETEC_BIN ($(stat -c %y "$SETEC_BIN" | cut -d. -f1))"
 echo "versions: $(dpkg-query -W -f '${Package} ${Version}, ' nginx wrk libmicrohttpd12 libgnutls30 libsqlite3-0 2>/dev/null | sed 's/, $//')"
 
-# --- panel (warn: no access log); its first start creates the ECDSA cert, the DB and the admin
-start_panel warn
+# --- panel (warn: no access log; BENCH_LOG=info: one line per request); its first start
+# creates the ECDSA cert, the DB and the admin
+start_panel "$LOG"
 MEM_START=$MEM_IDLE
 MEM_FIRST=$(mem "$PANEL_PID")
 TOKEN=$(probe login "$PORT")
@@ -195,7 +215,7 @@ pid logs/nginx.pid;
 error_log logs/error.log warn;
 events { worker_connections 1024; }
 http {
-    access_log off;
+    $NG_ACCESS
     client_body_temp_path tmp/body;  proxy_temp_path tmp/proxy;  fastcgi_temp_path tmp/fastcgi;
     uwsgi_temp_path tmp/uwsgi;       scgi_temp_path tmp/scgi;
     keepalive_requests 1000000;
@@ -227,7 +247,7 @@ P_URL="https://127.0.0.1:$PORT/api/auth/status"
 N_URL="https://127.0.0.1:$NPORT/x"
 
 echo
-echo "== wrk -t2 --latency, ${DUR}s per run, keep-alive (panel log level warn: no access log)"
+echo "== wrk -t2 --latency, ${DUR}s per run, keep-alive (panel log level $LOG; nginx: $NG_ACCESS)"
 NGP=$(ng_pids)
 run_wrk warmup 64 2 "$P_URL" "$PANEL_PID" -H "$AUTH"
 run_wrk warmup 64 2 "$N_URL" "$NGP"

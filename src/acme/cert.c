@@ -149,6 +149,10 @@ void cert_info_clear(struct cert_info *ci)
 int acme_split_chain(const char *pem, size_t len, char **leaf, char **chain)
 {
         *leaf = *chain = NULL;
+        /* PEM is text: a NUL byte would cut the leaf or the chain short when
+         * written as a string (found by fuzzing), so it is refused */
+        if (!pem || memchr(pem, '\0', len))
+                return -EINVAL;
         /* every block must be a certificate: a truncated download must not
          * end up in fullchain.pem */
         gnutls_x509_crt_t *list = NULL;
@@ -166,6 +170,10 @@ int acme_split_chain(const char *pem, size_t len, char **leaf, char **chain)
         const char *begin = memmem(pem, len, PEM_BEGIN, strlen(PEM_BEGIN));
         const char *end = memmem(pem, len, PEM_END, strlen(PEM_END));
         if (!begin || !end || end < begin)
+                return -EINVAL;
+        /* a second BEGIN inside the first block: not one certificate (found
+         * by fuzzing: GnuTLS reads the inner one, the leaf kept both) */
+        if (memmem(begin + 1, (size_t)(end - begin) - 1, PEM_BEGIN, strlen(PEM_BEGIN)))
                 return -EINVAL;
         end += strlen(PEM_END);
         *leaf = malloc((size_t)(end - begin) + 2);
@@ -314,6 +322,10 @@ int acme_renewal_info_parse(const char *body, struct acme_renewal_window *w)
                         r = -ENOMEM;
         }
         json_decref(root);
+        /* a refused body leaves nothing half-filled (found by fuzzing: the
+         * start of a window whose end did not parse was kept) */
+        if (r < 0)
+                acme_renewal_window_clear(w);
         return r;
 }
 

@@ -4,6 +4,7 @@
 #include "core/config.h"
 #include "core/ratelimit.h"
 #include "core/token.h"
+#include "db/audit.h"
 #include "db/db.h"
 #include "http/server.h"
 
@@ -12,9 +13,11 @@ struct app {
         struct db *db;
         unsigned char jwt_key[TOKEN_KEY_LEN];
         struct ratelimit *login_limit;
-        struct auth_cache *auth_cache; /* verified tokens (api/authcache.h) */
-        void *monitor;                 /* the monitor module's state */
-        double started;                /* monotonic seconds at start */
+        struct backoff *login_backoff;   /* per-account login delay */
+        struct audit_tally *audit_tally; /* anonymous requests (db/audit.h) */
+        struct auth_cache *auth_cache;   /* verified tokens (api/authcache.h) */
+        void *monitor;                   /* the monitor module's state */
+        double started;                  /* monotonic seconds at start */
 };
 
 static inline struct app *app_of(struct http_req *r)

@@ -72,7 +72,7 @@ void api_login(struct http_req *r)
                 http_reply_errorf(r, 429, "too many login attempts, try again in %u seconds",
                                   retry);
                 http_add_header(r, "Retry-After", ra);
-                audit_add(app->db, "", r->peer, "login rate-limited", NULL);
+                audit_tally_count(app->audit_tally, AUDIT_ANON_RATE_LIMITED, r->peer);
                 return;
         }
         struct login_body b = {0};
@@ -82,6 +82,19 @@ void api_login(struct http_req *r)
                 ok = false;
         }
         if (!ok) {
+                fields_free(login_fields, ARRAY_SIZE(login_fields), &b);
+                return;
+        }
+
+        /* Per account as well: many addresses do not buy many guesses. */
+        if (!backoff_check(app->login_backoff, b.username, time_monotonic(), &retry)) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%u", retry);
+                http_reply_errorf(
+                    r, 429, "too many failed logins for this account, try again in %u seconds",
+                    retry);
+                http_add_header(r, "Retry-After", ra);
+                audit_tally_count(app->audit_tally, AUDIT_ANON_ACCOUNT_THROTTLED, r->peer);
                 fields_free(login_fields, ARRAY_SIZE(login_fields), &b);
                 return;
         }
@@ -97,12 +110,23 @@ void api_login(struct http_req *r)
                 goto out;
         }
         if (!good) {
-                audit_add(app->db, b.username, r->peer, "login failed", NULL);
+                /* Every name is throttled alike (a 429 must not tell which
+                 * exist). A failure of an account is a row; of a name that
+                 * is none, only a count: anyone could write those rows. */
+                backoff_fail(app->login_backoff, b.username, time_monotonic());
+                if (rc == 0)
+                        audit_add(app->db, b.username, r->peer, "login failed", NULL);
+                else
+                        audit_tally_count(app->audit_tally, AUDIT_ANON_UNKNOWN_USER, r->peer);
                 http_reply_error(r, 401, "invalid credentials");
                 goto out;
         }
-        if (!account_login_second_factor(r, &u, b.otp, b.recovery_code))
+        if (!account_login_second_factor(r, &u, b.otp, b.recovery_code)) {
+                /* a wrong one-time code counts like a wrong password */
+                if (!str_empty(b.otp) || !str_empty(b.recovery_code))
+                        backoff_fail(app->login_backoff, b.username, time_monotonic());
                 goto out;
+        }
         if (password_needs_rehash(u.password_hash)) {
                 _cleanup_free_ char *h = password_hash(b.password);
                 if (h && users_update(app->db, u.id, h, NULL) == 0) {
@@ -115,6 +139,7 @@ void api_login(struct http_req *r)
                         }
                 }
         }
+        backoff_success(app->login_backoff, b.username);
         users_touch_login(app->db, u.id);
         struct token_claims c;
         tok = token_issue(app->jwt_key, u.id, u.username, u.role, u.pw_changed, time(NULL), &c);

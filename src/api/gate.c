@@ -176,6 +176,11 @@ void api_after(struct http_req *r)
         if (!r->authenticated && !streq(r->route->pattern, "/logout"))
                 return;
         struct app *app = app_of(r);
+        /* a logout without a valid token: counted, not a row each */
+        if (!r->username[0]) {
+                audit_tally_count(app->audit_tally, AUDIT_ANON_LOGOUT, r->peer);
+                return;
+        }
         char detail[32];
         snprintf(detail, sizeof(detail), "status=%d", r->status);
         _cleanup_strbuf_ struct strbuf action = STRBUF_INIT(1024);

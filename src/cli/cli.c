@@ -20,6 +20,7 @@
 #include "base/validate.h"
 #include "cli/setup.h"
 #include "core/password.h"
+#include "db/audit.h"
 #include "db/users.h"
 #include "sys/portowner.h"
 
@@ -121,6 +122,17 @@ static int prepare_in_child(struct config *cfg)
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* Audit rows older than audit.max_age_days go (at start, then daily). */
+static void prune_audit(struct app *app)
+{
+        long n = audit_prune(app->db, app->cfg->audit.max_age_days);
+        if (n < 0)
+                log_warn("could not prune the audit log: %s", strerror((int)-n));
+        else if (n > 0)
+                log_info("pruned %ld audit rows older than %d days", n,
+                         app->cfg->audit.max_age_days);
+}
+
 static int run_server(struct config *cfg)
 {
         int r;
@@ -149,9 +161,14 @@ static int run_server(struct config *cfg)
         if (api_routes_build(&routes, &nroutes) < 0)
                 goto fail;
         app.login_limit = ratelimit_new(5, 60, 4096);
+        /* per account: 5 failures free, then 1 s, 2 s, 4 s ... up to 15 min;
+         * forgotten an hour after the last failure */
+        app.login_backoff = backoff_new(5, 1, 900, 3600, 4096);
         app.auth_cache = auth_cache_new();
-        if (!app.login_limit || !app.auth_cache)
+        app.audit_tally = audit_tally_new();
+        if (!app.login_limit || !app.login_backoff || !app.auth_cache || !app.audit_tally)
                 goto fail;
+        prune_audit(&app);
 
         struct http_server_opts o = {
             .host = cfg->server.host,
@@ -207,27 +224,45 @@ static int run_server(struct config *cfg)
         log_info("Setec Manager %s listening on %s://%s:%d/", SETEC_VERSION,
                  cfg->server.tls ? "https" : "http", cfg->server.host, cfg->server.port);
 
+        /* The main thread waits for a signal, and once a second does the
+         * housekeeping that needs no thread of its own: the buffered access
+         * log is written, the tally of anonymous requests (at most once a
+         * minute) and, once a day, old audit rows are pruned. */
+        double last_prune = time_monotonic();
         for (;;) {
-                int sig = 0;
-                if (sigwait(&sigs, &sig) != 0)
-                        continue;
-                if (sig == SIGHUP)
-                        continue; /* reserved for reloading; ignored for now */
+                struct timespec tick = {1, 0};
+                int sig = sigtimedwait(&sigs, NULL, &tick);
+                log_flush();
+                double now = time_monotonic();
+                audit_tally_flush(app.audit_tally, app.db, now, false);
+                if (now - last_prune >= 24 * 3600) {
+                        prune_audit(&app);
+                        last_prune = now;
+                }
+                if (sig < 0 || sig == SIGHUP)
+                        continue; /* SIGHUP: reserved for reloading; ignored for now */
                 log_info("signal %d: finishing in-flight requests", sig);
                 break;
         }
         http_server_stop(srv, 30);
         api_stop(&app);
+        audit_tally_flush(app.audit_tally, app.db, time_monotonic(), true);
         log_info("stopped");
+        log_flush();
         ratelimit_free(app.login_limit);
+        backoff_free(app.login_backoff);
         auth_cache_free(app.auth_cache);
+        audit_tally_free(app.audit_tally);
         db_close(app.db);
         return 0;
 fail:
         if (started)
                 api_stop(&app);
+        log_flush();
         ratelimit_free(app.login_limit);
+        backoff_free(app.login_backoff);
         auth_cache_free(app.auth_cache);
+        audit_tally_free(app.audit_tally);
         db_close(app.db);
         return 1;
 }

@@ -52,11 +52,24 @@ int setup_first_admin(struct config *cfg, struct db *db)
                 strbuf_printf(&path, "%s/initial-admin-password", cfg->data_dir);
                 strbuf_printf(&line, "%s\n", generated);
                 int r = write_file_atomic(path.data, line.data, line.len, 0600);
-                fprintf(stderr,
-                        "\n  Setec Manager: first start, panel admin created\n"
-                        "    username: admin\n    password: %s\n"
-                        "  (also written to %s%s; change it after logging in)\n\n",
-                        generated, path.data, r < 0 ? " - FAILED" : "");
+                /* The password goes to the 0600 file, and to a person at a
+                 * terminal; never into a log (under systemd stderr is the
+                 * journal, which viewers of the panel can read). */
+                if (isatty(STDERR_FILENO))
+                        fprintf(stderr,
+                                "\n  Setec Manager: first start, panel admin created\n"
+                                "    username: admin\n    password: %s\n"
+                                "  (also written to %s%s; change it after logging in)\n\n",
+                                generated, path.data, r < 0 ? " - FAILED" : "");
+                else if (r < 0)
+                        log_error("first start: panel admin 'admin' created, but its password "
+                                  "could not be written to %s (%s): set one with "
+                                  "`setec-manager admin passwd admin`",
+                                  path.data, strerror(-r));
+                else
+                        log_info("first start: panel admin 'admin' created; its password is in "
+                                 "%s (mode 0600)",
+                                 path.data);
         } else {
                 fprintf(stderr, "Setec Manager: panel admin 'admin' created with the password "
                                 "from $SETEC_ADMIN_PASSWORD\n");

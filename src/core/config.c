@@ -106,11 +106,12 @@ static const struct key keys[] = {
     LIST("monitor", "services", monitor.services, valid_unit_name),
     STR("hosting", "dir", hosting.dir, NULL),
     STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
+    INT("audit", "max_age_days", audit.max_age_days, 90, 1, 36500),
 };
 
-static const char *const sections[] = {"server",  "database", "nginx",   "systemd",
-                                       "git",     "acme",     "autarch", "float",
-                                       "backups", "logging",  "monitor", "hosting"};
+static const char *const sections[] = {"server",  "database", "nginx", "systemd", "git",
+                                       "acme",    "autarch",  "float", "backups", "logging",
+                                       "monitor", "hosting",  "audit"};
 
 static const char *const default_services[] = {"nginx", "autarch-web", "autarch-dns",
                                                "setec-manager", "ufw"};

@@ -69,6 +69,9 @@ struct config {
                 /* PEM file replacing the system store for provider calls, "" = system */
                 char *ca_bundle;
         } hosting;
+        struct {
+                int max_age_days; /* audit rows older than this are pruned */
+        } audit;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
         char *data_dir; /* dirname(database.path) */

@@ -217,3 +217,164 @@ bool ratelimit_hit(struct ratelimit *rl, const char *key, double now, unsigned *
         pthread_mutex_unlock(&rl->lock);
         return allowed;
 }
+
+/* ---------- per-account backoff ---------- */
+
+struct bo_entry {
+        uint64_t hash;
+        char *key;        /* NULL: free slot */
+        unsigned fails;   /* counted failures */
+        double last_fail; /* monotonic */
+        double until;     /* refused before this */
+};
+
+struct backoff {
+        pthread_mutex_t lock;
+        unsigned free, base, cap, reset;
+        uint64_t seed;
+        size_t n, max;
+        struct bo_entry *e; /* max entries; a login costs a password hash, so a
+                               linear scan of a few thousand is nothing */
+};
+
+struct backoff *backoff_new(unsigned free_fails, unsigned base_s, unsigned cap_s, unsigned reset_s,
+                            size_t max_keys)
+{
+        if (base_s == 0 || cap_s < base_s || max_keys == 0 || max_keys > (1u << 20)) {
+                errno = EINVAL;
+                return NULL;
+        }
+        struct backoff *b = calloc(1, sizeof(*b));
+        if (!b)
+                return NULL;
+        b->e = calloc(max_keys, sizeof(*b->e));
+        if (!b->e || rand_bytes(&b->seed, sizeof(b->seed)) < 0) {
+                free(b->e);
+                free(b);
+                errno = ENOMEM;
+                return NULL;
+        }
+        b->free = free_fails;
+        b->base = base_s;
+        b->cap = cap_s;
+        b->reset = reset_s;
+        b->max = max_keys;
+        pthread_mutex_init(&b->lock, NULL);
+        return b;
+}
+
+void backoff_free(struct backoff *b)
+{
+        if (!b)
+                return;
+        for (size_t i = 0; i < b->n; i++)
+                free(b->e[i].key);
+        free(b->e);
+        pthread_mutex_destroy(&b->lock);
+        free(b);
+}
+
+static void bo_drop(struct backoff *b, size_t i)
+{
+        free(b->e[i].key);
+        b->e[i] = b->e[--b->n];
+        b->e[b->n] = (struct bo_entry){0};
+}
+
+/* The entry of key, with failures older than the reset window forgotten;
+ * NULL when none. */
+static struct bo_entry *bo_find(struct backoff *b, const char *key, double now)
+{
+        uint64_t h = hash_key(b->seed, key);
+        for (size_t i = 0; i < b->n; i++) {
+                struct bo_entry *e = &b->e[i];
+                if (e->hash != h || !streq(e->key, key))
+                        continue;
+                if (now - e->last_fail >= b->reset && now >= e->until) {
+                        bo_drop(b, i);
+                        return NULL;
+                }
+                return e;
+        }
+        return NULL;
+}
+
+bool backoff_check(struct backoff *b, const char *key, double now, unsigned *retry_after)
+{
+        if (!b || !key)
+                return true;
+        pthread_mutex_lock(&b->lock);
+        struct bo_entry *e = bo_find(b, key, now);
+        bool ok = !e || now >= e->until;
+        if (!ok && retry_after) {
+                double wait = e->until - now;
+                unsigned w = (unsigned)wait;
+                if ((double)w < wait)
+                        w++;
+                *retry_after = w < 1 ? 1 : w;
+        }
+        pthread_mutex_unlock(&b->lock);
+        return ok;
+}
+
+unsigned backoff_fail(struct backoff *b, const char *key, double now)
+{
+        if (!b || !key)
+                return 0;
+        pthread_mutex_lock(&b->lock);
+        struct bo_entry *e = bo_find(b, key, now);
+        if (!e) {
+                if (b->n == b->max) {
+                        /* evict the least recently failed key that is not refused
+                         * now; when all are, the least recent of all */
+                        size_t victim = 0;
+                        double best = INFINITY;
+                        bool best_free = false;
+                        for (size_t i = 0; i < b->n; i++) {
+                                bool f = now >= b->e[i].until;
+                                if ((f && !best_free) ||
+                                    (f == best_free && b->e[i].last_fail < best)) {
+                                        victim = i;
+                                        best = b->e[i].last_fail;
+                                        best_free = f;
+                                }
+                        }
+                        bo_drop(b, victim);
+                }
+                char *k = strdup(key);
+                if (!k) {
+                        pthread_mutex_unlock(&b->lock);
+                        return 0;
+                }
+                e = &b->e[b->n++];
+                *e = (struct bo_entry){.hash = hash_key(b->seed, key), .key = k};
+        }
+        e->fails++;
+        e->last_fail = now;
+        unsigned delay = 0;
+        if (e->fails > b->free) {
+                unsigned k = e->fails - b->free - 1;
+                delay = b->base;
+                while (k-- > 0 && delay < b->cap)
+                        delay = delay > b->cap / 2 ? b->cap : delay * 2;
+                if (delay > b->cap)
+                        delay = b->cap;
+                e->until = now + delay;
+        }
+        pthread_mutex_unlock(&b->lock);
+        return delay;
+}
+
+void backoff_success(struct backoff *b, const char *key)
+{
+        if (!b || !key)
+                return;
+        pthread_mutex_lock(&b->lock);
+        uint64_t h = hash_key(b->seed, key);
+        for (size_t i = 0; i < b->n; i++)
+                if (b->e[i].hash == h && streq(b->e[i].key, key)) {
+                        bo_drop(b, i);
+                        break;
+                }
+        pthread_mutex_unlock(&b->lock);
+}

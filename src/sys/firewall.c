@@ -147,7 +147,9 @@ int fw_parse_rule_line(const char *line, struct fw_rule *r)
         size_t len = strlen(line);
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
                 len--;
-        if (!startswith(line, "ufw "))
+        /* "ufw" and blanks only: nothing to tokenize (found by fuzzing: the
+         * length left for the tokens went below zero) */
+        if (len <= 4 || !startswith(line, "ufw "))
                 return -EINVAL;
         int rc = -ENOMEM;
         _cleanup_strbuf_ struct strbuf ifaces = STRBUF_INIT(0);
@@ -482,6 +484,11 @@ int fw_parse_verbose(const char *text, struct fw_status *st)
                         if (!(st->logging = strndup_trim(p + 9, len - 9)))
                                 goto nomem;
                 } else if (startswith(p, "Default: ")) {
+                        /* a second Default: line replaces the first (found by fuzzing: it leaked)
+                         */
+                        free(st->default_incoming);
+                        free(st->default_outgoing);
+                        free(st->default_routed);
                         st->default_incoming = default_for(p, len, "incoming");
                         st->default_outgoing = default_for(p, len, "outgoing");
                         st->default_routed = default_for(p, len, "routed");

@@ -7,7 +7,7 @@ import sqlite3
 import stat
 import subprocess
 
-from conftest import BIN, FIXTURES, write_config
+from conftest import BIN, FIXTURES, Panel, write_config
 
 
 def run(*args, input=None, env=None):
@@ -162,15 +162,17 @@ def test_first_start_generates_password(fresh_panel):
     p = fresh_panel(start=False)
     del p.env["SETEC_ADMIN_PASSWORD"]
     p.start()
-    log = p.read_log()
-    m = re.search(r"password: (\S+)", log)
-    assert m, log
-    pw = m.group(1)
-    assert len(pw) >= 12
     path = os.path.join(p.data_dir, "initial-admin-password")
+    # stderr is no terminal (under systemd it is the journal): the password
+    # goes only to the 0600 file, and the log says where it is
+    log = p.wait_log(r"initial-admin-password")
+    assert log and "mode 0600" in log, p.read_log()
     assert mode(path) == 0o600
     with open(path) as f:
-        assert f.read().strip() == pw
+        pw = f.read().strip()
+    assert len(pw) >= 12
+    assert pw not in p.read_log()
+    assert not re.search(r"password: \S", p.read_log())
     assert login_status(p, "admin", pw) == 200
     assert login_status(p, "admin", p.password) == 401
     # a restart does not make a new one
@@ -178,8 +180,51 @@ def test_first_start_generates_password(fresh_panel):
     p.start()
     with open(path) as f:
         assert f.read().strip() == pw
-    assert len(re.findall(r"password: (\S+)", p.read_log())) == 1
     assert login_status(p, "admin", pw) == 200
+    assert pw not in p.read_log()
+
+
+def test_first_start_password_shown_on_a_terminal(tmp_path):
+    """At an interactive terminal (`setec-manager setup` by hand, `make run`)
+    the person who started it sees the password."""
+    import pty
+    import select
+    p = Panel(tmp_path)
+    del p.env["SETEC_ADMIN_PASSWORD"]
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run([BIN, "-c", p.config, "setup"], env=p.env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = -1
+        out = b""
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert r.returncode == 0, out
+    with open(os.path.join(p.data_dir, "initial-admin-password")) as f:
+        pw = f.read().strip()
+    assert re.search(rb"password: " + re.escape(pw.encode()), out), out
+
+
+def test_dev_run_reads_the_password_file():
+    """`make run` (scripts/dev-run.sh) shows the developer the admin login
+    from the file, not from the panel's output."""
+    script = os.path.join(os.path.dirname(BIN), "..", "scripts", "dev-run.sh")
+    if not os.path.exists(script):
+        script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "dev-run.sh")
+    with open(script) as f:
+        text = f.read()
+    assert "initial-admin-password" in text and 'cat "$pwfile"' in text
 
 
 def test_env_password_is_used(fresh_panel):
@@ -258,7 +303,8 @@ def test_wrong_size_jwt_key_refused(fresh_panel):
 
 
 def test_reference_database_is_adopted(fresh_panel):
-    p = fresh_panel(start=False, many_logins=True)
+    # the fixture's audit row is from March 2026: keep it from the retention
+    p = fresh_panel(start=False, many_logins=True, extra={"audit": {"max_age_days": 36500}})
     os.makedirs(p.data_dir, mode=0o700)
     with open(os.path.join(FIXTURES, "reference-schema.sql")) as f:
         schema = f.read()

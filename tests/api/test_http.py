@@ -344,6 +344,33 @@ def test_access_log(panel, admin_token):
     assert panel.password not in log
 
 
+ACCESS_LINE = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info: 127\.0\.0\.1 '
+                         r'"GET /api/auth/status" 200 \d+ \d+\.\dms user=admin$')
+
+
+def test_access_log_buffered_lines_complete_after_stop(fresh_panel):
+    """The access log is buffered per thread (like nginx's buffer=): lines
+    show up within a second, and a graceful stop writes every one, whole."""
+    import requests
+    p = fresh_panel()
+    tok = p.login()
+    p.request("GET", "/api/auth/status", token=tok)
+    assert p.wait_log(r'"GET /api/auth/status" 200 '), p.read_log()[-2000:]
+    n = 300
+    with requests.Session() as s:
+        for i in range(n):
+            r = s.get(p.url + "/api/auth/status", verify=False, timeout=10,
+                      headers={"Authorization": "Bearer " + tok})
+            assert r.status_code == 200
+    assert p.stop() == 0
+    lines = [ln for ln in p.read_log().splitlines() if "/api/auth/status" in ln]
+    bad = [ln for ln in lines if not ACCESS_LINE.match(ln)]
+    assert not bad, bad[:5]
+    assert len(lines) == n + 1, len(lines)
+    # the lines come before the final "stopped"
+    assert p.read_log().rstrip().endswith("info: stopped")
+
+
 def test_log_has_only_panel_lines(panel, admin_token):
     """Everything the panel prints is its own: log lines, the CLI's "Setec
     Manager: ..." messages and the indented first-start banner; no library

@@ -81,6 +81,21 @@ static void test_split_chain(void **state)
         assert_int_equal(acme_split_chain(full, strlen(full) - 40, &leaf, &chain), -EINVAL);
         assert_null(leaf);
         assert_int_equal(acme_split_chain("", 0, &leaf, &chain), -EINVAL);
+        /* found by fuzzing: a NUL byte inside (the leaf would be cut short
+         * as a string), a BEGIN line inside the first block */
+        size_t fl = strlen(full);
+        char *bad = malloc(fl + 64);
+        assert_non_null(bad);
+        memcpy(bad, full, fl);
+        bad[100] = '\0';
+        assert_int_equal(acme_split_chain(bad, fl, &leaf, &chain), -EINVAL);
+        assert_null(leaf);
+        assert_null(chain);
+        const char *b = "-----BEGIN CERTIFICATE-----\n";
+        memcpy(bad, b, strlen(b));
+        memcpy(bad + strlen(b), full, fl);
+        assert_int_equal(acme_split_chain(bad, fl + strlen(b), &leaf, &chain), -EINVAL);
+        free(bad);
         free(full);
         free(leaf_want);
         free(chain_want);
@@ -125,6 +140,16 @@ static void test_ari_window(void **state)
         assert_int_equal(w.start, utc(2025, 1, 2, 4, 0, 0));
         assert_int_equal(w.end, utc(2025, 1, 3, 4, 0, 0));
         assert_string_equal(w.explanation_url, "https://ca.test/why");
+        /* found by fuzzing: a refused body leaves nothing half-filled */
+        struct acme_renewal_window w2;
+        assert_int_equal(
+            acme_renewal_info_parse("{\"suggestedWindow\":{\"start\":\"2025-01-02T04:00:00Z\","
+                                    "\"end\":\"soon\"}}",
+                                    &w2),
+            -EINVAL);
+        assert_int_equal(w2.start, 0);
+        assert_int_equal(w2.end, 0);
+        assert_null(w2.explanation_url);
         for (int i = 0; i < 1000; i++) {
                 time_t t = acme_ari_pick(w.start, w.end, (unsigned long)rand());
                 assert_true(t >= w.start && t < w.end);

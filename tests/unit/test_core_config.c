@@ -115,6 +115,7 @@ static void check_defaults(const struct config *c)
                                           "ufw"};
         assert_list(&c->monitor.services, svc, ARRAY_SIZE(svc));
         assert_string_equal(c->hosting.dir, "/opt/setec-manager/data/hosting");
+        assert_int_equal(c->audit.max_age_days, 90);
         assert_string_equal(c->data_dir, "/opt/setec-manager/data");
 }
 
@@ -283,6 +284,8 @@ static void test_bad_values(void **state)
             {"float:\n  max_sessions: 0\n", "float.max_sessions"},
             {"backups:\n  max_age_days: -1\n", "backups.max_age_days"},
             {"backups:\n  max_count: -5\n", "backups.max_count"},
+            {"audit:\n  max_age_days: 0\n", "audit.max_age_days"},
+            {"audit:\n  max_age_days: ninety\n", "audit.max_age_days"},
             {"logging:\n  max_size_mb: 0\n", "logging.max_size_mb"},
             {"logging:\n  max_backups: -1\n", "logging.max_backups"},
             {"float:\n  session_ttl: forever\n", "float.session_ttl"},

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "base/util.h"
 #include "core/ratelimit.h"
 
 static void test_limit_and_retry_after(void **state)
@@ -215,6 +216,86 @@ static void test_threads_exact(void **state)
         ratelimit_free(rl);
 }
 
+/* ---------- per-account backoff ---------- */
+
+static void test_backoff_grows_and_caps(void **state)
+{
+        (void)state;
+        struct backoff *b = backoff_new(3, 1, 8, 3600, 16);
+        assert_non_null(b);
+        unsigned ra = 0;
+        /* the free failures cost nothing */
+        for (int i = 0; i < 3; i++) {
+                assert_true(backoff_check(b, "admin", 100, &ra));
+                assert_int_equal(backoff_fail(b, "admin", 100), 0);
+        }
+        assert_true(backoff_check(b, "admin", 100, &ra));
+        /* then 1, 2, 4, 8, 8 ... seconds, whichever address asks */
+        unsigned want[] = {1, 2, 4, 8, 8, 8};
+        double t = 100;
+        for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+                assert_int_equal(backoff_fail(b, "admin", t), want[i]);
+                ra = 0;
+                assert_false(backoff_check(b, "admin", t, &ra));
+                assert_int_equal(ra, want[i]);
+                /* refused attempts are not counted: nothing to call */
+                assert_false(backoff_check(b, "admin", t + want[i] - 0.5, &ra));
+                assert_int_equal(ra, 1);
+                t += want[i];
+                /* never a lockout: once the delay is over, an attempt is judged */
+                assert_true(backoff_check(b, "admin", t, &ra));
+        }
+        /* other accounts are not concerned */
+        assert_true(backoff_check(b, "bob", t - 1, &ra));
+        /* a success forgets everything */
+        backoff_success(b, "admin");
+        assert_true(backoff_check(b, "admin", t, &ra));
+        assert_int_equal(backoff_fail(b, "admin", t), 0);
+        backoff_free(b);
+}
+
+static void test_backoff_forgets(void **state)
+{
+        (void)state;
+        struct backoff *b = backoff_new(1, 2, 60, 100, 16);
+        assert_non_null(b);
+        assert_int_equal(backoff_fail(b, "a", 0), 0);
+        assert_int_equal(backoff_fail(b, "a", 1), 2);
+        assert_int_equal(backoff_fail(b, "a", 3), 4);
+        /* reset_s after the last failure, it starts afresh */
+        assert_int_equal(backoff_fail(b, "a", 103), 0);
+        assert_int_equal(backoff_fail(b, "a", 104), 2);
+        backoff_free(b);
+}
+
+static void test_backoff_bounded(void **state)
+{
+        (void)state;
+        struct backoff *b = backoff_new(0, 10, 10, 3600, 4);
+        assert_non_null(b);
+        /* "admin" is refused; a flood of other names does not evict it while
+         * evictable (not refused) ones exist */
+        assert_int_equal(backoff_fail(b, "admin", 0), 10);
+        backoff_success(b, "admin");
+        assert_int_equal(backoff_fail(b, "admin", 100), 10);
+        char name[32];
+        for (int i = 0; i < 100; i++) {
+                snprintf(name, sizeof(name), "user%d", i);
+                backoff_fail(b, name, 100 + i * 20);
+        }
+        unsigned ra = 0;
+        /* memory stayed bounded (4 keys), and the last names are tracked */
+        assert_false(backoff_check(b, "user99", 100 + 99 * 20, &ra));
+        backoff_free(b);
+        assert_null(backoff_new(1, 0, 10, 10, 4));
+        assert_null(backoff_new(1, 10, 5, 10, 4));
+        assert_null(backoff_new(1, 1, 5, 10, 0));
+        /* NULL-safe */
+        assert_true(backoff_check(NULL, "x", 0, &ra));
+        assert_int_equal(backoff_fail(NULL, "x", 0), 0);
+        backoff_success(NULL, "x");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -227,6 +308,9 @@ int main(void)
             cmocka_unit_test(test_bad_params),
             cmocka_unit_test(test_threads),
             cmocka_unit_test(test_threads_exact),
+            cmocka_unit_test(test_backoff_grows_and_caps),
+            cmocka_unit_test(test_backoff_forgets),
+            cmocka_unit_test(test_backoff_bounded),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

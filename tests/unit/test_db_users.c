@@ -458,10 +458,77 @@ static void test_concurrent_last_admin(void **state)
         }
 }
 
+static long long audit_count(struct db *db, const char *where)
+{
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_log WHERE %s", where);
+        sqlite3_stmt *s = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db_conn(db), sql, -1, &s, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        long long n = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return n;
+}
+
+static void test_audit_tally(void **state)
+{
+        struct db *db = ((struct fixture *)*state)->db;
+        struct audit_tally *t = audit_tally_new();
+        assert_non_null(t);
+        /* nothing counted: no row */
+        assert_int_equal(audit_tally_flush(t, db, 0, true), 0);
+        for (int i = 0; i < 500; i++)
+                audit_tally_count(t, AUDIT_ANON_LOGOUT, "192.0.2.7");
+        audit_tally_count(t, AUDIT_ANON_RATE_LIMITED, "192.0.2.8");
+        assert_int_equal(audit_tally_pending(t, AUDIT_ANON_LOGOUT), 500);
+        /* the first summary is written at once, the next a period later */
+        assert_int_equal(audit_tally_flush(t, db, 10, false), 1);
+        audit_tally_count(t, AUDIT_ANON_UNKNOWN_USER, NULL);
+        assert_int_equal(audit_tally_flush(t, db, 10 + AUDIT_TALLY_PERIOD_S - 1, false), 0);
+        assert_int_equal(audit_tally_pending(t, AUDIT_ANON_UNKNOWN_USER), 1);
+        assert_int_equal(audit_tally_flush(t, db, 10 + AUDIT_TALLY_PERIOD_S, false), 1);
+        audit_tally_count(t, AUDIT_ANON_ACCOUNT_THROTTLED, "::1");
+        /* on stop: forced */
+        assert_int_equal(audit_tally_flush(t, db, 11 + AUDIT_TALLY_PERIOD_S, true), 1);
+        assert_int_equal(audit_count(db, "action = 'anonymous requests'"), 3);
+        assert_int_equal(audit_count(db,
+                                     "detail = 'logout=500 rate_limited=1 unknown_user=0 "
+                                     "account_throttled=0' AND ip = '192.0.2.8' AND username = ''"),
+                         1);
+        assert_int_equal(audit_count(db, "detail LIKE '%unknown_user=1 %' AND ip = '192.0.2.8'"),
+                         1);
+        assert_int_equal(audit_count(db, "detail LIKE '%account_throttled=1' AND ip = '::1'"), 1);
+        assert_int_equal(audit_tally_pending(t, AUDIT_ANON_LOGOUT), 0);
+        audit_tally_free(t);
+}
+
+static void test_audit_prune(void **state)
+{
+        struct db *db = ((struct fixture *)*state)->db;
+        assert_int_equal(audit_add(db, "alice", NULL, "recent", NULL), 0);
+        assert_int_equal(
+            sqlite3_exec(db_conn(db),
+                         "INSERT INTO audit_log (username, action, created_at) VALUES"
+                         " ('old', 'a', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-91 days')),"
+                         " ('old', 'b', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-400 days')),"
+                         " ('kept', 'c', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-89 days'))",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        assert_int_equal(audit_prune(db, 0), -EINVAL);
+        assert_int_equal(audit_prune(db, 90), 2);
+        assert_int_equal(audit_count(db, "username = 'old'"), 0);
+        assert_int_equal(audit_count(db, "username IN ('kept', 'alice')"), 2);
+        assert_int_equal(audit_prune(db, 90), 0);
+        assert_int_equal(audit_prune(db, 1), 1);
+        assert_int_equal(audit_count(db, "1"), 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_audit_tally, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_audit_prune, setup, teardown),
             cmocka_unit_test_setup_teardown(test_list_ordered, setup, teardown),
             cmocka_unit_test_setup_teardown(test_update_partial, setup, teardown),
             cmocka_unit_test_setup_teardown(test_touch_and_delete, setup, teardown),

@@ -97,6 +97,9 @@ static void test_added_empty_and_garbage(void **state)
         assert_int_equal(fw_parse_rule_line("ufw frobnicate 22", &one), -EINVAL);
         assert_int_equal(fw_parse_rule_line("iptables -F", &one), -EINVAL);
         assert_int_equal(fw_parse_rule_line("ufw allow 'unterminated", &one), -EINVAL);
+        /* found by fuzzing: "ufw" and blanks read before the line */
+        assert_int_equal(fw_parse_rule_line("ufw      ", &one), -EINVAL);
+        assert_int_equal(fw_parse_rule_line("ufw ", &one), -EINVAL);
 }
 
 static void test_numbered_active_ids(void **state)
@@ -259,6 +262,15 @@ static void test_verbose(void **state)
         fw_status_free(&st);
         free(t);
         assert_int_equal(fw_parse_verbose("ERROR: You need to be root\n", &st), -EINVAL);
+        /* found by fuzzing (a leak): a second Default: line replaces the first */
+        assert_int_equal(fw_parse_verbose("Status: active\nDefault: deny (incoming)\n"
+                                          "Default: reject (incoming), allow (outgoing)\n",
+                                          &st),
+                         0);
+        assert_string_equal(st.default_incoming, "reject");
+        assert_string_equal(st.default_outgoing, "allow");
+        assert_null(st.default_routed);
+        fw_status_free(&st);
 }
 
 static void test_validators(void **state)
