@@ -337,3 +337,19 @@ def test_page_redirect_keeps_next(panel):
     r = panel.request("GET", "/panel/users", headers={"Accept": "text/html"})
     assert r.status_code == 303
     assert r.headers["Location"] == "/login?next=/panel/users"
+
+
+def test_wrong_one_time_codes_count_for_the_account_delay(panel, admin_token):
+    pw = "delay-password-123"
+    tok = new_user(panel, admin_token, "otp_delay", pw=pw)
+    s = panel.request("POST", "/api/account/2fa/setup", token=tok).json()
+    r = panel.request("POST", "/api/account/2fa/enable", token=tok, json={"code": totp(s["secret"])})
+    assert r.status_code == 200, r.text
+    good = {totp(s["secret"], step_offset=k) for k in (-1, 0, 1)}
+    wrong = next(c for c in ("111111", "222222", "333333", "444444") if c not in good)
+    statuses = [panel.request("POST", "/login", json={"username": "otp_delay", "password": pw,
+                                                      "otp": wrong}).status_code
+                for _ in range(7)]
+    # five failures are free, then the account waits (429), never a lockout
+    assert statuses[:5] == [401] * 5, statuses
+    assert 429 in statuses[5:], statuses
