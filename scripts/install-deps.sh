@@ -8,18 +8,20 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libcrypt-dev libsqlite3-dev
-  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev libqrencode-dev)
+  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev
+  libusb-1.0-0-dev libqrencode-dev)
 # What the panel runs while it manages the machine: nginx (sites), git (deploys),
 # python3-venv/pip (python apps), node/npm (node apps), ufw (firewall), openssl,
 # passwd (useradd/userdel/chpasswd: system users, per-site users), systemd (units).
 run_pkgs=(nginx git python3 python3-venv python3-pip nodejs npm ufw openssl passwd
-  procps ca-certificates)
+  procps ca-certificates libusb-1.0-0)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format nginx openssl
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
   systemd-container systemd-journal-remote python3-venv pebble
   clang libclang-rt-14-dev
-  pdns-server pdns-backend-sqlite3 bind9-dnsutils)
+  pdns-server pdns-backend-sqlite3 bind9-dnsutils
+  umockdev libumockdev-dev python3-websocket)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -30,6 +30,8 @@ int api_routes_build(struct route **out, size_t *n);
 /* Start/stop the modules' background work (samplers, schedulers). */
 int api_start(struct app *app);
 void api_stop(struct app *app);
+/* Before the http server stops: end the work requests may wait for (jobs). */
+void api_drain(struct app *app);
 
 /* Hooks installed into the http server (gate.c). */
 bool api_gate(struct http_req *r);

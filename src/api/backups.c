@@ -2,6 +2,11 @@
  * DELETE /backups/{id}, GET /backups/{id}/download, POST /backups/{id}/verify,
  * POST /backups/{id}/restore.
  *
+ * Create, verify and restore are jobs (jobs/backups.h): this file checks
+ * the request, starts the job and answers the seed's way when it ends (the
+ * request waits suspended), or at once with 202 and the job's id under
+ * `Prefer: respond-async`.
+ *
  * Archives are written by sys/archive under a ".partial" name and get their
  * row only once renamed, so the list never shows an incomplete archive. A
  * full backup holds nginx.webroot, the parent of nginx.sites_available (the
@@ -9,7 +14,6 @@
  * live SQLite files are replaced by an online-backup snapshot. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +21,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/jobs.h"
 #include "api/json.h"
 #include "api/listq.h"
 #include "api/module.h"
@@ -27,24 +32,9 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "db/backups.h"
+#include "jobs/backups.h"
+#include "jobs/locks.h"
 #include "sys/archive.h"
-
-/* Restores and pruning touch shared trees and rows: one at a time. */
-static pthread_mutex_t backups_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void unlockp(pthread_mutex_t **m)
-{
-        if (*m)
-                pthread_mutex_unlock(*m);
-}
-
-static pthread_mutex_t *lock(void)
-{
-        pthread_mutex_lock(&backups_lock);
-        return &backups_lock;
-}
-
-#define _cleanup_unlock_ __attribute__((cleanup(unlockp)))
 
 static json_t *backup_json(const struct backup_rec *b)
 {
@@ -81,115 +71,39 @@ static bool load_backup(struct http_req *r, struct backup_rec *b)
         return true;
 }
 
-/* Only our own archives are removed from disk: a hand-edited row must not
- * make the panel delete an arbitrary file. */
-static int remove_archive(const char *path)
+/* The end of a backup_create job: 201 with the row, or the error. */
+static void create_done(struct job *j, void *ctx, void *arg)
 {
-        size_t n = strlen(path);
-        struct stat sb;
-        if (n < 7 || strcmp(path + n - 7, ".tar.gz") != 0)
-                return 0;
-        if (lstat(path, &sb) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISREG(sb.st_mode))
-                return 0;
-        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* Retention after each backup: drop what is older than max_age_days and
- * what lies beyond the max_count newest (0 disables either rule). */
-static void prune(struct app *app)
-{
-        int max_age = app->cfg->backups.max_age_days, max_count = app->cfg->backups.max_count;
-        if (max_age <= 0 && max_count <= 0)
-                return;
-        _cleanup_unlock_ pthread_mutex_t *m = lock();
-        struct backup_rec *list;
-        size_t n;
-        if (backups_list(app->db, &list, &n) < 0)
-                return;
-        time_t cutoff = time(NULL) - (time_t)max_age * 86400;
-        for (size_t i = 0; i < n; i++) {
-                time_t t;
-                bool old = max_age > 0 && time_parse(list[i].created_at, &t) == 0 && t < cutoff;
-                if (!old && (max_count <= 0 || i < (size_t)max_count))
-                        continue;
-                int rc = remove_archive(list[i].path);
-                if (rc < 0) {
-                        log_warn("retention: cannot remove %s: %s", list[i].path, strerror(-rc));
-                        continue;
-                }
-                backups_delete(app->db, list[i].id);
-                log_info("retention: removed backup %lld (%s)", list[i].id, list[i].path);
-        }
-        backups_list_free(list, n);
-}
-
-static void stamp(char out[16])
-{
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(out, 16, "%Y%m%d-%H%M%S", &tm);
-}
-
-/* Create <backups.dir>/<prefix>-<UTC stamp>[-N].tar.gz, record it, prune,
- * reply 201 with the row. */
-static void make_backup(struct http_req *r, long long site_id, const char *type, const char *prefix,
-                        const struct archive_src *srcs, size_t nsrcs, const char *const *exclude)
-{
-        struct app *app = app_of(r);
-        const char *dir = app->cfg->backups.dir;
-        int rc = mkdir_p(dir, 0700);
-        if (rc < 0) {
-                http_reply_errorf(r, 500, "cannot create %s: %s", dir, strerror(-rc));
+        struct http_req *r = arg;
+        struct backup_job *w = ctx;
+        if (job_state_of(j) != JOB_DONE) {
+                _cleanup_free_ char *e = job_summary(j);
+                http_reply_error(r, w->status ? w->status : 500,
+                                 w->err ? w->err
+                                 : e    ? e
+                                        : "backup failed");
+                http_defer_done(r);
                 return;
         }
-        char ts[16], err[512] = "";
-        stamp(ts);
-        _cleanup_strbuf_ struct strbuf path = STRBUF_INIT(0);
-        struct archive_stats st;
-        rc = -EEXIST;
-        /* two backups within one second get distinct names */
-        for (int i = 1; rc == -EEXIST && i < 100; i++) {
-                strbuf_reset(&path);
-                if (i == 1)
-                        strbuf_printf(&path, "%s/%s-%s.tar.gz", dir, prefix, ts);
-                else
-                        strbuf_printf(&path, "%s/%s-%s-%d.tar.gz", dir, prefix, ts, i);
-                if (!path.data) {
-                        http_reply_error(r, 500, "out of memory");
-                        return;
-                }
-                rc = archive_create(path.data, srcs, nsrcs, exclude, &st, err, sizeof(err));
-        }
-        if (rc < 0) {
-                log_error("backup %s failed: %s", path.data, err);
-                http_reply_errorf(r, 500, "backup failed: %s", err);
-                return;
-        }
-        struct stat sb;
-        long long size = stat(path.data, &sb) == 0 ? (long long)sb.st_size : 0;
-        long long id = backups_insert(app->db, site_id, type, path.data, size);
-        if (id < 0) {
-                unlink(path.data);
-                api_reply_errno(r, (int)id, "could not record backup");
-                return;
-        }
-        log_info("backup %lld: %s (%llu files, %lld bytes)", id, path.data,
-                 (unsigned long long)st.files, size);
-        prune(app);
         struct backup_rec b = {0};
-        if (backups_get(app->db, id, &b) < 0) {
-                /* pruned at once (max_age_days in the past is impossible, but
-                 * a concurrent delete is not) */
+        if (backups_get(w->db, w->backup_id, &b) < 0) {
+                /* pruned at once (a concurrent delete) */
                 api_reply_json(r, 201,
-                               json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "path", path.data,
-                                         "size", (json_int_t)size));
-                return;
+                               json_pack("{s:I,s:s,s:I}", "id", (json_int_t)w->backup_id, "path",
+                                         w->path, "size", (json_int_t)w->size));
+        } else {
+                api_reply_json(r, 201, backup_json(&b));
+                backup_rec_clear(&b);
         }
-        api_reply_json(r, 201, backup_json(&b));
-        backup_rec_clear(&b);
+        http_defer_done(r);
+}
+
+static void start_create(struct http_req *r, struct backup_job *w, const char *subject)
+{
+        json_t *body = json_pack("{s:s}", "status", "creating");
+        if (!w->full && body)
+                json_object_set_new(body, "site_id", json_integer(w->site_id));
+        api_start_job(r, &backup_create_kind, subject, w, NULL, create_done, body);
 }
 
 /* The site's app_root, checked against the contract (absolute, normalised,
@@ -230,67 +144,30 @@ static void backup_site(struct http_req *r)
                 strbuf_printf(&prefix, "site-%s", domain);
         else
                 strbuf_printf(&prefix, "site-%lld", site_id);
-        const char *base = strrchr(root, '/') + 1; /* valid_path_inside: absolute */
-        struct archive_src src = {root, base};
-        const char *exclude[] = {app_of(r)->cfg->backups.dir, NULL};
-        if (!prefix.data) {
+        struct backup_job *w = backup_job_new(app_of(r)->cfg, app_of(r)->db);
+        if (!prefix.data || !w) {
+                backup_job_free(w);
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        make_backup(r, site_id, "site", prefix.data, &src, 1, exclude);
-}
-
-static bool is_dir(const char *p)
-{
-        struct stat sb;
-        return p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+        w->site_id = site_id;
+        w->root = TAKE_PTR(root);
+        w->prefix = strbuf_steal(&prefix);
+        char subject[32];
+        snprintf(subject, sizeof(subject), "site:%lld", site_id);
+        start_create(r, w, subject);
 }
 
 static void backup_full(struct http_req *r)
 {
-        struct app *app = app_of(r);
-        const struct config *cfg = app->cfg;
-        _cleanup_free_ char *nginx_dir = path_dirname(cfg->nginx.sites_available);
-        const char *dbpath = cfg->database.path;
-        _cleanup_strbuf_ struct strbuf snap = STRBUF_INIT(0), wal = STRBUF_INIT(0),
-                                       shm = STRBUF_INIT(0), journal = STRBUF_INIT(0);
-        strbuf_printf(&snap, "%s/.setec-db-snapshot-%ld-%lu.db", cfg->backups.dir, (long)getpid(),
-                      (unsigned long)pthread_self());
-        strbuf_printf(&wal, "%s-wal", dbpath);
-        strbuf_printf(&shm, "%s-shm", dbpath);
-        strbuf_printf(&journal, "%s-journal", dbpath);
-        if (!snap.data || !wal.data || !shm.data || !journal.data || !nginx_dir) {
+        struct backup_job *w = backup_job_new(app_of(r)->cfg, app_of(r)->db);
+        if (!w || !(w->prefix = strdup("full-system"))) {
+                backup_job_free(w);
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        int rc = mkdir_p(cfg->backups.dir, 0700);
-        if (rc < 0) {
-                http_reply_errorf(r, 500, "cannot create %s: %s", cfg->backups.dir, strerror(-rc));
-                return;
-        }
-        unlink(snap.data); /* left over by a crash */
-        rc = db_snapshot(app->db, snap.data);
-        if (rc < 0) {
-                http_reply_errorf(r, 500, "backup failed: database snapshot: %s", strerror(-rc));
-                return;
-        }
-        struct archive_src srcs[4];
-        size_t n = 0;
-        const char *dirs[] = {cfg->nginx.webroot, nginx_dir, cfg->data_dir};
-        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-                if (!is_dir(dirs[i]))
-                        continue;
-                bool dup = false;
-                for (size_t k = 0; k < n; k++)
-                        dup |= streq(srcs[k].path, dirs[i]);
-                /* "/" would give members absolute names */
-                if (!dup && dirs[i][strspn(dirs[i], "/")])
-                        srcs[n++] = (struct archive_src){dirs[i], dirs[i] + strspn(dirs[i], "/")};
-        }
-        srcs[n++] = (struct archive_src){snap.data, dbpath + strspn(dbpath, "/")};
-        const char *exclude[] = {cfg->backups.dir, dbpath, wal.data, shm.data, journal.data, NULL};
-        make_backup(r, 0, "full", "full-system", srcs, n, exclude);
-        unlink(snap.data);
+        w->full = true;
+        start_create(r, w, "backup:full");
 }
 
 static void list_backups(struct http_req *r)
@@ -314,14 +191,24 @@ static void delete_backup(struct http_req *r)
         struct backup_rec b = {0};
         if (!load_backup(r, &b))
                 return;
-        _cleanup_unlock_ pthread_mutex_t *m = lock();
-        int rc = remove_archive(b.path);
+        /* not while a job verifies it */
+        char subject[32];
+        snprintf(subject, sizeof(subject), "backup:%lld", b.id);
+        long long holder = 0;
+        if (locks_acquire(subject, 0, &holder) < 0) {
+                backup_rec_clear(&b);
+                api_reply_busy(r, subject, holder);
+                return;
+        }
+        int rc = backup_remove_archive(b.path);
         if (rc < 0) {
+                locks_release(subject, 0);
                 http_reply_errorf(r, 500, "cannot remove %s: %s", b.path, strerror(-rc));
                 backup_rec_clear(&b);
                 return;
         }
         rc = backups_delete(app_of(r)->db, b.id);
+        locks_release(subject, 0);
         backup_rec_clear(&b);
         if (rc < 0 && rc != -ENOENT) {
                 api_reply_errno(r, rc, "could not delete backup");
@@ -426,21 +313,51 @@ static void download_backup(struct http_req *r)
         http_add_header(r, "Cache-Control", "no-store");
 }
 
+static void verify_done(struct job *j, void *ctx, void *arg)
+{
+        struct http_req *r = arg;
+        struct backup_job *w = ctx;
+        json_t *o =
+            json_pack("{s:I,s:b,s:I,s:I}", "id", (json_int_t)w->backup_id, "valid", w->valid,
+                      "files", (json_int_t)w->st.files, "bytes", (json_int_t)w->st.bytes);
+        if (!w->valid && o)
+                json_object_set_new(o, "error", json_string(w->err ? w->err : "cancelled"));
+        api_reply_json(r, 200, o);
+        http_defer_done(r);
+}
+
 static void verify_backup(struct http_req *r)
 {
         struct backup_rec b = {0};
         if (!load_backup(r, &b))
                 return;
-        char err[512] = "";
-        struct archive_stats st = {0};
-        int rc = archive_verify(b.path, &st, err, sizeof(err));
-        json_t *j = json_pack("{s:I,s:b,s:I,s:I}", "id", (json_int_t)b.id, "valid", rc == 0,
-                              "files", (json_int_t)st.files, "bytes", (json_int_t)st.bytes);
+        struct backup_job *w = backup_job_new(app_of(r)->cfg, app_of(r)->db);
+        if (!w || !(w->path = strdup(b.path))) {
+                backup_rec_clear(&b);
+                backup_job_free(w);
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        w->backup_id = b.id;
         backup_rec_clear(&b);
-        if (rc < 0 && j)
-                json_object_set_new(j, "error",
-                                    json_string(rc == -ENOENT ? "archive file is missing" : err));
-        api_reply_json(r, 200, j);
+        char subject[32];
+        snprintf(subject, sizeof(subject), "backup:%lld", w->backup_id);
+        json_t *body =
+            json_pack("{s:I,s:s}", "id", (json_int_t)w->backup_id, "status", "verifying");
+        api_start_job(r, &backup_verify_kind, subject, w, NULL, verify_done, body);
+}
+
+static void restore_done(struct job *j, void *ctx, void *arg)
+{
+        struct http_req *r = arg;
+        struct backup_job *w = ctx;
+        if (job_state_of(j) != JOB_DONE)
+                http_reply_error(r, w->status ? w->status : 409, w->err ? w->err : "cancelled");
+        else
+                api_reply_json(r, 200,
+                               json_pack("{s:s,s:s,s:I}", "status", "restored", "path", w->root,
+                                         "files", (json_int_t)w->st.files));
+        http_defer_done(r);
 }
 
 static void restore_backup(struct http_req *r)
@@ -463,26 +380,22 @@ static void restore_backup(struct http_req *r)
                 http_reply_error(r, 404, "backup file not found");
                 return;
         }
-        char err[512] = "";
-        struct archive_stats st = {0};
-        int rc;
-        {
-                _cleanup_unlock_ pthread_mutex_t *m = lock();
-                rc = archive_restore_dir(b.path, root, &st, err, sizeof(err));
+        struct backup_job *w = backup_job_new(app_of(r)->cfg, app_of(r)->db);
+        if (!w || !(w->path = strdup(b.path))) {
+                backup_rec_clear(&b);
+                backup_job_free(w);
+                http_reply_error(r, 500, "out of memory");
+                return;
         }
+        w->backup_id = b.id;
+        w->site_id = b.site_id;
+        w->root = TAKE_PTR(root);
         backup_rec_clear(&b);
-        if (rc == -EBADMSG || rc == -EPERM) {
-                http_reply_errorf(r, 422, "restore refused: %s", err);
-                return;
-        }
-        if (rc < 0) {
-                http_reply_errorf(r, 500, "restore failed: %s", err);
-                return;
-        }
-        log_info("restored %s (%llu files)", root, (unsigned long long)st.files);
-        api_reply_json(r, 200,
-                       json_pack("{s:s,s:s,s:I}", "status", "restored", "path", root, "files",
-                                 (json_int_t)st.files));
+        /* the restore replaces the site's files: the site's subject */
+        char subject[32];
+        snprintf(subject, sizeof(subject), "site:%lld", w->site_id);
+        json_t *body = json_pack("{s:s,s:s}", "status", "restoring", "path", w->root);
+        api_start_job(r, &backup_restore_kind, subject, w, NULL, restore_done, body);
 }
 
 static const struct route backups_routes[] = {

@@ -5,11 +5,14 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "base/log.h"
 #include "http/sse.h"
 #include "sys/journal.h"
 
-#define STREAMS_MAX 64   /* concurrent journal streams (each holds the journal open) */
+/* A journal stream holds the journal's files open: a few descriptors. The
+ * cap is server.max_streams, or sized from RLIMIT_NOFILE. */
+#define JOURNAL_FDS 8
 #define PUMP_MAX    2000 /* entries per wake-up of one stream */
 
 static atomic_uint streams_open;
@@ -47,7 +50,8 @@ void api_journal_sse(struct http_req *r, const char *unit, unsigned backlog)
                 http_reply_error(r, 400, "Last-Event-ID must be a journal cursor");
                 return;
         }
-        if (atomic_fetch_add(&streams_open, 1) >= STREAMS_MAX) {
+        unsigned cap = sse_stream_limit((unsigned)app_of(r)->cfg->server.max_streams, JOURNAL_FDS);
+        if (atomic_fetch_add(&streams_open, 1) >= cap) {
                 atomic_fetch_sub(&streams_open, 1);
                 http_reply_error(r, 503, "too many log streams open");
                 http_add_header(r, "Retry-After", "5");

@@ -2,23 +2,21 @@
  * POST /sites/{id}/deploy|start|stop|restart, GET /sites/{id}/logs[/stream],
  * GET /sites/{id}/deployments/{did}[/stream].
  *
- * Every change is validated completely before anything runs. Provisioning
- * (create) and deploys are tracked jobs (jobs/job.h): their output goes to a
- * deployments row and can be followed over SSE. With `Prefer: respond-async`
- * they answer 202 at once and run on this module's own worker pool;
- * otherwise they run on the request's worker thread and answer when done.
+ * This file decodes and validates requests, starts or reads jobs and
+ * replies; the work itself (provisioning, deploy, update, delete and their
+ * undo steps) is the site job kinds of jobs/sites.c on the job engine
+ * (jobs/engine.h), subject "site:<id>": a second change of a site while a
+ * job holds it answers 409 naming that job. Every change is validated
+ * completely before a job starts. Create and deploy also keep the seed's
+ * deployments row (the job mirrors its output and end into it), followed
+ * over SSE at /sites/{id}/deployments/{did}/stream.
  *
- * A failed create is undone step by step in reverse (unit removed, vhost
- * transaction undone by nginx_txn_commit itself, row deleted, app_root
- * removed when this create made it). A failed update restores the unit and
- * the row; nginx's own transaction restores the vhost files. One change per
- * site at a time: a site being changed answers 409 to other changes. */
-#include <dirent.h>
+ * With `Prefer: respond-async` a job-backed route answers 202 at once with
+ * "job_id" and Location: /api/jobs/{id}; otherwise the seed's answer comes
+ * when the job ends, while the connection waits suspended (http_defer): no
+ * request thread is held. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,97 +24,32 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/jobs.h"
 #include "api/journal_sse.h"
 #include "api/json.h"
 #include "api/listq.h"
 #include "api/module.h"
-#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
-#include "base/workpool.h"
 #include "core/site.h"
 #include "db/sites.h"
 #include "http/sse.h"
-#include "jobs/job.h"
-#include "sys/deploy.h"
+#include "jobs/engine.h"
+#include "jobs/locks.h"
+#include "jobs/sites.h"
+#include "sys/files.h"
 #include "sys/journal.h"
-#include "sys/nginx.h"
 #include "sys/services.h"
 #include "sys/units.h"
 
-#define PORT_LO          8000
-#define PORT_HI          8999
-#define UNIT_TIMEOUT_MS  60000
 #define LOG_LINES        100
 #define LOG_MAX          (4 * 1024 * 1024)
 #define STREAM_BACKLOG   50
-#define STREAMS_MAX      64
-#define ERROR_TAIL       2000
 #define DEPLOYMENTS_SHOW 10
 
-static struct workpool *pool; /* async provisioning and deploys */
 static atomic_int streams_open;
-
-/* Guards `busy` and the check-then-write sequences (domain, port). */
-static pthread_mutex_t sites_lock = PTHREAD_MUTEX_INITIALIZER;
-static long long *busy;
-static size_t nbusy, capbusy;
-
-static void unlockp(pthread_mutex_t **m)
-{
-        if (*m)
-                pthread_mutex_unlock(*m);
-}
-#define _cleanup_unlock_ __attribute__((cleanup(unlockp)))
-
-static pthread_mutex_t *lock_sites(void)
-{
-        pthread_mutex_lock(&sites_lock);
-        return &sites_lock;
-}
-
-static bool busy_has_locked(long long id)
-{
-        for (size_t i = 0; i < nbusy; i++)
-                if (busy[i] == id)
-                        return true;
-        return false;
-}
-
-/* sites_lock held. false when busy already or out of memory. */
-static bool busy_add_locked(long long id)
-{
-        if (busy_has_locked(id))
-                return false;
-        if (nbusy == capbusy) {
-                size_t ncap = capbusy ? capbusy * 2 : 16;
-                long long *p = reallocarray(busy, ncap, sizeof(*p));
-                if (!p)
-                        return false;
-                busy = p;
-                capbusy = ncap;
-        }
-        busy[nbusy++] = id;
-        return true;
-}
-
-static bool busy_acquire(long long id)
-{
-        _cleanup_unlock_ pthread_mutex_t *m = lock_sites();
-        return busy_add_locked(id);
-}
-
-static void busy_release(long long id)
-{
-        _cleanup_unlock_ pthread_mutex_t *m = lock_sites();
-        for (size_t i = 0; i < nbusy; i++)
-                if (busy[i] == id) {
-                        busy[i] = busy[--nbusy];
-                        return;
-                }
-}
 
 static void site_freep(struct site *s)
 {
@@ -247,344 +180,30 @@ static bool load_site(struct http_req *r, struct site *s)
         return true;
 }
 
-static bool wants_async(struct http_req *r)
+/* The failure answer of a site job: {"error","step"[,"deployment_id"]}. */
+static json_t *failure_json(struct site_job *w, struct job *j, long long did, int *status)
 {
-        const char *p = http_header(r, "Prefer");
-        return p && strstr(p, "respond-async");
+        _cleanup_free_ char *err = w->out.error ? NULL : job_summary(j);
+        _cleanup_free_ char *step = w->out.step ? NULL : job_failed_step(j);
+        const char *e = w->out.error ? w->out.error : err ? err : "failed";
+        *status = w->out.status ? w->out.status : job_state_of(j) == JOB_CANCELLED ? 409 : 500;
+        json_t *o = json_pack("{s:o,s:s}", "error", json_text(e), "step",
+                              w->out.step ? w->out.step
+                              : step      ? step
+                                          : "");
+        if (o && did > 0)
+                json_object_set_new(o, "deployment_id", json_integer(did));
+        return o;
 }
 
-/* ---- file helpers ---- */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* Start kind on the site of w (api_start_job). */
+static bool start_site_job(struct http_req *r, const struct job_kind *k, struct site_job *w,
+                           long long did, job_end_fn done, json_t *async_body)
 {
-        if (ftw->level == 0)
-                return 0; /* the top is handled by the caller */
-        if (remove(path) < 0 && errno != ENOENT)
-                log_warn("rollback: cannot remove %s: %m", path);
-        return 0;
-}
-
-/* Remove what is inside dir (never following links or crossing mounts);
- * with self also dir. Only called on validated paths inside nginx.webroot. */
-static void rm_tree(const char *dir, bool self)
-{
-        nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-        if (self && rmdir(dir) < 0 && errno != ENOENT)
-                log_warn("rollback: cannot remove %s: %m", dir);
-}
-
-static bool dir_empty(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return false;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return false;
-        }
-        bool empty = true;
-        struct dirent *e;
-        while ((e = readdir(d)))
-                if (!streq(e->d_name, ".") && !streq(e->d_name, "..")) {
-                        empty = false;
-                        break;
-                }
-        closedir(d);
-        return empty;
-}
-
-/* ---- ports ---- */
-
-/* sites_lock held. 0 = ok; -EADDRINUSE when port (given) is another site's;
- * when *port is 0 one is picked (-EADDRNOTAVAIL when none is free). */
-static int port_locked(struct db *db, long long self, int *port)
-{
-        _cleanup_free_ int *used = NULL;
-        size_t n;
-        int rc = sites_used_ports(db, self, &used, &n);
-        if (rc < 0)
-                return rc;
-        if (*port) {
-                for (size_t i = 0; i < n; i++)
-                        if (used[i] == *port)
-                                return -EADDRINUSE;
-                return 0;
-        }
-        *port = deploy_pick_port(PORT_LO, PORT_HI, used, n);
-        return *port ? 0 : -EADDRNOTAVAIL;
-}
-
-static void reply_port_error(struct http_req *r, int rc, int port)
-{
-        if (rc == -EADDRINUSE)
-                http_reply_errorf(r, 409, "app_port %d is already used by another site", port);
-        else if (rc == -EADDRNOTAVAIL)
-                http_reply_errorf(r, 503, "app_port: no free port in %d-%d", PORT_LO, PORT_HI);
-        else
-                api_reply_errno(r, rc, "could not read the sites' ports");
-}
-
-/* ---- steps shared by create, update and deploy ---- */
-
-struct outcome {
-        const char *step; /* the failed step, NULL on success */
-        char *error;      /* malloc'd message "<step> failed: ..." */
-        int status;       /* HTTP status for the failure */
-};
-
-static void outcome_clear(struct outcome *o)
-{
-        free(o->error);
-        *o = (struct outcome){0};
-}
-
-static int failf(struct outcome *o, struct job *j, int status, const char *step, const char *fmt,
-                 ...) __attribute__((format(printf, 5, 6)));
-static int failf(struct outcome *o, struct job *j, int status, const char *step, const char *fmt,
-                 ...)
-{
-        _cleanup_strbuf_ struct strbuf t = STRBUF_INIT(0);
-        strbuf_printf(&t, "%s failed", step);
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                strbuf_puts(&t, ": ");
-                strbuf_vprintf(&t, fmt, ap);
-                va_end(ap);
-        }
-        free(o->error);
-        o->error = t.data ? utf8_clean(strbuf_steal(&t)) : NULL;
-        o->step = step;
-        o->status = status;
-        return -1;
-}
-
-/* A failed program: its step and the tail of the job's output. */
-static int fail_output(struct outcome *o, struct job *j, const char *step, int rc)
-{
-        _cleanup_free_ char *tail = job_tail(j, ERROR_TAIL);
-        if (rc < 0 && rc != -EIO && (!tail || !*tail))
-                return failf(o, j, 500, step, "%s", strerror(-rc));
-        return failf(o, j, 500, step, "%s", tail && *tail ? tail : strerror(-rc));
-}
-
-static int step_deps(const struct site *s, struct job *j, struct outcome *o)
-{
-        int rc = 0;
-        if (s->app_type == APP_PYTHON || s->app_type == APP_AUTARCH) {
-                job_printf(j, "==> python venv and pip install\n");
-                rc = deploy_python(s->app_root, job_output, j);
-                if (rc < 0)
-                        return fail_output(o, j, "pip install", rc);
-        } else if (s->app_type == APP_NODE) {
-                job_printf(j, "==> npm install\n");
-                rc = deploy_node(s->app_root, job_output, j);
-                if (rc < 0)
-                        return fail_output(o, j, "npm install", rc);
-        }
-        return 0;
-}
-
-/* Before anything that outlives a failed create (the app user): systemd
- * must be there to run the app at all. */
-static int step_systemd(struct job *j, struct outcome *o)
-{
-        struct sd_bus *bus = NULL;
-        int rc = services_bus(2000, &bus);
-        if (rc < 0)
-                return failf(o, j, 503, "systemd", "cannot reach the system bus: %s",
-                             strerror(-rc));
-        return 0;
-}
-
-/* The app's files belong to the unprivileged user the unit runs as. */
-static int step_owner(const struct site *s, struct job *j, struct outcome *o, const char **user)
-{
-        int rc = units_ensure_app_user(user);
-        if (rc < 0)
-                return failf(o, j, 500, "app user", "cannot create the user %s: %s", UNITS_APP_USER,
-                             strerror(-rc));
-        rc = units_chown_tree(s->app_root, *user);
-        if (rc < 0)
-                return failf(o, j, 500, "chown", "%s: %s", s->app_root, strerror(-rc));
-        return 0;
-}
-
-static int step_unit_install(const struct config *cfg, const struct site *s, const char *user,
-                             struct job *j, struct outcome *o)
-{
-        char unit[300];
-        site_unit_name(s, unit, sizeof(unit));
-        _cleanup_free_ char *text = unit_render_app(s, cfg, user);
-        if (!text)
-                return failf(o, j, 500, "unit", "cannot render %s", unit);
-        job_printf(j, "==> systemd unit %s\n", unit);
-        int rc = unit_install(cfg, unit, text);
-        if (rc < 0)
-                return failf(o, j, 500, "unit", "cannot install %s: %s", unit, strerror(-rc));
-        return 0;
-}
-
-static int step_unit_op(const struct site *s, enum unit_op op, const char *what, struct job *j,
-                        struct outcome *o)
-{
-        char unit[300], err[512] = "";
-        site_unit_name(s, unit, sizeof(unit));
-        if (j)
-                job_printf(j, "==> %s %s\n", what, unit);
-        int rc = unit_control(unit, op, UNIT_TIMEOUT_MS, err, sizeof(err));
-        if (rc < 0)
-                return failf(o, j, 500, what, "%s: %s", unit, *err ? err : strerror(-rc));
-        return 0;
-}
-
-/* Remove a unit for good (rollback, delete, rename). When systemd cannot be
- * reached the file still goes, so no half site stays behind. */
-static int remove_unit(const struct config *cfg, const char *unit)
-{
-        int rc = unit_remove(cfg, unit);
-        if (rc < 0) {
-                log_warn("sites: removing %s: %s", unit, strerror(-rc));
-                _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
-                strbuf_printf(&p, "%s/%s", cfg->systemd.unit_dir, unit);
-                if (p.data && valid_unit_name(unit) && unlink(p.data) < 0 && errno != ENOENT)
-                        return -errno;
-        }
-        return rc;
-}
-
-/* Apply the vhost of s (enabled: written and linked; disabled: unlinked),
- * first dropping old_domain's vhost when it differs. */
-static int step_nginx(const struct config *cfg, const struct site *s, const char *old_domain,
-                      struct job *j, struct outcome *o)
-{
-        if (j)
-                job_printf(j, "==> nginx vhost %s\n", s->domain);
-        struct nginx_txn *t = NULL;
-        int rc = nginx_txn_begin(cfg, &t);
-        if (rc < 0)
-                return failf(o, j, 500, "nginx", "%s", strerror(-rc));
-        if (old_domain && !streq(old_domain, s->domain))
-                rc = nginx_txn_drop_site(t, old_domain, true);
-        if (rc == 0)
-                rc = s->enabled ? nginx_txn_put_site(t, s)
-                                : nginx_txn_drop_site(t, s->domain, false);
-        if (rc < 0) {
-                nginx_txn_free(t);
-                return failf(o, j, 500, "nginx", "cannot write the vhost: %s", strerror(-rc));
-        }
-        _cleanup_free_ char *msg = NULL;
-        rc = nginx_txn_commit(t, &msg);
-        nginx_txn_free(t);
-        if (rc == -EINVAL)
-                return failf(o, j, 400, "nginx -t", "%s", msg ? msg : "configuration test failed");
-        if (rc < 0)
-                return failf(o, j, 500, "nginx reload", "%s", msg ? msg : strerror(-rc));
-        if (j && msg && *msg)
-                job_printf(j, "%s\n", msg);
-        return 0;
-}
-
-/* ---- create ---- */
-
-struct provision {
-        struct app *app;
-        struct site site;
-        struct job *job;
-        struct outcome out;
-};
-
-static void provision_free(struct provision *p)
-{
-        if (!p)
-                return;
-        site_clear(&p->site);
-        job_unref(p->job);
-        outcome_clear(&p->out);
-        free(p);
-}
-
-/* Run every step; on failure undo what was done and delete the row. The
- * job ends either way. 0 or -1 (p->out says why). */
-static int provision_run(struct provision *p)
-{
-        const struct config *cfg = p->app->cfg;
-        struct site *s = &p->site;
-        struct job *j = p->job;
-        struct outcome *o = &p->out;
-        bool made_root = false, filled_root = false, unit_tried = false;
-        const char *user = NULL;
-        int rc = -1;
-        struct stat sb;
-
-        job_printf(j, "==> app_root %s\n", s->app_root);
-        if (lstat(s->app_root, &sb) < 0) {
-                int e = mkdir_p(s->app_root, 0755);
-                if (e < 0) {
-                        failf(o, j, 500, "app_root", "cannot create %s: %s", s->app_root,
-                              strerror(-e));
-                        goto fail;
-                }
-                made_root = true;
-        } else if (!S_ISDIR(sb.st_mode)) {
-                failf(o, j, 409, "app_root", "%s exists and is not a directory", s->app_root);
-                goto fail;
-        }
-        if (!str_empty(s->git_repo)) {
-                job_printf(j, "==> git clone %s (branch %s)\n", s->git_repo, s->git_branch);
-                filled_root = true;
-                int e = deploy_git_clone(s->git_repo, s->git_branch, s->app_root, job_output, j);
-                if (e < 0) {
-                        fail_output(o, j, "git clone", e);
-                        goto fail;
-                }
-        }
-        if (has_unit(s)) {
-                filled_root = true;
-                if (step_deps(s, j, o) < 0 || step_systemd(j, o) < 0 ||
-                    step_owner(s, j, o, &user) < 0)
-                        goto fail;
-                unit_tried = true;
-                if (step_unit_install(cfg, s, user, j, o) < 0 ||
-                    step_unit_op(s, UNIT_ENABLE, "enable", j, o) < 0 ||
-                    step_unit_op(s, UNIT_START, "start", j, o) < 0)
-                        goto fail;
-        }
-        if (step_nginx(cfg, s, NULL, j, o) < 0)
-                goto fail;
-        job_finish(j, true, "site created");
-        return 0;
-
-fail:
-        job_printf(j, "%s\n==> rolling back\n", o->error ? o->error : "failed");
-        if (unit_tried) {
-                char unit[300];
-                site_unit_name(s, unit, sizeof(unit));
-                remove_unit(cfg, unit);
-        }
-        /* the vhost: a failed commit restored the files itself, and nginx is
-         * the last step, so nothing of it stays */
-        int e = sites_delete(p->app->db, s->id);
-        if (e < 0 && e != -ENOENT)
-                log_error("sites: rollback of %s: cannot delete row %lld: %s", s->domain, s->id,
-                          strerror(-e));
-        if (made_root)
-                rm_tree(s->app_root, true);
-        else if (filled_root)
-                rm_tree(s->app_root, false); /* it was empty before */
-        job_finish(j, false, o->error);
-        log_warn("sites: create %s failed (%s), rolled back", s->domain, o->error ? o->error : "?");
-        return rc;
-}
-
-static void provision_task(void *arg)
-{
-        struct provision *p = arg;
-        long long id = p->site.id;
-        provision_run(p);
-        busy_release(id);
-        provision_free(p);
+        char subject[32];
+        site_subject(w->site.id, subject, sizeof(subject));
+        struct job_start_opts o = {.deployment_id = did, .site_id = w->site.id};
+        return api_start_job(r, k, subject, w, &o, done, async_body);
 }
 
 /* Request body of POST /sites and PUT /sites/{id}. */
@@ -715,7 +334,7 @@ static bool check_root(struct http_req *r, const struct site *s)
                 http_reply_errorf(r, 409, "app_root %s exists and is not a directory", s->app_root);
                 return false;
         }
-        if (!str_empty(s->git_repo) && !dir_empty(s->app_root)) {
+        if (!str_empty(s->git_repo) && !files_dir_empty(s->app_root)) {
                 http_reply_errorf(r, 409,
                                   "app_root %s exists and is not empty (git clone needs an empty "
                                   "directory)",
@@ -723,6 +342,44 @@ static bool check_root(struct http_req *r, const struct site *s)
                 return false;
         }
         return true;
+}
+/* Python and node apps run as systemd units: without systemd as PID 1 (a
+ * container started without it, a chroot) they can never run, so the create
+ * fails at once instead of after the clone. $SETEC_SYSTEM_BUS names a bus
+ * explicitly (tests, containers): the job's systemd step decides then. */
+static bool systemd_present(void)
+{
+        const char *bus = getenv("SETEC_SYSTEM_BUS");
+        return (bus && *bus) || access("/run/systemd/system", F_OK) == 0;
+}
+
+/* ---- create ---- */
+
+static void create_done(struct job *j, void *ctx, void *arg)
+{
+        struct http_req *r = arg;
+        struct site_job *w = ctx;
+        struct site *s = &w->site;
+        long long did = w->deployment_id;
+        bool ok;
+        job_done(j, &ok);
+        if (!ok) {
+                int status;
+                json_t *o = failure_json(w, j, did, &status);
+                api_reply_json(r, status, o);
+        } else if (api_body_is_form(r)) {
+                char loc[64];
+                snprintf(loc, sizeof(loc), "/sites/%lld", s->id);
+                http_redirect(r, 303, loc);
+        } else {
+                api_reply_json(r, 201,
+                               json_pack("{s:I,s:s,s:s,s:b,s:i,s:I}", "id", (json_int_t)s->id,
+                                         "domain", s->domain, "app_type",
+                                         app_type_name(s->app_type), "enabled", s->enabled,
+                                         "app_port", s->app_port, "deployment_id",
+                                         (json_int_t)did));
+        }
+        http_defer_done(r);
 }
 
 static void create_site(struct http_req *r)
@@ -735,32 +392,31 @@ static void create_site(struct http_req *r)
                 http_reply_error(r, 400, "domain is required");
                 return;
         }
-        struct provision *p = calloc(1, sizeof(*p));
-        if (!p) {
+        struct site_job *w = site_job_new(app->cfg, app->db);
+        if (!w) {
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        p->app = app;
-        struct site *s = &p->site;
+        struct site *s = &w->site;
         *s = (struct site){.app_type = APP_STATIC, .ssl_auto = true, .enabled = true};
         unsigned mask = 0;
         bool ok = set_str(&s->aliases, "") == 0 && set_str(&s->app_entry, "") == 0 &&
                   set_str(&s->git_repo, "") == 0 && set_str(&s->git_branch, "main") == 0 &&
                   set_str(&s->ssl_cert_path, "") == 0 && set_str(&s->ssl_key_path, "") == 0;
         if (!ok) {
-                provision_free(p);
+                site_job_free(w);
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
         if (!merge_input(r, &in, s, &mask)) {
-                provision_free(p);
+                site_job_free(w);
                 return;
         }
         s->enabled = true; /* a new site serves (the seed answers "enabled": true) */
         if (!in.has_app_root) {
                 /* the default needs a valid domain before it is built */
                 if (!valid_domain(s->domain)) {
-                        provision_free(p);
+                        site_job_free(w);
                         http_reply_error(r, 400, "domain must be a valid DNS host name");
                         return;
                 }
@@ -768,114 +424,50 @@ static void create_site(struct http_req *r)
                 _cleanup_strbuf_ struct strbuf root = STRBUF_INIT(0);
                 strbuf_printf(&root, "%s/%s", app->cfg->nginx.webroot, s->domain);
                 if (!root.data || set_str(&s->app_root, root.data) < 0) {
-                        provision_free(p);
+                        site_job_free(w);
                         http_reply_error(r, 500, "out of memory");
                         return;
                 }
         }
         if (!validate(r, s) || !check_root(r, s)) {
-                provision_free(p);
+                site_job_free(w);
                 return;
         }
-
-        long long id;
-        {
-                _cleanup_unlock_ pthread_mutex_t *m = lock_sites();
-                struct site other = {0};
-                int rc = sites_get_by_domain(app->db, s->domain, &other);
-                site_clear(&other);
-                if (rc == 0) {
-                        provision_free(p);
-                        http_reply_error(r, 409, "domain already exists");
-                        return;
-                }
-                if (has_unit(s)) {
-                        int want = s->app_port;
-                        rc = port_locked(app->db, 0, &s->app_port);
-                        if (rc < 0) {
-                                provision_free(p);
-                                reply_port_error(r, rc, want);
-                                return;
-                        }
-                }
-                id = sites_insert(app->db, s);
-                if (id < 0) {
-                        provision_free(p);
-                        api_reply_errno(r, (int)id,
-                                        id == -EEXIST ? "domain already exists"
-                                                      : "could not create site");
-                        return;
-                }
-                s->id = id;
-                if (!busy_add_locked(id)) {
-                        sites_delete(app->db, id);
-                        provision_free(p);
-                        http_reply_error(r, 500, "out of memory");
-                        return;
-                }
+        if (s->app_type != APP_STATIC && !systemd_present()) {
+                site_job_free(w);
+                http_reply_errorf(r, 503,
+                                  "%s apps need systemd running as PID 1, and this machine has "
+                                  "none (static sites work without it)",
+                                  app_type_name(s->app_type));
+                return;
         }
-        int rc = job_new(app->db, id, str_empty(s->git_repo) ? "create" : "clone", &p->job);
+        int status;
+        _cleanup_free_ char *err = NULL;
+        int rc = site_reserve(app->db, s, &status, &err);
         if (rc < 0) {
+                site_job_free(w);
+                http_reply_error(r, status, err ? err : "could not create site");
+                return;
+        }
+        long long id = s->id;
+        long long did =
+            deployments_insert(app->db, id, str_empty(s->git_repo) ? "create" : "clone");
+        if (did < 0) {
                 sites_delete(app->db, id);
-                busy_release(id);
-                provision_free(p);
-                api_reply_errno(r, rc, "could not record the deployment");
+                site_job_free(w);
+                api_reply_errno(r, (int)did, "could not record the deployment");
                 return;
         }
-        long long did = job_id(p->job);
+        w->deployment_id = did;
         log_info("sites: creating %s (id %lld, deployment %lld)", s->domain, id, did);
-
-        if (wants_async(r)) {
-                json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:b,s:i,s:s}", "id", (json_int_t)id,
-                                      "deployment_id", (json_int_t)did, "domain", s->domain,
-                                      "app_type", app_type_name(s->app_type), "enabled", true,
-                                      "app_port", s->app_port, "status", "provisioning");
-                rc = pool ? workpool_submit(pool, provision_task, p) : -ESHUTDOWN;
-                if (rc < 0) {
-                        json_decref(j);
-                        failf(&p->out, p->job, 503, "queue", "too many jobs waiting");
-                        job_finish(p->job, false, p->out.error);
-                        sites_delete(app->db, id);
-                        busy_release(id);
-                        provision_free(p);
-                        http_reply_error(r, 503, "too many site jobs are waiting; try again");
-                        http_add_header(r, "Retry-After", "10");
-                        return;
-                }
-                api_reply_json(r, 202, j);
-                http_add_header(r, "Preference-Applied", "respond-async");
-                char loc[64];
-                snprintf(loc, sizeof(loc), "/sites/%lld", id);
-                http_add_header(r, "Location", loc);
-                return;
-        }
-
-        rc = provision_run(p);
-        busy_release(id);
-        if (rc < 0) {
-                api_reply_json(r, p->out.status ? p->out.status : 500,
-                               json_pack("{s:s,s:s,s:I}", "error",
-                                         p->out.error ? p->out.error : "create failed", "step",
-                                         p->out.step ? p->out.step : "", "deployment_id",
-                                         (json_int_t)did));
-                provision_free(p);
-                return;
-        }
-        if (api_body_is_form(r)) {
-                char loc[64];
-                snprintf(loc, sizeof(loc), "/sites/%lld", id);
-                http_redirect(r, 303, loc);
-        } else {
-                api_reply_json(r, 201,
-                               json_pack("{s:I,s:s,s:s,s:b,s:i,s:I}", "id", (json_int_t)id,
-                                         "domain", s->domain, "app_type",
-                                         app_type_name(s->app_type), "enabled", s->enabled,
-                                         "app_port", s->app_port, "deployment_id",
-                                         (json_int_t)did));
-        }
-        provision_free(p);
+        json_t *body =
+            json_pack("{s:I,s:I,s:s,s:s,s:b,s:i,s:s}", "id", (json_int_t)id, "deployment_id",
+                      (json_int_t)did, "domain", s->domain, "app_type", app_type_name(s->app_type),
+                      "enabled", true, "app_port", s->app_port, "status", "provisioning");
+        /* the row is the job's now: its abandon/undo deletes it */
+        if (!start_site_job(r, &site_create_kind, w, did, create_done, body))
+                deployments_finish(app->db, did, false, "queue failed: the job did not start\n");
 }
-
 /* ---- list, detail ---- */
 
 static void list_sites(struct http_req *r)
@@ -964,306 +556,146 @@ static int site_copy(const struct site *a, struct site *b)
         return 0;
 }
 
-/* Bring the unit from old to new: the old one goes when the name changes or
- * the site has no app any more; the new one is (re)installed when its text
- * changes and started/stopped as `enabled` says. *changed says whether
- * anything was touched (for the rollback). */
-static int units_update(const struct config *cfg, const struct site *old, const struct site *nw,
-                        bool *changed, struct outcome *o)
+static void update_done(struct job *j, void *ctx, void *arg)
 {
-        char old_unit[300] = "", new_unit[300] = "";
-        *changed = false;
-        if (has_unit(old))
-                site_unit_name(old, old_unit, sizeof(old_unit));
-        if (has_unit(nw))
-                site_unit_name(nw, new_unit, sizeof(new_unit));
-        const char *user = UNITS_APP_USER;
-        _cleanup_free_ char *old_text = has_unit(old) ? unit_render_app(old, cfg, user) : NULL;
-        _cleanup_free_ char *new_text = has_unit(nw) ? unit_render_app(nw, cfg, user) : NULL;
-        bool renamed = !streq(old_unit, new_unit);
-        bool text_changed = !streq(old_text, new_text);
-        bool touch = (*old_unit && renamed) ||
-                     (*new_unit && (renamed || text_changed || nw->enabled != old->enabled));
-        if (touch && step_systemd(NULL, o) < 0)
-                return -1;
-        if (*old_unit && renamed) {
-                *changed = true;
-                int rc = remove_unit(cfg, old_unit);
-                if (rc < 0)
-                        return failf(o, NULL, 500, "unit", "cannot remove %s: %s", old_unit,
-                                     strerror(-rc));
+        struct http_req *r = arg;
+        struct site_job *w = ctx;
+        bool ok;
+        job_done(j, &ok);
+        if (!ok) {
+                int status;
+                json_t *o = failure_json(w, j, 0, &status);
+                json_object_del(o, "step");
+                api_reply_json(r, status, o);
+        } else {
+                struct site cur = {0};
+                if (sites_get(w->db, w->site.id, &cur) < 0) {
+                        api_reply_json(r, 200, site_json_live(&w->site));
+                } else {
+                        log_info("sites: updated %s (id %lld)", cur.domain, cur.id);
+                        api_reply_json(r, 200, site_json_live(&cur));
+                }
+                site_clear(&cur);
         }
-        if (!*new_unit)
-                return 0;
-        if (renamed || text_changed) {
-                *changed = true;
-                if (step_owner(nw, NULL, o, &user) < 0 ||
-                    step_unit_install(cfg, nw, user, NULL, o) < 0 ||
-                    step_unit_op(nw, UNIT_ENABLE, "enable", NULL, o) < 0)
-                        return -1;
-        }
-        if (nw->enabled != old->enabled || renamed || text_changed) {
-                *changed = true;
-                return step_unit_op(nw, nw->enabled ? UNIT_RESTART : UNIT_STOP,
-                                    nw->enabled ? "restart" : "stop", NULL, o);
-        }
-        return 0;
+        http_defer_done(r);
 }
 
 static void update_site(struct http_req *r)
 {
         struct app *app = app_of(r);
-        const struct config *cfg = app->cfg;
-        _cleanup_site_ struct site old = {0};
-        if (!load_site(r, &old))
-                return;
-        _cleanup_site_in_ struct site_in in = {0};
-        if (!fields_decode(r, site_fields, ARRAY_SIZE(site_fields), &in))
-                return;
-        _cleanup_site_ struct site nw = {0};
-        if (site_copy(&old, &nw) < 0) {
+        struct site_job *w = site_job_new(app->cfg, app->db);
+        if (!w) {
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        unsigned mask = 0;
-        if (!merge_input(r, &in, &nw, &mask) || !validate(r, &nw))
-                return;
-        if (!busy_acquire(old.id)) {
-                http_reply_error(r, 409, "the site is busy with another change; try again");
+        if (!load_site(r, &w->old)) {
+                site_job_free(w);
                 return;
         }
-        struct outcome o = {0};
-        bool db_done = false, units_changed = false;
-        {
-                _cleanup_unlock_ pthread_mutex_t *m = lock_sites();
-                struct site other = {0};
-                int rc = sites_get_by_domain(app->db, nw.domain, &other);
-                bool taken = rc == 0 && other.id != nw.id;
-                site_clear(&other);
-                if (taken) {
-                        pthread_mutex_unlock(TAKE_PTR(m));
-                        busy_release(old.id);
-                        http_reply_error(r, 409, "domain already exists");
-                        return;
-                }
-                if (has_unit(&nw) && (nw.app_port == 0 || (mask & SITE_COL_APP_PORT))) {
-                        int want = nw.app_port;
-                        rc = port_locked(app->db, nw.id, &nw.app_port);
-                        if (rc < 0) {
-                                pthread_mutex_unlock(TAKE_PTR(m));
-                                busy_release(old.id);
-                                reply_port_error(r, rc, want);
-                                return;
-                        }
-                        if (nw.app_port != old.app_port)
-                                mask |= SITE_COL_APP_PORT;
-                }
-                rc = sites_update(app->db, &nw, mask);
-                if (rc < 0) {
-                        pthread_mutex_unlock(TAKE_PTR(m));
-                        busy_release(old.id);
-                        api_reply_errno(r, rc,
-                                        rc == -EEXIST ? "domain already exists"
-                                                      : "could not update site");
-                        return;
-                }
-                db_done = true;
-        }
-        if (units_update(cfg, &old, &nw, &units_changed, &o) < 0 ||
-            step_nginx(cfg, &nw, old.domain, NULL, &o) < 0) {
-                /* back to the old unit; nginx restored its own files */
-                if (units_changed) {
-                        bool dummy;
-                        struct outcome o2 = {0};
-                        if (units_update(cfg, &nw, &old, &dummy, &o2) < 0)
-                                log_error("sites: restoring the unit of %s: %s", old.domain,
-                                          o2.error ? o2.error : "?");
-                        outcome_clear(&o2);
-                }
-                if (db_done && sites_update(app->db, &old, SITE_COL_ALL) < 0)
-                        log_error("sites: cannot restore row %lld", old.id);
-                busy_release(old.id);
-                http_reply_error(r, o.status ? o.status : 500, o.error ? o.error : "update failed");
-                outcome_clear(&o);
+        _cleanup_site_in_ struct site_in in = {0};
+        if (!fields_decode(r, site_fields, ARRAY_SIZE(site_fields), &in) ||
+            site_copy(&w->old, &w->site) < 0) {
+                if (!r->responded)
+                        http_reply_error(r, 500, "out of memory");
+                site_job_free(w);
                 return;
         }
-        busy_release(old.id);
-        _cleanup_site_ struct site cur = {0};
-        if (sites_get(app->db, nw.id, &cur) < 0) {
-                api_reply_json(r, 200, site_json_live(&nw));
+        if (!merge_input(r, &in, &w->site, &w->mask) || !validate(r, &w->site)) {
+                site_job_free(w);
                 return;
         }
-        log_info("sites: updated %s (id %lld)", cur.domain, cur.id);
-        api_reply_json(r, 200, site_json_live(&cur));
+        start_site_job(r, &site_update_kind, w, 0, update_done, NULL);
 }
 
 /* ---- delete ---- */
 
+static void delete_done(struct job *j, void *ctx, void *arg)
+{
+        struct http_req *r = arg;
+        struct site_job *w = ctx;
+        bool ok;
+        job_done(j, &ok);
+        if (!ok) {
+                int status;
+                json_t *o = failure_json(w, j, 0, &status);
+                json_object_del(o, "step");
+                api_reply_json(r, status, o);
+        } else {
+                api_reply_status(r, 200, "deleted");
+        }
+        http_defer_done(r);
+}
+
 static void delete_site(struct http_req *r)
 {
         struct app *app = app_of(r);
-        const struct config *cfg = app->cfg;
-        _cleanup_site_ struct site s = {0};
-        if (!load_site(r, &s))
-                return;
-        if (!busy_acquire(s.id)) {
-                http_reply_error(r, 409, "the site is busy with another change; try again");
+        struct site_job *w = site_job_new(app->cfg, app->db);
+        if (!w) {
+                http_reply_error(r, 500, "out of memory");
                 return;
         }
-        struct outcome o = {0};
-        /* vhost first: when nginx refuses, nothing has changed yet */
-        struct nginx_txn *t = NULL;
-        int rc = nginx_txn_begin(cfg, &t);
-        if (rc == 0)
-                rc = nginx_txn_drop_site(t, s.domain, false);
-        _cleanup_free_ char *msg = NULL;
-        if (rc == 0)
-                rc = nginx_txn_commit(t, &msg);
-        nginx_txn_free(t);
-        if (rc < 0) {
-                busy_release(s.id);
-                http_reply_errorf(r, 500, "nginx failed: %s", msg ? msg : strerror(-rc));
+        if (!load_site(r, &w->site)) {
+                site_job_free(w);
                 return;
         }
-        if (has_unit(&s)) {
-                char unit[300];
-                site_unit_name(&s, unit, sizeof(unit));
-                rc = remove_unit(cfg, unit);
-                if (rc < 0) {
-                        /* put the vhost back: the site stays whole */
-                        if (s.enabled)
-                                step_nginx(cfg, &s, NULL, NULL, &o);
-                        outcome_clear(&o);
-                        busy_release(s.id);
-                        http_reply_errorf(r, 500, "unit failed: cannot remove %s: %s", unit,
-                                          strerror(-rc));
-                        return;
-                }
-        }
-        rc = sites_delete(app->db, s.id);
-        busy_release(s.id);
-        if (rc < 0 && rc != -ENOENT) {
-                api_reply_errno(r, rc, "could not delete site");
-                return;
-        }
-        log_info("sites: deleted %s (id %lld), files kept in %s", s.domain, s.id, s.app_root);
-        api_reply_status(r, 200, "deleted");
+        start_site_job(r, &site_delete_kind, w, 0, delete_done, NULL);
 }
 
 /* ---- deploy ---- */
 
-struct deploy_work {
-        struct app *app;
-        struct site site;
-        struct job *job;
-        struct outcome out;
-};
-
-static void deploy_work_free(struct deploy_work *w)
+static void deploy_done(struct job *j, void *ctx, void *arg)
 {
-        if (!w)
-                return;
-        site_clear(&w->site);
-        job_unref(w->job);
-        outcome_clear(&w->out);
-        free(w);
-}
-
-static int deploy_run(struct deploy_work *w)
-{
-        struct site *s = &w->site;
-        struct job *j = w->job;
-        struct outcome *o = &w->out;
-        const char *user = NULL;
-        int rc = 0;
-        if (!str_empty(s->git_repo)) {
-                job_printf(j, "==> git pull --ff-only in %s\n", s->app_root);
-                rc = deploy_git_pull(s->app_root, job_output, j);
-                if (rc < 0)
-                        fail_output(o, j, "git pull", rc);
+        struct http_req *r = arg;
+        struct site_job *w = ctx;
+        bool ok;
+        job_done(j, &ok);
+        if (!ok) {
+                int status;
+                json_t *o = failure_json(w, j, w->deployment_id, &status);
+                api_reply_json(r, status, o);
+        } else {
+                api_reply_json(r, 200,
+                               json_pack("{s:s,s:I}", "status", "deployed", "deployment_id",
+                                         (json_int_t)w->deployment_id));
         }
-        if (rc == 0 && has_unit(s)) {
-                if (step_deps(s, j, o) < 0 || step_systemd(j, o) < 0 ||
-                    step_owner(s, j, o, &user) < 0)
-                        rc = -1;
-                else if (s->enabled && step_unit_op(s, UNIT_RESTART, "restart", j, o) < 0)
-                        rc = -1;
-        }
-        if (rc < 0) {
-                job_finish(j, false, o->error);
-                return -1;
-        }
-        job_finish(j, true, "deployed");
-        return 0;
-}
-
-static void deploy_task(void *arg)
-{
-        struct deploy_work *w = arg;
-        deploy_run(w);
-        busy_release(w->site.id);
-        deploy_work_free(w);
+        http_defer_done(r);
 }
 
 static void deploy_site(struct http_req *r)
 {
         struct app *app = app_of(r);
-        struct deploy_work *w = calloc(1, sizeof(*w));
+        struct site_job *w = site_job_new(app->cfg, app->db);
         if (!w) {
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        w->app = app;
         if (!load_site(r, &w->site)) {
-                free(w);
+                site_job_free(w);
                 return;
         }
-        long long id = w->site.id;
-        if (!busy_acquire(id)) {
-                deploy_work_free(w);
-                http_reply_error(r, 409, "the site is busy with another change; try again");
+        /* refuse before a deployments row exists */
+        char subject[32];
+        site_subject(w->site.id, subject, sizeof(subject));
+        long long holder = locks_holder(subject);
+        if (holder >= 0) {
+                site_job_free(w);
+                api_reply_busy(r, subject, holder);
                 return;
         }
-        int rc = job_new(app->db, id, "deploy", &w->job);
-        if (rc < 0) {
-                busy_release(id);
-                deploy_work_free(w);
-                api_reply_errno(r, rc, "could not record the deployment");
+        long long did = deployments_insert(app->db, w->site.id, "deploy");
+        if (did < 0) {
+                site_job_free(w);
+                api_reply_errno(r, (int)did, "could not record the deployment");
                 return;
         }
-        long long did = job_id(w->job);
-        if (wants_async(r)) {
-                rc = pool ? workpool_submit(pool, deploy_task, w) : -ESHUTDOWN;
-                if (rc < 0) {
-                        job_finish(w->job, false, "queue failed: too many jobs waiting");
-                        busy_release(id);
-                        deploy_work_free(w);
-                        http_reply_error(r, 503, "too many site jobs are waiting; try again");
-                        http_add_header(r, "Retry-After", "10");
-                        return;
-                }
-                api_reply_json(r, 202,
-                               json_pack("{s:s,s:I}", "status", "deploying", "deployment_id",
-                                         (json_int_t)did));
-                http_add_header(r, "Preference-Applied", "respond-async");
-                return;
-        }
-        rc = deploy_run(w);
-        busy_release(id);
-        if (rc < 0)
-                api_reply_json(r, w->out.status ? w->out.status : 500,
-                               json_pack("{s:s,s:s,s:I}", "error",
-                                         w->out.error ? w->out.error : "deploy failed", "step",
-                                         w->out.step ? w->out.step : "", "deployment_id",
-                                         (json_int_t)did));
-        else
-                api_reply_json(
-                    r, 200,
-                    json_pack("{s:s,s:I}", "status", "deployed", "deployment_id", (json_int_t)did));
-        deploy_work_free(w);
+        w->deployment_id = did;
+        json_t *body =
+            json_pack("{s:s,s:I}", "status", "deploying", "deployment_id", (json_int_t)did);
+        if (!start_site_job(r, &site_deploy_kind, w, did, deploy_done, body))
+                deployments_finish(app->db, did, false, "queue failed: the job did not start\n");
 }
 
-/* ---- start, stop, restart ---- */
+/* ---- start, stop, restart (quick: no job, but never while one runs) ---- */
 
 static void control(struct http_req *r, enum unit_op op, const char *what, const char *done)
 {
@@ -1274,21 +706,23 @@ static void control(struct http_req *r, enum unit_op op, const char *what, const
                 http_reply_error(r, 400, "static sites have no service to control");
                 return;
         }
-        if (!busy_acquire(s.id)) {
-                http_reply_error(r, 409, "the site is busy with another change; try again");
+        char subject[32];
+        site_subject(s.id, subject, sizeof(subject));
+        long long holder = 0;
+        if (locks_acquire(subject, 0, &holder) < 0) {
+                api_reply_busy(r, subject, holder);
                 return;
         }
-        struct outcome o = {0};
-        int rc = step_unit_op(&s, op, what, NULL, &o);
-        busy_release(s.id);
+        struct site_outcome o = {0};
+        int rc = site_unit_op(&s, op, what, &o);
+        locks_release(subject, 0);
         if (rc < 0) {
                 http_reply_error(r, 500, o.error ? o.error : "failed");
-                outcome_clear(&o);
+                site_outcome_clear(&o);
                 return;
         }
         api_reply_status(r, 200, done);
 }
-
 static void start_site(struct http_req *r)
 {
         control(r, UNIT_START, "start", "started");
@@ -1330,7 +764,9 @@ static void site_logs(struct http_req *r)
 
 static bool stream_slot(struct http_req *r)
 {
-        if (atomic_fetch_add(&streams_open, 1) >= STREAMS_MAX) {
+        /* a job stream holds one descriptor besides the socket */
+        unsigned cap = sse_stream_limit((unsigned)app_of(r)->cfg->server.max_streams, 1);
+        if ((unsigned)atomic_fetch_add(&streams_open, 1) >= cap) {
                 atomic_fetch_sub(&streams_open, 1);
                 http_reply_error(r, 503, "too many streams open");
                 http_add_header(r, "Retry-After", "5");
@@ -1493,7 +929,7 @@ static void get_deployment(struct http_req *r)
                 return;
         struct deployment d = {0};
         int rc = deployments_get(app_of(r)->db, did, &d);
-        struct job *j = job_find(did);
+        struct job *j = job_find_deployment(did);
         /* a failed create's row has lost its site: the live job knows it */
         bool mine = rc == 0 && (d.site_id == site_id || (j && job_site_id(j) == site_id));
         job_unref(j);
@@ -1546,7 +982,7 @@ static void deployment_stream(struct http_req *r)
         d->partial = STRBUF_INIT(2 * JOB_OUTPUT_KEEP);
         d->from = from;
         d->consumed = from;
-        d->job = job_find(did);
+        d->job = job_find_deployment(did);
         if (d->job && job_site_id(d->job) != site_id) {
                 job_unref(d->job);
                 d->job = NULL;
@@ -1604,15 +1040,8 @@ static int sites_start(struct app *app)
         int n = deployments_fail_stale(app->db, "\n[interrupted: the panel stopped]\n");
         if (n > 0)
                 log_warn("sites: %d deployments were interrupted by a restart", n);
-        pool = workpool_new(2, 32);
-        return pool ? 0 : -errno;
-}
-
-static void sites_stop(struct app *app)
-{
-        workpool_free(pool);
-        pool = NULL;
-        jobs_reap(0);
+        jobs_recover(app->cfg, app->db, &site_create_kind);
+        return 0;
 }
 
 static const struct route sites_routes[] = {
@@ -1634,4 +1063,4 @@ static const struct route sites_routes[] = {
 };
 
 const struct api_module sites_module = {"sites", sites_routes, ARRAY_SIZE(sites_routes),
-                                        sites_start, sites_stop};
+                                        sites_start, NULL};

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/jobs.h"
 #include "api/json.h"
 #include "api/listq.h"
 #include "api/module.h"
@@ -19,6 +20,7 @@
 #include "base/validate.h"
 #include "db/certs.h"
 #include "jobs/certs.h"
+#include "jobs/engine.h"
 
 #define ATTEMPTS_LIMIT 20
 
@@ -103,33 +105,61 @@ static char *domain_param(struct http_req *r)
         return str_tolower(d);
 }
 
+/* The end of a cert_issue/cert_renew job: the seed's answer. */
+static void issue_done(struct job *j, void *ctx, void *arg)
+{
+        struct http_req *r = arg;
+        struct cert_job *w = ctx;
+        int rc = w->rc;
+        if (rc == 0 && job_state_of(j) != JOB_DONE)
+                rc = -ECANCELED;
+        if (rc < 0) {
+                int status = rc == -ENOENT      ? 404
+                             : rc == -EBUSY     ? 409
+                             : rc == -EINVAL    ? 400
+                             : rc == -ENOMEM    ? 500
+                             : rc == -ECANCELED ? 409
+                                                : 502;
+                api_reply_json(r, status,
+                               json_pack("{s:o}", "error",
+                                         text_or_null(w->err             ? w->err
+                                                      : rc == -ECANCELED ? "cancelled"
+                                                                         : strerror(-rc))));
+        } else if (api_body_is_form(r)) {
+                http_redirect(r, 303, "/ssl");
+        } else if (w->renew) {
+                api_reply_status(r, 200, "renewed");
+        } else {
+                api_reply_json(
+                    r, 200,
+                    json_pack("{s:s,s:o}", "status", "issued", "cert", text_or_null(w->cert_path)));
+        }
+        http_defer_done(r);
+}
+
+/* A job on "domain:<domain>": a second request for the domain while one
+ * runs answers 409 naming it. */
 static void issue_or_renew(struct http_req *r, bool renew)
 {
         _cleanup_free_ char *domain = domain_param(r);
         if (!domain)
                 return;
-        _cleanup_free_ char *cert = NULL, *err = NULL;
-        int rc =
-            certs_issue_for_site(app_of(r)->cfg, app_of(r)->db, domain, renew, NULL, &cert, &err);
-        if (rc < 0) {
-                int status = rc == -ENOENT ? 404 : rc == -EBUSY ? 409 : rc == -EINVAL ? 400 : 502;
-                if (rc == -ENOMEM)
-                        status = 500;
-                api_reply_json(
-                    r, status,
-                    json_pack("{s:o}", "error", text_or_null(err ? err : strerror(-rc))));
+        struct cert_job *w = cert_job_new(app_of(r)->cfg, app_of(r)->db, domain, renew);
+        if (!w) {
+                http_reply_error(r, 500, "out of memory");
                 return;
         }
-        if (api_body_is_form(r)) {
-                http_redirect(r, 303, "/ssl");
+        _cleanup_strbuf_ struct strbuf subject = STRBUF_INIT(0);
+        strbuf_printf(&subject, "domain:%s", domain);
+        if (!subject.data) {
+                cert_job_free(w);
+                http_reply_error(r, 500, "out of memory");
                 return;
         }
-        if (renew) {
-                api_reply_status(r, 200, "renewed");
-                return;
-        }
-        api_reply_json(r, 200,
-                       json_pack("{s:s,s:o}", "status", "issued", "cert", text_or_null(cert)));
+        json_t *body =
+            json_pack("{s:s,s:s}", "status", renew ? "renewing" : "issuing", "domain", domain);
+        api_start_job(r, renew ? &cert_renew_kind : &cert_issue_kind, subject.data, w, NULL,
+                      issue_done, body);
 }
 
 static void ssl_issue(struct http_req *r)

@@ -244,6 +244,7 @@ static int run_server(struct config *cfg)
                 log_info("signal %d: finishing in-flight requests", sig);
                 break;
         }
+        api_drain(&app);
         http_server_stop(srv, 30);
         api_stop(&app);
         audit_tally_flush(app.audit_tally, app.db, time_monotonic(), true);

@@ -59,6 +59,17 @@ static const char *const level_choices[] = {"debug", "info", "warn", "warning", 
                 sec, nm, K_LIST, OFF(f), .item_ok = ok                                             \
         }
 
+/* "VVVV:PPPP": a USB vendor and product id in hex. */
+static bool valid_usb_id(const char *s)
+{
+        if (strlen(s) != 9 || s[4] != ':')
+                return false;
+        for (int i = 0; i < 9; i++)
+                if (i != 4 && hex_digit(s[i]) < 0)
+                        return false;
+        return true;
+}
+
 static const struct key keys[] = {
     STR("server", "host", server.host, "0.0.0.0"),
     PORT("server", "port", server.port, 9090),
@@ -67,6 +78,7 @@ static const struct key keys[] = {
     STR("server", "key", server.key, "/opt/setec-manager/data/acme/manager.key"),
     LIST("server", "trusted_proxies", server.trusted_proxies, valid_ip_or_cidr),
     STR("server", "acme_hostname", server.acme_hostname, ""),
+    INT("server", "max_streams", server.max_streams, 0, 0, 1000000),
     STR("database", "path", database.path, "/opt/setec-manager/data/setec.db"),
     STR("nginx", "sites_available", nginx.sites_available, "/etc/nginx/sites-available"),
     STR("nginx", "sites_enabled", nginx.sites_enabled, "/etc/nginx/sites-enabled"),
@@ -96,6 +108,8 @@ static const struct key keys[] = {
     BOOL("float", "enabled", float_.enabled, false),
     INT("float", "max_sessions", float_.max_sessions, 10, 1, INT32_MAX),
     {"float", "session_ttl", K_DUR, OFF(float_.session_ttl), .def_s = "24h"},
+    LIST("float", "allowed_devices", float_.allowed_devices, valid_usb_id),
+    STR("float", "sysfs_root", float_.sysfs_root, "/sys"),
     STR("backups", "dir", backups.dir, "/opt/setec-manager/data/backups"),
     INT("backups", "max_age_days", backups.max_age_days, 30, 0, INT32_MAX),
     INT("backups", "max_count", backups.max_count, 50, 0, INT32_MAX),
@@ -107,11 +121,12 @@ static const struct key keys[] = {
     STR("hosting", "dir", hosting.dir, NULL),
     STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
     INT("audit", "max_age_days", audit.max_age_days, 90, 1, 36500),
+    INT("jobs", "workers", jobs.workers, 2, 1, 64),
 };
 
 static const char *const sections[] = {"server",  "database", "nginx", "systemd", "git",
                                        "acme",    "autarch",  "float", "backups", "logging",
-                                       "monitor", "hosting",  "audit"};
+                                       "monitor", "hosting",  "audit", "jobs"};
 
 static const char *const default_services[] = {"nginx", "autarch-web", "autarch-dns",
                                                "setec-manager", "ufw"};

@@ -22,6 +22,9 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* open SSE streams of each kind at most; 0 = sized from
+                 * RLIMIT_NOFILE (sse_stream_limit) */
+                int max_streams;
         } server;
         struct {
                 char *path; /* its directory is the data dir */
@@ -50,8 +53,10 @@ struct config {
         struct {
                 bool enabled;
                 int max_sessions;
-                char *session_ttl;  /* as written, Go duration syntax */
-                long session_ttl_s; /* parsed */
+                char *session_ttl;                     /* as written, Go duration syntax */
+                long session_ttl_s;                    /* parsed */
+                struct config_strlist allowed_devices; /* "VVVV:PPPP"; empty = every device */
+                char *sysfs_root;                      /* where devices are listed, "/sys" */
         } float_;
         struct {
                 char *dir;
@@ -72,6 +77,9 @@ struct config {
         struct {
                 int max_age_days; /* audit rows older than this are pruned */
         } audit;
+        struct {
+                int workers; /* job threads (jobs/engine.h), 1-64, default 2 */
+        } jobs;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */
         char *data_dir; /* dirname(database.path) */

@@ -127,12 +127,35 @@ static const char migration_3[] =
     " created_at TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS idx_cert_attempts_domain ON cert_attempts(domain, id);";
 
+/* The job engine's jobs (jobs/engine.h): steps as JSON text, the output
+ * (its last MiB), recovery data; recover_pending marks jobs a crash
+ * interrupted until their kind has repaired their subject. */
+static const char migration_jobs[] =
+    "CREATE TABLE IF NOT EXISTS jobs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " state TEXT NOT NULL," /* queued, running, done, failed, cancelled */
+    " step TEXT NOT NULL DEFAULT '',"
+    " steps TEXT NOT NULL DEFAULT '[]',"
+    " output TEXT NOT NULL DEFAULT '',"
+    " error TEXT NOT NULL DEFAULT '',"
+    " data TEXT NOT NULL DEFAULT '{}',"
+    " user TEXT NOT NULL DEFAULT '',"
+    " deployment_id INTEGER,"
+    " recover_pending INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " started_at TEXT,"
+    " finished_at TEXT);"
+    "CREATE INDEX IF NOT EXISTS idx_jobs_state ON jobs(state);"
+    "CREATE INDEX IF NOT EXISTS idx_jobs_subject ON jobs(subject, id);";
+
 /* Everyday use (issue 15): the sessions a login issued (listed and ended by
  * their owner), API tokens (only a SHA-256 of each is kept), and TOTP 2FA
  * per panel user: totp_pending holds a secret between setup and enable,
  * totp_last_step the last time step used (each code once), and the
  * recovery codes are kept hashed, each used once. */
-static const char migration_4[] =
+static const char migration_account[] =
     "CREATE TABLE IF NOT EXISTS sessions ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " jti TEXT NOT NULL UNIQUE,"
@@ -168,7 +191,9 @@ const struct db_migration db_migrations[] = {
     {"reference schema", migration_1},
     {"pw_changed, revoked_tokens, indexes, RFC 3339 timestamps", migration_2},
     {"cert_attempts", migration_3},
-    {"sessions, api_tokens, TOTP 2FA", migration_4},
+    {"jobs", migration_jobs},
+
+    {"sessions, api_tokens, TOTP 2FA", migration_account},
 };
 
 const int db_migrations_count = (int)ARRAY_SIZE(db_migrations);

@@ -28,9 +28,11 @@
 #include "base/workpool.h"
 #include "http/assets.h"
 #include "http/conn.h"
+#include "http/evloop.h"
 #include "http/router.h"
 #include "http/sse.h"
 #include "http/tls.h"
+#include "http/websocket.h"
 
 struct form_kv {
         char *key, *value;
@@ -54,7 +56,9 @@ struct http_server {
         pthread_t acceptor;
         bool acceptor_started;
         atomic_bool stopping;
+        struct evloop *loop; /* the one event loop: SSE streams and WebSockets */
         struct sse_loop *sse;
+        struct ws_hub *ws;
 };
 
 enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY };
@@ -71,6 +75,8 @@ struct req_priv {
         bool form_parsed;
         bool keep_alive;         /* HTTP/1.1 without "Connection: close" */
         gnutls_session_t corked; /* see cork_response() */
+        bool deferred;           /* http_defer() was called */
+        atomic_int defer_refs;   /* the handler's return and http_defer_done() */
 };
 
 /* On every answer (reference-behaviour §3.6). X-XSS-Protection is 0, not the
@@ -361,6 +367,7 @@ bool http_accepts_html(struct http_req *r)
 static void clear_response(struct http_req *r)
 {
         sse_discard(r);
+        ws_discard(r);
         free(r->resp_body);
         r->resp_body = NULL;
         if (r->resp_fd >= 0)
@@ -552,8 +559,10 @@ static enum MHD_Result send_response(struct http_req *r)
         struct http_server *s = ((struct req_priv *)r->priv)->s;
         struct MHD_Response *resp;
         /* decided before sse_make_response() takes the stream */
-        bool small = !r->sse && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
-        if (r->sse) {
+        bool small = !r->sse && !r->ws && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
+        if (r->ws) {
+                resp = ws_make_response(s->ws, r);
+        } else if (r->sse) {
                 resp = sse_make_response(s->sse, r);
         } else if (r->resp_fd >= 0) {
                 resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd,
@@ -659,6 +668,8 @@ static void run_pipeline(struct http_req *r)
                 http_reply_asset(r, r->route->page);
         else
                 r->route->fn(r);
+        if (((struct req_priv *)r->priv)->deferred)
+                return; /* http_defer_done answers and runs `after` */
         if (!r->responded)
                 http_reply_error(r, 500, "handler produced no response");
 done:
@@ -666,10 +677,44 @@ done:
                 s->o.after(r);
 }
 
+/* The second of the handler's return and http_defer_done() resumes. */
+static void defer_put(struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        if (atomic_fetch_sub(&p->defer_refs, 1) != 1)
+                return;
+        p->st = ST_READY;
+        MHD_resume_connection(r->conn);
+}
+
+int http_defer(struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        if (p->st != ST_WORKING || p->deferred)
+                return -EINVAL;
+        atomic_store(&p->defer_refs, 2);
+        p->deferred = true;
+        return 0;
+}
+
+void http_defer_done(struct http_req *r)
+{
+        struct http_server *s = ((struct req_priv *)r->priv)->s;
+        if (!r->responded)
+                http_reply_error(r, 500, "handler produced no response");
+        if (s->o.after)
+                s->o.after(r);
+        defer_put(r);
+}
+
 static void worker_job(void *arg)
 {
         struct http_req *r = arg;
         run_pipeline(r);
+        if (((struct req_priv *)r->priv)->deferred) {
+                defer_put(r);
+                return;
+        }
         ((struct req_priv *)r->priv)->st = ST_READY;
         MHD_resume_connection(r->conn);
 }
@@ -1012,8 +1057,10 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                         log_warn("ignoring malformed trusted proxy '%s'", *p);
         }
         s->pool = workpool_new(s->o.workers, 256);
-        s->sse = sse_loop_new(15);
-        if (!s->pool || !s->sse)
+        s->loop = evloop_new();
+        s->sse = s->loop ? sse_loop_new(s->loop, 15) : NULL;
+        s->ws = s->loop ? ws_hub_new(s->loop) : NULL;
+        if (!s->pool || !s->sse || !s->ws)
                 goto fail;
         if (s->o.tls && tls_creds_init(s->o.cert_path, s->o.key_path) < 0) {
                 rc = -EKEYREJECTED;
@@ -1028,13 +1075,19 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         /* No listening socket for MHD: the acceptor thread hands it the
          * connections. */
         unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
         if (s->o.tls)
                 flags |= MHD_USE_TLS;
         struct MHD_OptionItem tls_opts[] = {
             {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls_creds_callback()},
+            /* X25519 first: it is the key share clients send (OpenSSL, NSS,
+             * Go); with NORMAL's order the server preferred P-256 and asked
+             * them with a HelloRetryRequest, one more round trip per
+             * handshake */
             {MHD_OPTION_HTTPS_PRIORITIES, 0,
-             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
+             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:"
+                     "+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:+GROUP-SECP521R1:"
+                     "%SERVER_PRECEDENCE"},
             {MHD_OPTION_END, 0, NULL},
         };
         /* A pool of one thread is refused with a warning: none then. */
@@ -1075,7 +1128,9 @@ fail:
                 close(s->listen_fd);
         if (s->o.tls)
                 tls_creds_free();
+        evloop_free(s->loop);
         sse_loop_free(s->sse);
+        ws_hub_free(s->ws);
         workpool_free(s->pool);
         free(s->proxies);
         free(s);
@@ -1104,6 +1159,7 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
                 return;
         acceptor_stop(s);
         sse_loop_end_all(s->sse); /* streams never finish by themselves */
+        ws_hub_end_all(s->ws);
         double deadline = time_monotonic() + timeout_s;
         while (atomic_load(&s->inflight) > 0 && time_monotonic() < deadline) {
                 struct timespec ts = {0, 20 * 1000 * 1000};
@@ -1111,7 +1167,9 @@ void http_server_stop(struct http_server *s, unsigned timeout_s)
         }
         MHD_stop_daemon(s->d);
         close(s->listen_fd);
+        evloop_free(s->loop);
         sse_loop_free(s->sse);
+        ws_hub_free(s->ws);
         workpool_free(s->pool);
         if (s->o.tls)
                 tls_creds_free();

@@ -79,6 +79,7 @@ struct http_req {
         struct http_header *resp_headers;
         bool responded;
         struct sse_stream *sse; /* set by http_reply_sse */
+        void *ws;               /* set by http_reply_websocket */
 
         void *conn; /* struct MHD_Connection * */
         void *priv; /* server internals */
@@ -146,6 +147,17 @@ void http_add_header(struct http_req *r, const char *name, const char *value);
 /* Set-Cookie with Path=/ and SameSite=Strict; max_age < 0 deletes. */
 void http_set_cookie(struct http_req *r, const char *name, const char *value, long max_age,
                      bool http_only);
+
+/* ---- deferred replies ----
+ * A ROUTE_WORKER handler that waits for something long (a job) calls
+ * http_defer(r) and returns at once: the worker thread is free, the
+ * connection stays suspended (no thread held) and r stays valid until
+ * http_defer_done(r) is called, from any thread, after the reply has been
+ * set on r with the usual http_reply* calls. The `after` hook (audit) runs
+ * in http_defer_done. 0, or -EINVAL when r is not on the worker pool (the
+ * handler must then answer as usual). */
+int http_defer(struct http_req *r);
+void http_defer_done(struct http_req *r);
 
 /* Status text for a code ("Not Found"). */
 const char *http_status_text(int status);

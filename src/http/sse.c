@@ -7,20 +7,21 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "http/evloop.h"
+#include "http/server.h"
 
 #define SSE_BUFFER_MAX (1u << 20) /* a client this far behind is dropped */
 
 /* What an epoll event refers to: a stream's source or its client socket. */
 struct watch {
+        struct evwatch w; /* first */
         struct sse_stream *s;
         bool socket;
 };
@@ -43,15 +44,15 @@ struct sse_stream {
 };
 
 struct sse_loop {
-        pthread_t thread;
-        int ep, wake, timer;
-        pthread_mutex_t lock; /* guards the list and `stopping` */
+        struct evloop *ev;
+        struct evtick keepalive;
+        pthread_mutex_t lock; /* guards the list, `stopping` and `sweep_posted` */
         struct sse_stream *streams;
-        bool stopping; /* no new streams: end each one as it comes */
-        bool quit;     /* leave the loop now */
+        bool stopping;     /* no new streams: end each one as it comes */
+        bool sweep_posted; /* a sweep is queued on the loop */
 };
 
-static char tag_wake, tag_timer; /* epoll cookies for the two control fds */
+static void sweep(void *arg);
 
 static void stream_free(struct sse_stream *s)
 {
@@ -62,6 +63,20 @@ static void stream_free(struct sse_stream *s)
         strbuf_free(&s->buf);
         pthread_mutex_destroy(&s->lock);
         free(s);
+}
+
+#define NOFILE_RESERVE 512 /* descriptors kept for requests, the database, children */
+
+unsigned sse_stream_limit(unsigned configured, unsigned fds_per_stream)
+{
+        if (configured)
+                return configured;
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return 1024;
+        rlim_t spare = rl.rlim_cur > NOFILE_RESERVE ? rl.rlim_cur - NOFILE_RESERVE : 0;
+        rlim_t n = spare / (fds_per_stream + 1);
+        return n < 16 ? 16 : n > 1000000 ? 1000000 : (unsigned)n;
 }
 
 void http_reply_sse(struct http_req *r, int fd, const struct sse_source_ops *ops, void *ctx)
@@ -205,11 +220,18 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
         return n;
 }
 
+/* Have the loop sweep the streams (start new ones, reap finished ones). */
 static void wake_loop(struct sse_loop *l)
 {
-        uint64_t one = 1;
-        ssize_t k = write(l->wake, &one, sizeof(one));
-        (void)k;
+        pthread_mutex_lock(&l->lock);
+        bool post = !l->sweep_posted;
+        l->sweep_posted = true;
+        pthread_mutex_unlock(&l->lock);
+        if (post && evloop_post(l->ev, sweep, l) < 0) {
+                pthread_mutex_lock(&l->lock);
+                l->sweep_posted = false;
+                pthread_mutex_unlock(&l->lock);
+        }
 }
 
 /* MHD is done with the response (the connection closed). */
@@ -244,10 +266,14 @@ void *sse_make_response(struct sse_loop *l, struct http_req *r)
         return resp;
 }
 
+static void on_source(struct evwatch *ew, uint32_t events);
+
 /* Loop thread: start new streams, reap finished ones. */
-static void sweep(struct sse_loop *l)
+static void sweep(void *arg)
 {
+        struct sse_loop *l = arg;
         pthread_mutex_lock(&l->lock);
+        l->sweep_posted = false;
         for (struct sse_stream *s = l->streams, *next; s; s = next) {
                 next = s->next;
                 pthread_mutex_lock(&s->lock);
@@ -261,9 +287,11 @@ static void sweep(struct sse_loop *l)
                         if (s->next)
                                 s->next->prev = s->prev;
                         if (s->fd >= 0 && s->started)
-                                epoll_ctl(l->ep, EPOLL_CTL_DEL, s->fd, NULL);
+                                evloop_del(l->ev, &s->w_src.w);
                         if (s->sock >= 0)
-                                epoll_ctl(l->ep, EPOLL_CTL_DEL, s->sock, NULL);
+                                evloop_del(l->ev, &s->w_sock.w);
+                        /* events of this batch are all dispatched: sweeps run
+                         * after them */
                         stream_free(s);
                         continue;
                 }
@@ -273,14 +301,12 @@ static void sweep(struct sse_loop *l)
                          * client that hangs up ourselves. */
                         const union MHD_ConnectionInfo *ci =
                             MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-                        s->w_sock = (struct watch){s, true};
-                        struct epoll_event hev = {.events = EPOLLRDHUP, .data.ptr = &s->w_sock};
-                        if (ci && epoll_ctl(l->ep, EPOLL_CTL_ADD, ci->connect_fd, &hev) == 0)
+                        s->w_sock = (struct watch){{ci ? ci->connect_fd : -1, on_source}, s, true};
+                        if (ci && evloop_add(l->ev, &s->w_sock.w, EPOLLRDHUP) == 0)
                                 s->sock = ci->connect_fd;
                         if (s->fd >= 0) {
-                                s->w_src = (struct watch){s, false};
-                                struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->w_src};
-                                if (epoll_ctl(l->ep, EPOLL_CTL_ADD, s->fd, &ev) < 0)
+                                s->w_src = (struct watch){{s->fd, on_source}, s, false};
+                                if (evloop_add(l->ev, &s->w_src.w, EPOLLIN) < 0)
                                         log_warn("sse: cannot watch fd %d: %s", s->fd,
                                                  strerror(errno));
                         }
@@ -291,8 +317,26 @@ static void sweep(struct sse_loop *l)
         pthread_mutex_unlock(&l->lock);
 }
 
-static void keepalive_all(struct sse_loop *l)
+static void on_source(struct evwatch *ew, uint32_t events)
 {
+        (void)events;
+        struct watch *w = (struct watch *)ew;
+        struct sse_stream *s = w->s;
+        struct sse_loop *l = s->loop;
+        if (w->socket) {
+                evloop_del(l->ev, &s->w_sock.w);
+                s->sock = -1;
+                end_stream(s);
+        } else if (s->ops->pump(s, s->ctx) < 0) {
+                evloop_del(l->ev, &s->w_src.w);
+                end_stream(s);
+        }
+}
+
+static void keepalive_all(struct evtick *t, double now)
+{
+        (void)now;
+        struct sse_loop *l = (struct sse_loop *)((char *)t - offsetof(struct sse_loop, keepalive));
         pthread_mutex_lock(&l->lock);
         for (struct sse_stream *s = l->streams; s; s = s->next)
                 if (s->started)
@@ -300,94 +344,17 @@ static void keepalive_all(struct sse_loop *l)
         pthread_mutex_unlock(&l->lock);
 }
 
-static void *loop_main(void *arg)
-{
-        struct sse_loop *l = arg;
-        for (;;) {
-                struct epoll_event evs[32];
-                int n = epoll_wait(l->ep, evs, 32, -1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        break;
-                /* Sources first: sweeping (on a wake) may free streams whose
-                 * events are in this same batch. */
-                bool wake = false, timer = false;
-                for (int i = 0; i < n; i++) {
-                        void *p = evs[i].data.ptr;
-                        if (p == &tag_wake) {
-                                wake = true;
-                        } else if (p == &tag_timer) {
-                                timer = true;
-                        } else {
-                                struct watch *w = p;
-                                struct sse_stream *s = w->s;
-                                if (w->socket) {
-                                        epoll_ctl(l->ep, EPOLL_CTL_DEL, s->sock, NULL);
-                                        s->sock = -1;
-                                        end_stream(s);
-                                } else if (s->ops->pump(s, s->ctx) < 0) {
-                                        epoll_ctl(l->ep, EPOLL_CTL_DEL, s->fd, NULL);
-                                        end_stream(s);
-                                }
-                        }
-                }
-                uint64_t v;
-                if (timer) {
-                        ssize_t k = read(l->timer, &v, sizeof(v));
-                        (void)k;
-                        keepalive_all(l);
-                }
-                if (wake) {
-                        ssize_t k = read(l->wake, &v, sizeof(v));
-                        (void)k;
-                        sweep(l);
-                }
-                pthread_mutex_lock(&l->lock);
-                bool done = l->quit || (l->stopping && !l->streams);
-                pthread_mutex_unlock(&l->lock);
-                if (done)
-                        break;
-        }
-        return NULL;
-}
-
-struct sse_loop *sse_loop_new(unsigned keepalive_s)
+struct sse_loop *sse_loop_new(struct evloop *ev, unsigned keepalive_s)
 {
         struct sse_loop *l = calloc(1, sizeof(*l));
         if (!l)
                 return NULL;
         pthread_mutex_init(&l->lock, NULL);
-        l->ep = epoll_create1(EPOLL_CLOEXEC);
-        l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        l->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (l->ep < 0 || l->wake < 0 || l->timer < 0)
-                goto fail;
-        struct itimerspec its = {.it_interval = {keepalive_s, 0}, .it_value = {keepalive_s, 0}};
-        timerfd_settime(l->timer, 0, &its, NULL);
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_wake};
-        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev);
-        ev.data.ptr = &tag_timer;
-        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->timer, &ev);
-        /* the loop never takes signals: they belong to the main thread */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int rc = pthread_create(&l->thread, NULL, loop_main, l);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0)
-                goto fail;
+        l->ev = ev;
+        l->keepalive.period_s = keepalive_s;
+        l->keepalive.fn = keepalive_all;
+        evloop_add_tick(ev, &l->keepalive);
         return l;
-fail:
-        if (l->ep >= 0)
-                close(l->ep);
-        if (l->wake >= 0)
-                close(l->wake);
-        if (l->timer >= 0)
-                close(l->timer);
-        pthread_mutex_destroy(&l->lock);
-        free(l);
-        return NULL;
 }
 
 void sse_loop_end_all(struct sse_loop *l)
@@ -404,20 +371,12 @@ void sse_loop_free(struct sse_loop *l)
 {
         if (!l)
                 return;
-        pthread_mutex_lock(&l->lock);
-        l->stopping = true;
-        l->quit = true;
-        pthread_mutex_unlock(&l->lock);
-        wake_loop(l);
-        pthread_join(l->thread, NULL);
-        /* MHD is stopped: whatever is left will never be released by it */
+        /* the event loop is gone and MHD is stopped: whatever is left will
+         * never be released by them */
         for (struct sse_stream *s = l->streams, *next; s; s = next) {
                 next = s->next;
                 stream_free(s);
         }
-        close(l->ep);
-        close(l->wake);
-        close(l->timer);
         pthread_mutex_destroy(&l->lock);
         free(l);
 }

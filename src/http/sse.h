@@ -1,14 +1,15 @@
 /* Server-Sent Events without a thread per stream: every stream's source fd
- * is watched by one event-loop thread (epoll), the connection is suspended
+ * is watched by the one event loop of the http layer (http/evloop.h, shared
+ * with the WebSocket connections), the connection is suspended
  * while there is nothing to send, and a ": keepalive" comment goes out every
  * 15 s. */
 #pragma once
 
 #include <stddef.h>
 
-#include "http/server.h"
-
 struct sse_stream;
+struct http_req;
+struct evloop;
 
 struct sse_source_ops {
         /* Runs on the stream thread: once when the stream starts, then each
@@ -35,12 +36,18 @@ int sse_send_event(struct sse_stream *s, const char *event, const char *id, cons
 /* A comment line (": text"), e.g. for keepalives. */
 int sse_comment(struct sse_stream *s, const char *text);
 
+/* How many streams that each hold fds_per_stream descriptors (besides the
+ * client's socket) fit in the process's RLIMIT_NOFILE, once a reserve for
+ * everything else is kept: at least 16. With configured > 0, configured. */
+unsigned sse_stream_limit(unsigned configured, unsigned fds_per_stream);
+
 /* ---- used by server.c ---- */
 struct sse_loop;
-struct sse_loop *sse_loop_new(unsigned keepalive_s);
-/* End every stream (their connections finish), then stop the thread once
- * MHD has released them; call after MHD_stop_daemon. */
+/* Streams on the event loop ev, with a keepalive comment every keepalive_s. */
+struct sse_loop *sse_loop_new(struct evloop *ev, unsigned keepalive_s);
+/* End every stream (their connections finish as MHD releases them). */
 void sse_loop_end_all(struct sse_loop *l);
+/* After MHD_stop_daemon and evloop_free. */
 void sse_loop_free(struct sse_loop *l);
 /* Build the MHD response for a stream recorded by http_reply_sse. */
 void *sse_make_response(struct sse_loop *l, struct http_req *r);

@@ -26,59 +26,33 @@
 #include "base/validate.h"
 #include "db/certs.h"
 #include "db/sites.h"
-#include "jobs/job.h"
+#include "jobs/engine.h"
+#include "jobs/locks.h"
 #include "sys/nginx.h"
 
-/* ---- one issuance per domain ---- */
+/* ---- one issuance per domain: the lock registry's "domain:<name>" ---- */
 
-static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
-static char **running;
-static size_t nrunning, running_cap;
-
-static int domain_lock(const char *domain)
+/* Take "domain:<domain>" unless job (running on that subject) holds it
+ * already. *held says whether it was taken here (then domain_unlock). */
+static int domain_lock(const char *domain, struct job *job, bool *held)
 {
-        int r = 0;
-        pthread_mutex_lock(&running_lock);
-        for (size_t i = 0; i < nrunning; i++)
-                if (streq(running[i], domain)) {
-                        r = -EBUSY;
-                        goto out;
-                }
-        if (nrunning == running_cap) {
-                size_t ncap = running_cap ? running_cap * 2 : 8;
-                char **p = reallocarray(running, ncap, sizeof(*running));
-                if (!p) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                running = p;
-                running_cap = ncap;
-        }
-        if (!(running[nrunning] = strdup(domain))) {
-                r = -ENOMEM;
-                goto out;
-        }
-        nrunning++;
-out:
-        pthread_mutex_unlock(&running_lock);
+        char subject[300];
+        snprintf(subject, sizeof(subject), "domain:%s", domain);
+        *held = false;
+        if (job && streq(job_subject(job), subject))
+                return 0;
+        int r = locks_acquire(subject, 0, NULL);
+        *held = r == 0;
         return r;
 }
 
-static void domain_unlock(const char *domain)
+static void domain_unlock(const char *domain, bool held)
 {
-        pthread_mutex_lock(&running_lock);
-        for (size_t i = 0; i < nrunning; i++)
-                if (streq(running[i], domain)) {
-                        free(running[i]);
-                        running[i] = running[--nrunning];
-                        break;
-                }
-        if (nrunning == 0) {
-                free(running);
-                running = NULL;
-                running_cap = 0;
-        }
-        pthread_mutex_unlock(&running_lock);
+        char subject[300];
+        if (!held)
+                return;
+        snprintf(subject, sizeof(subject), "domain:%s", domain);
+        locks_release(subject, 0);
 }
 
 /* ---- helpers ---- */
@@ -268,7 +242,8 @@ static int issue(const struct config *cfg, struct db *db, const char *domain, co
                         return -ENOENT;
                 }
         }
-        if ((r = domain_lock(dom)) < 0) {
+        bool held = false;
+        if ((r = domain_lock(dom, job, &held)) < 0) {
                 site_clear(&old);
                 if (r == -EBUSY)
                         set_err(err, "a certificate request for %s is already running", dom);
@@ -350,7 +325,7 @@ out:
                 job_printf(job, "%s\n", *err);
         acme_result_clear(&res);
         names_free(names, nnames);
-        domain_unlock(dom);
+        domain_unlock(dom, held);
         site_clear(&old);
         return r;
 }
@@ -495,7 +470,8 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                         host);
                 return -ENOENT;
         }
-        if ((r = domain_lock(host)) < 0) {
+        bool held = false;
+        if ((r = domain_lock(host, NULL, &held)) < 0) {
                 if (r == -EBUSY)
                         set_err(err, "a certificate request for %s is already running", host);
                 return r;
@@ -541,7 +517,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
         r = 0;
 out:
         acme_result_clear(&res);
-        domain_unlock(host);
+        domain_unlock(host, held);
         return r;
 }
 
@@ -791,3 +767,50 @@ int certs_renew_due(const struct config *cfg, struct db *db, time_t now)
                 renewed++;
         return renewed;
 }
+
+/* ---- issue and renew as jobs ---- */
+
+struct cert_job *cert_job_new(const struct config *cfg, struct db *db, const char *domain,
+                              bool renew)
+{
+        struct cert_job *w = calloc(1, sizeof(*w));
+        if (!w)
+                return NULL;
+        w->cfg = cfg;
+        w->db = db;
+        w->renew = renew;
+        w->domain = strdup(domain);
+        if (!w->domain) {
+                free(w);
+                return NULL;
+        }
+        return w;
+}
+
+void cert_job_free(void *ctx)
+{
+        struct cert_job *w = ctx;
+        if (!w)
+                return;
+        free(w->domain);
+        free(w->cert_path);
+        free(w->err);
+        free(w);
+}
+
+static int cert_step(struct job *j, void *ctx)
+{
+        struct cert_job *w = ctx;
+        w->rc = issue(w->cfg, w->db, w->domain, w->renew ? "renew" : "issue", j, &w->cert_path,
+                      &w->err);
+        if (w->rc < 0) {
+                job_fail(j, "%s", w->err ? w->err : strerror(-w->rc));
+                return w->rc;
+        }
+        return 0;
+}
+
+static const struct job_step cert_steps[] = {{"certificate", cert_step, NULL}};
+
+const struct job_kind cert_issue_kind = {"cert_issue", cert_steps, 1, NULL, NULL, cert_job_free};
+const struct job_kind cert_renew_kind = {"cert_renew", cert_steps, 1, NULL, NULL, cert_job_free};

@@ -13,6 +13,7 @@
 
 struct db;
 struct job;
+struct job_kind;
 
 struct cert_status {
         char *domain;
@@ -36,6 +37,23 @@ struct cert_status {
  * (malloc'd, may be NULL) is the fullchain path. */
 int certs_issue_for_site(const struct config *cfg, struct db *db, const char *domain, bool renew,
                          struct job *job, char **cert_path, char **err);
+
+/* Issue and renew as jobs of the engine (jobs/engine.h), subject
+ * "domain:<domain>" (the lock the scheduler's renewals take too), one step
+ * "certificate"; ctx is a struct cert_job, which says how it ended. */
+struct cert_job {
+        const struct config *cfg;
+        struct db *db;
+        char *domain; /* lower-case */
+        bool renew;
+        int rc;          /* certs_issue_for_site's result */
+        char *cert_path; /* on success */
+        char *err;       /* on failure */
+};
+struct cert_job *cert_job_new(const struct config *cfg, struct db *db, const char *domain,
+                              bool renew);
+void cert_job_free(void *ctx);
+extern const struct job_kind cert_issue_kind, cert_renew_kind;
 
 /* Every managed certificate plus any other certificate found under
  * acme.cert_dir (certbot's), parsed from the files. */

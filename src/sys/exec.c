@@ -70,6 +70,13 @@ static void free_env(char **env)
         free(env);
 }
 
+static __thread int cancel_fd = -1;
+
+void exec_set_cancel_fd(int fd)
+{
+        cancel_fd = fd;
+}
+
 static void kill_group(pid_t pid, int sig)
 {
         if (kill(-pid, sig) < 0)
@@ -162,14 +169,23 @@ int exec_run(const struct exec_opts *o, struct exec_result *res)
                         kill_group(pid, SIGKILL);
                         break;
                 }
-                struct pollfd p[2] = {{out[0], POLLIN, 0}, {infd, POLLOUT, 0}};
-                int np = infd >= 0 ? 2 : 1;
+                struct pollfd p[3] = {{out[0], POLLIN, 0}, {infd, POLLOUT, 0}, {-1, POLLIN, 0}};
+                if (cancel_fd >= 0 && !killed)
+                        p[2].fd = cancel_fd; /* poll ignores negative fds */
+                int np = p[2].fd >= 0 ? 3 : infd >= 0 ? 2 : 1;
                 int pr = poll(p, (nfds_t)np, (int)(left * 1000) + 1);
                 if (pr < 0 && errno == EINTR)
                         continue;
                 if (pr < 0)
                         break;
-                if (np == 2 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+                if (np == 3 && (p[2].revents & POLLIN)) {
+                        res->cancelled = true;
+                        kill_group(pid, SIGTERM);
+                        killed = true;
+                        deadline = time_monotonic() + 2.0; /* grace, then SIGKILL */
+                        continue;
+                }
+                if (np >= 2 && infd >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
                         ssize_t k = write(infd, o->stdin_data + written, o->stdin_len - written);
                         if (k > 0)
                                 written += (size_t)k;
@@ -206,7 +222,7 @@ int exec_run(const struct exec_opts *o, struct exec_result *res)
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
         /* children of the program that kept the pipe open are ended with it */
-        if (res->timed_out)
+        if (res->timed_out || res->cancelled)
                 kill_group(pid, SIGKILL);
         res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         res->output_len = buf.len;

@@ -26,6 +26,7 @@ struct exec_result {
         int status; /* exit code, or 128+signal when killed by a signal */
         bool timed_out;
         bool truncated; /* output exceeded max_output */
+        bool cancelled; /* stopped because the thread's cancel fd became readable */
         char *output;   /* combined stdout+stderr, NUL-terminated, malloc'd */
         size_t output_len;
 };
@@ -35,5 +36,11 @@ struct exec_result {
  * always set (maybe "") on 0 and must be freed with exec_result_free. */
 int exec_run(const struct exec_opts *o, struct exec_result *res);
 void exec_result_free(struct exec_result *res);
+/* Cancellation for the calling thread (a job thread): while fd (>= 0) is
+ * set, every exec_run on this thread also watches it; when it becomes
+ * readable the process group gets SIGTERM, then SIGKILL after 2 s, and the
+ * result says cancelled. -1 clears it. The fd stays the caller's. */
+void exec_set_cancel_fd(int fd);
+
 /* Search PATH for prog: true when found executable. */
 bool exec_find(const char *prog);

@@ -409,6 +409,31 @@ def test_closed_streams_are_released(jpanel):
         assert status == 200, (i, status)
 
 
+def test_stream_cap_is_configurable(fresh_panel, journal):
+    """server.max_streams caps the open streams (503 beyond, Retry-After); a
+    closed stream frees its slot. (0, the default, sizes the cap from
+    RLIMIT_NOFILE.)"""
+    p = fresh_panel(extra={"server": {"max_streams": 2}},
+                    env={"SETEC_JOURNAL_DIR": journal.path, "TZ": "UTC"})
+    tok = p.login()
+    a = SSE(p, "/api/logs/stream?unit=nginx", tok)
+    b = SSE(p, "/api/logs/stream?unit=nginx", tok)
+    assert (a.status, b.status) == (200, 200)
+    c = SSE(p, "/api/logs/stream?unit=nginx", tok)
+    assert c.status == 503 and c.headers.get("retry-after") == "5"
+    c.sock.close()
+    a.sock.close()
+    deadline = time.time() + 5
+    while True:
+        d = SSE(p, "/api/logs/stream?unit=nginx", tok)
+        d.sock.close()
+        if d.status == 200 or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert d.status == 200
+    b.sock.close()
+
+
 # ---- issue 15: search, time range, priority, unit ----
 
 def test_system_logs_search_filters(jpanel):

@@ -3,6 +3,7 @@
 // (full page loads); the server serves this shell for every page route.
 import { api } from './api.js';
 import { h, alertBox, pageHeader } from './ui.js';
+import { startActivity } from './activity.js';
 
 const ROUTES = [
   { match: /^\/$/, page: 'dashboard', nav: 'dashboard', title: 'Dashboard' },
@@ -16,12 +17,13 @@ const ROUTES = [
   { match: /^\/(panel\/)?users$/, page: 'users', nav: 'users', title: 'Users', subtitle: 'Panel accounts and system users' },
   { match: /^\/backups$/, page: 'backups', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },
   { match: /^\/hosting$/, page: 'hosting', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
+  { match: /^\/jobs$/, page: 'jobs', nav: 'jobs', title: 'Activity', subtitle: 'Running and recent jobs' },
   { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
   { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
   { match: /^\/account$/, page: 'account', nav: 'account', title: 'My account', subtitle: 'Password, sessions and two-factor login' },
   { match: /^\/audit$/, page: 'audit', nav: 'audit', title: 'Audit log', subtitle: 'Who changed what, and when' },
   { match: /^\/tokens$/, page: 'tokens', nav: 'tokens', title: 'API tokens', subtitle: 'Named, scoped, expiring tokens for scripts' },
-  { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
+  { match: /^\/float(\/sessions)?$/, page: 'float', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
 ];
 
 export function resolveRoute(pathname) {
@@ -116,6 +118,7 @@ async function main() {
     return;
   }
   showUser(user);
+  startActivity(api);
 
   if (!route) {
     document.title = 'Not found · Setec Manager';

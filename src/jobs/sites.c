@@ -1,0 +1,755 @@
+/* Site jobs: the steps of create, deploy, update and delete and their undo
+ * steps (moved out of api/sites.c; see jobs/sites.h). */
+#include "jobs/sites.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "base/validate.h"
+#include "db/sites.h"
+#include "sys/deploy.h"
+#include "sys/files.h"
+#include "sys/nginx.h"
+#include "sys/services.h"
+#include "sys/units.h"
+
+#define UNIT_TIMEOUT_MS 60000
+#define ERROR_TAIL      2000
+
+/* The check-then-write sequences on the sites table (domain, port). */
+static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct site_job *site_job_new(const struct config *cfg, struct db *db)
+{
+        struct site_job *w = calloc(1, sizeof(*w));
+        if (w) {
+                w->cfg = cfg;
+                w->db = db;
+        }
+        return w;
+}
+
+void site_outcome_clear(struct site_outcome *o)
+{
+        free(o->error);
+        *o = (struct site_outcome){0};
+}
+
+void site_job_free(void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!w)
+                return;
+        site_clear(&w->site);
+        site_clear(&w->old);
+        site_outcome_clear(&w->out);
+        free(w);
+}
+
+void site_subject(long long id, char *out, size_t len)
+{
+        snprintf(out, len, "site:%lld", id);
+}
+
+static bool has_unit(const struct site *s)
+{
+        return s->app_type != APP_STATIC;
+}
+
+/* Record a failure: the seed's "<step> failed: ..." text and an HTTP
+ * status, also the job's error. Returns -1. */
+static int failf(struct site_outcome *o, struct job *j, int status, const char *step,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int failf(struct site_outcome *o, struct job *j, int status, const char *step,
+                 const char *fmt, ...)
+{
+        _cleanup_strbuf_ struct strbuf t = STRBUF_INIT(0);
+        strbuf_printf(&t, "%s failed", step);
+        if (fmt) {
+                va_list ap;
+                va_start(ap, fmt);
+                strbuf_puts(&t, ": ");
+                strbuf_vprintf(&t, fmt, ap);
+                va_end(ap);
+        }
+        free(o->error);
+        o->error = t.data ? strbuf_steal(&t) : NULL;
+        o->step = step;
+        o->status = status;
+        if (j && o->error)
+                job_fail(j, "%s", o->error);
+        return -1;
+}
+
+/* A failed program: its step and the tail of the job's output. */
+static int fail_output(struct site_outcome *o, struct job *j, const char *step, int rc)
+{
+        if (j && job_cancelled(j))
+                return failf(o, j, 409, step, "cancelled");
+        _cleanup_free_ char *tail = job_tail(j, ERROR_TAIL);
+        if (rc < 0 && rc != -EIO && (!tail || !*tail))
+                return failf(o, j, 500, step, "%s", strerror(-rc));
+        return failf(o, j, 500, step, "%s", tail && *tail ? tail : strerror(-rc));
+}
+
+int site_remove_unit(const struct config *cfg, const char *unit)
+{
+        int rc = unit_remove(cfg, unit);
+        if (rc < 0) {
+                log_warn("sites: removing %s: %s", unit, strerror(-rc));
+                _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
+                strbuf_printf(&p, "%s/%s", cfg->systemd.unit_dir, unit);
+                if (p.data && valid_unit_name(unit) && unlink(p.data) < 0 && errno != ENOENT)
+                        return -errno;
+        }
+        return rc;
+}
+
+static int unit_op(const struct site *s, enum unit_op op, const char *what, struct job *j,
+                   struct site_outcome *o)
+{
+        char unit[300], err[512] = "";
+        site_unit_name(s, unit, sizeof(unit));
+        if (j)
+                job_printf(j, "==> %s %s\n", what, unit);
+        int rc = unit_control(unit, op, UNIT_TIMEOUT_MS, err, sizeof(err));
+        if (rc < 0)
+                return failf(o, j, 500, what, "%s: %s", unit, *err ? err : strerror(-rc));
+        return 0;
+}
+
+int site_unit_op(const struct site *s, int op, const char *what, struct site_outcome *out)
+{
+        return unit_op(s, (enum unit_op)op, what, NULL, out);
+}
+
+static int deps(const struct site *s, struct job *j, struct site_outcome *o)
+{
+        int rc = 0;
+        if (s->app_type == APP_PYTHON || s->app_type == APP_AUTARCH) {
+                job_printf(j, "==> python venv and pip install\n");
+                rc = deploy_python(s->app_root, job_output, j);
+                if (rc < 0)
+                        return fail_output(o, j, "pip install", rc);
+        } else if (s->app_type == APP_NODE) {
+                job_printf(j, "==> npm install\n");
+                rc = deploy_node(s->app_root, job_output, j);
+                if (rc < 0)
+                        return fail_output(o, j, "npm install", rc);
+        }
+        return 0;
+}
+
+/* Before anything that outlives a failed create (the app user): systemd
+ * must be there to run the app at all. */
+static int check_systemd(struct job *j, struct site_outcome *o)
+{
+        struct sd_bus *bus = NULL;
+        int rc = services_bus(2000, &bus);
+        if (rc < 0)
+                return failf(o, j, 503, "systemd", "cannot reach the system bus: %s",
+                             strerror(-rc));
+        return 0;
+}
+
+/* The app's files belong to the unprivileged user the unit runs as. */
+static int owner(const struct site *s, struct job *j, struct site_outcome *o, const char **user)
+{
+        int rc = units_ensure_app_user(user);
+        if (rc < 0)
+                return failf(o, j, 500, "app user", "cannot create the user %s: %s", UNITS_APP_USER,
+                             strerror(-rc));
+        rc = units_chown_tree(s->app_root, *user);
+        if (rc < 0)
+                return failf(o, j, 500, "chown", "%s: %s", s->app_root, strerror(-rc));
+        return 0;
+}
+
+static int unit_install_step(const struct config *cfg, const struct site *s, const char *user,
+                             struct job *j, struct site_outcome *o)
+{
+        char unit[300];
+        site_unit_name(s, unit, sizeof(unit));
+        _cleanup_free_ char *text = unit_render_app(s, cfg, user);
+        if (!text)
+                return failf(o, j, 500, "unit", "cannot render %s", unit);
+        if (j)
+                job_printf(j, "==> systemd unit %s\n", unit);
+        int rc = unit_install(cfg, unit, text);
+        if (rc < 0)
+                return failf(o, j, 500, "unit", "cannot install %s: %s", unit, strerror(-rc));
+        return 0;
+}
+
+/* Apply the vhost of s (enabled: written and linked; disabled: unlinked),
+ * first dropping old_domain's vhost when it differs. */
+static int nginx_apply(const struct config *cfg, const struct site *s, const char *old_domain,
+                       struct job *j, struct site_outcome *o)
+{
+        if (j)
+                job_printf(j, "==> nginx vhost %s\n", s->domain);
+        struct nginx_txn *t = NULL;
+        int rc = nginx_txn_begin(cfg, &t);
+        if (rc < 0)
+                return failf(o, j, 500, "nginx", "%s", strerror(-rc));
+        if (old_domain && !streq(old_domain, s->domain))
+                rc = nginx_txn_drop_site(t, old_domain, true);
+        if (rc == 0)
+                rc = s->enabled ? nginx_txn_put_site(t, s)
+                                : nginx_txn_drop_site(t, s->domain, false);
+        if (rc < 0) {
+                nginx_txn_free(t);
+                return failf(o, j, 500, "nginx", "cannot write the vhost: %s", strerror(-rc));
+        }
+        _cleanup_free_ char *msg = NULL;
+        rc = nginx_txn_commit(t, &msg);
+        nginx_txn_free(t);
+        if (rc == -EINVAL)
+                return failf(o, j, 400, "nginx -t", "%s", msg ? msg : "configuration test failed");
+        if (rc < 0)
+                return failf(o, j, 500, "nginx reload", "%s", msg ? msg : strerror(-rc));
+        if (j && msg && *msg)
+                job_printf(j, "%s\n", msg);
+        return 0;
+}
+
+/* ---- rows ---- */
+
+/* rows_lock held. 0 = ok; -EADDRINUSE when port (given) is another site's;
+ * when *port is 0 one is picked (-EADDRNOTAVAIL when none is free). */
+static int port_locked(struct db *db, long long self, int *port)
+{
+        _cleanup_free_ int *used = NULL;
+        size_t n;
+        int rc = sites_used_ports(db, self, &used, &n);
+        if (rc < 0)
+                return rc;
+        if (*port) {
+                for (size_t i = 0; i < n; i++)
+                        if (used[i] == *port)
+                                return -EADDRINUSE;
+                return 0;
+        }
+        *port = deploy_pick_port(SITE_PORT_LO, SITE_PORT_HI, used, n);
+        return *port ? 0 : -EADDRNOTAVAIL;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+        _cleanup_strbuf_ struct strbuf t = STRBUF_INIT(0);
+        va_list ap;
+        va_start(ap, fmt);
+        strbuf_vprintf(&t, fmt, ap);
+        va_end(ap);
+        return t.data ? strbuf_steal(&t) : NULL;
+}
+
+static int port_error(int rc, int port, int *status, char **err)
+{
+        if (rc == -EADDRINUSE) {
+                *status = 409;
+                *err = xasprintf("app_port %d is already used by another site", port);
+        } else if (rc == -EADDRNOTAVAIL) {
+                *status = 503;
+                *err = xasprintf("app_port: no free port in %d-%d", SITE_PORT_LO, SITE_PORT_HI);
+        } else {
+                *status = rc == -ENOMEM ? 500 : 500;
+                *err = xasprintf("could not read the sites' ports");
+        }
+        return rc;
+}
+
+int site_reserve(struct db *db, struct site *s, int *status, char **err)
+{
+        *err = NULL;
+        *status = 500;
+        pthread_mutex_lock(&rows_lock);
+        struct site other = {0};
+        int rc = sites_get_by_domain(db, s->domain, &other);
+        site_clear(&other);
+        if (rc == 0) {
+                pthread_mutex_unlock(&rows_lock);
+                *status = 409;
+                *err = xasprintf("domain already exists");
+                return -EEXIST;
+        }
+        if (has_unit(s)) {
+                int want = s->app_port;
+                rc = port_locked(db, 0, &s->app_port);
+                if (rc < 0) {
+                        pthread_mutex_unlock(&rows_lock);
+                        return port_error(rc, want, status, err);
+                }
+        }
+        long long id = sites_insert(db, s);
+        pthread_mutex_unlock(&rows_lock);
+        if (id < 0) {
+                *status = id == -EEXIST ? 409 : 500;
+                *err = xasprintf(id == -EEXIST ? "domain already exists" : "could not create site");
+                return (int)id;
+        }
+        s->id = id;
+        return 0;
+}
+
+/* ---- create ---- */
+
+static void data_flags(struct job *j, struct site_job *w)
+{
+        job_set_data(j, "made_root", json_boolean(w->made_root));
+        job_set_data(j, "filled_root", json_boolean(w->filled_root));
+        job_set_data(j, "unit_tried", json_boolean(w->unit_tried));
+}
+
+static int create_row(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        job_set_data(j, "site_id", json_integer(w->site.id));
+        job_set_data(j, "domain", json_string(w->site.domain));
+        job_set_data(j, "app_root", json_string(w->site.app_root));
+        job_set_data(j, "app_type", json_string(app_type_name(w->site.app_type)));
+        return 0; /* inserted by site_reserve before the job was queued */
+}
+
+static void delete_row(struct db *db, long long id, const char *domain)
+{
+        int e = sites_delete(db, id);
+        if (e < 0 && e != -ENOENT)
+                log_error("sites: rollback of %s: cannot delete row %lld: %s", domain, id,
+                          strerror(-e));
+}
+
+static void create_row_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        delete_row(w->db, w->site.id, w->site.domain);
+        log_warn("sites: create %s failed (%s), rolled back", w->site.domain,
+                 w->out.error ? w->out.error : "?");
+}
+
+static int create_root(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site *s = &w->site;
+        struct stat sb;
+        job_printf(j, "==> app_root %s\n", s->app_root);
+        if (lstat(s->app_root, &sb) < 0) {
+                int e = mkdir_p(s->app_root, 0755);
+                if (e < 0)
+                        return failf(&w->out, j, 500, "app_root", "cannot create %s: %s",
+                                     s->app_root, strerror(-e));
+                w->made_root = true;
+                data_flags(j, w);
+        } else if (!S_ISDIR(sb.st_mode)) {
+                return failf(&w->out, j, 409, "app_root", "%s exists and is not a directory",
+                             s->app_root);
+        }
+        return 0;
+}
+
+static void create_root_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (w->made_root)
+                files_rm_tree(w->site.app_root, true);
+        else if (w->filled_root)
+                files_rm_tree(w->site.app_root, false); /* it was empty before */
+}
+
+static int create_clone(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site *s = &w->site;
+        if (str_empty(s->git_repo))
+                return JOB_SKIP;
+        job_printf(j, "==> git clone %s (branch %s)\n", s->git_repo, s->git_branch);
+        w->filled_root = true;
+        data_flags(j, w);
+        int e = deploy_git_clone(s->git_repo, s->git_branch, s->app_root, job_output, j);
+        if (e < 0)
+                return fail_output(&w->out, j, "git clone", e);
+        return 0;
+}
+
+static int step_deps(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!has_unit(&w->site))
+                return JOB_SKIP;
+        w->filled_root = true;
+        data_flags(j, w);
+        return deps(&w->site, j, &w->out);
+}
+
+static int step_systemd(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!has_unit(&w->site))
+                return JOB_SKIP;
+        return check_systemd(j, &w->out);
+}
+
+static int step_owner(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!has_unit(&w->site))
+                return JOB_SKIP;
+        return owner(&w->site, j, &w->out, &w->user);
+}
+
+static int create_unit(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site *s = &w->site;
+        if (!has_unit(s))
+                return JOB_SKIP;
+        w->unit_tried = true;
+        data_flags(j, w);
+        if (unit_install_step(w->cfg, s, w->user, j, &w->out) < 0 ||
+            unit_op(s, UNIT_ENABLE, "enable", j, &w->out) < 0 ||
+            unit_op(s, UNIT_START, "start", j, &w->out) < 0)
+                return -1;
+        return 0;
+}
+
+static void create_unit_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!w->unit_tried)
+                return;
+        char unit[300];
+        site_unit_name(&w->site, unit, sizeof(unit));
+        site_remove_unit(w->cfg, unit);
+}
+
+static int create_nginx(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        /* a failed commit restores the files itself, and nginx is the last
+         * step, so nothing of it stays on failure */
+        if (nginx_apply(w->cfg, &w->site, NULL, j, &w->out) < 0)
+                return -1;
+        job_printf(j, "site created\n");
+        return 0;
+}
+
+static void create_abandon(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        delete_row(w->db, w->site.id, w->site.domain);
+}
+
+/* After a crash in the middle of a create: the site never answered 201, so
+ * everything the job made goes (unit, vhost, row, app_root). */
+static void create_recover(const struct config *cfg, struct db *db, const char *subject,
+                           json_t *data, const char *failed_step)
+{
+        long long id = json_integer_value(json_object_get(data, "site_id"));
+        const char *domain = json_string_value(json_object_get(data, "domain"));
+        const char *root = json_string_value(json_object_get(data, "app_root"));
+        bool made = json_is_true(json_object_get(data, "made_root"));
+        bool filled = json_is_true(json_object_get(data, "filled_root"));
+        if (id <= 0 && sscanf(subject, "site:%lld", &id) != 1)
+                return;
+        struct site s = {0};
+        if (sites_get(db, id, &s) < 0) {
+                site_clear(&s);
+                return; /* already gone */
+        }
+        if (domain && !streq(domain, s.domain)) {
+                site_clear(&s); /* another site has the id now */
+                return;
+        }
+        if (has_unit(&s) && json_is_true(json_object_get(data, "unit_tried"))) {
+                char unit[300];
+                site_unit_name(&s, unit, sizeof(unit));
+                site_remove_unit(cfg, unit);
+        }
+        if (streq(failed_step, "nginx")) {
+                struct nginx_txn *t = NULL;
+                if (nginx_txn_begin(cfg, &t) == 0) {
+                        _cleanup_free_ char *msg = NULL;
+                        if (nginx_txn_drop_site(t, s.domain, true) == 0)
+                                nginx_txn_commit(t, &msg);
+                        nginx_txn_free(t);
+                }
+        }
+        delete_row(db, id, s.domain);
+        if (root && streq(root, s.app_root)) {
+                if (made)
+                        files_rm_tree(root, true);
+                else if (filled)
+                        files_rm_tree(root, false);
+        }
+        log_warn("sites: the interrupted create of %s was rolled back", s.domain);
+        site_clear(&s);
+}
+
+static const struct job_step create_steps[] = {
+    {"site row", create_row, create_row_undo}, {"app_root", create_root, create_root_undo},
+    {"git clone", create_clone, NULL},         {"dependencies", step_deps, NULL},
+    {"systemd", step_systemd, NULL},           {"app user", step_owner, NULL},
+    {"unit", create_unit, create_unit_undo},   {"nginx", create_nginx, NULL},
+};
+
+const struct job_kind site_create_kind = {"site_create",  create_steps,   ARRAY_SIZE(create_steps),
+                                          create_abandon, create_recover, site_job_free};
+
+/* ---- deploy ---- */
+
+static int deploy_pull(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site *s = &w->site;
+        if (str_empty(s->git_repo))
+                return JOB_SKIP;
+        job_printf(j, "==> git pull --ff-only in %s\n", s->app_root);
+        int rc = deploy_git_pull(s->app_root, job_output, j);
+        if (rc < 0)
+                return fail_output(&w->out, j, "git pull", rc);
+        return 0;
+}
+
+static int deploy_restart(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!has_unit(&w->site) || !w->site.enabled)
+                return JOB_SKIP;
+        if (unit_op(&w->site, UNIT_RESTART, "restart", j, &w->out) < 0)
+                return -1;
+        return 0;
+}
+
+static int deploy_end(struct job *j, void *ctx)
+{
+        (void)ctx;
+        job_printf(j, "deployed\n");
+        return 0;
+}
+
+static const struct job_step deploy_steps[] = {
+    {"git pull", deploy_pull, NULL},   {"dependencies", step_deps, NULL},
+    {"systemd", step_systemd, NULL},   {"app user", step_owner, NULL},
+    {"restart", deploy_restart, NULL}, {"end", deploy_end, NULL},
+};
+
+const struct job_kind site_deploy_kind = {"site_deploy", deploy_steps, ARRAY_SIZE(deploy_steps),
+                                          NULL,          NULL,         site_job_free};
+
+/* ---- update ---- */
+
+static int update_row(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site *nw = &w->site;
+        pthread_mutex_lock(&rows_lock);
+        struct site other = {0};
+        int rc = sites_get_by_domain(w->db, nw->domain, &other);
+        bool taken = rc == 0 && other.id != nw->id;
+        site_clear(&other);
+        if (taken) {
+                pthread_mutex_unlock(&rows_lock);
+                free(w->out.error);
+                w->out.error = xasprintf("domain already exists");
+                w->out.status = 409;
+                job_fail(j, "domain already exists");
+                return -1;
+        }
+        if (has_unit(nw) && (nw->app_port == 0 || (w->mask & SITE_COL_APP_PORT))) {
+                int want = nw->app_port;
+                rc = port_locked(w->db, nw->id, &nw->app_port);
+                if (rc < 0) {
+                        pthread_mutex_unlock(&rows_lock);
+                        free(w->out.error);
+                        port_error(rc, want, &w->out.status, &w->out.error);
+                        job_fail(j, "%s", w->out.error ? w->out.error : "app_port");
+                        return -1;
+                }
+                if (nw->app_port != w->old.app_port)
+                        w->mask |= SITE_COL_APP_PORT;
+        }
+        rc = sites_update(w->db, nw, w->mask);
+        pthread_mutex_unlock(&rows_lock);
+        if (rc < 0) {
+                free(w->out.error);
+                w->out.error =
+                    xasprintf(rc == -EEXIST ? "domain already exists" : "could not update site");
+                w->out.status = rc == -EEXIST ? 409 : rc == -ENOENT ? 404 : 500;
+                job_fail(j, "%s", w->out.error ? w->out.error : "site row");
+                return rc;
+        }
+        w->row_updated = true;
+        return 0;
+}
+
+static void update_row_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (w->row_updated && sites_update(w->db, &w->old, SITE_COL_ALL) < 0)
+                log_error("sites: cannot restore row %lld", w->old.id);
+}
+
+/* Bring the unit from old to new: the old one goes when the name changes or
+ * the site has no app any more; the new one is (re)installed when its text
+ * changes and started/stopped as `enabled` says. *changed says whether
+ * anything was touched (for the rollback). */
+static int units_update(const struct config *cfg, const struct site *old, const struct site *nw,
+                        bool *changed, struct site_outcome *o)
+{
+        char old_unit[300] = "", new_unit[300] = "";
+        *changed = false;
+        if (has_unit(old))
+                site_unit_name(old, old_unit, sizeof(old_unit));
+        if (has_unit(nw))
+                site_unit_name(nw, new_unit, sizeof(new_unit));
+        const char *user = UNITS_APP_USER;
+        _cleanup_free_ char *old_text = has_unit(old) ? unit_render_app(old, cfg, user) : NULL;
+        _cleanup_free_ char *new_text = has_unit(nw) ? unit_render_app(nw, cfg, user) : NULL;
+        bool renamed = !streq(old_unit, new_unit);
+        bool text_changed = !streq(old_text, new_text);
+        bool touch = (*old_unit && renamed) ||
+                     (*new_unit && (renamed || text_changed || nw->enabled != old->enabled));
+        if (touch && check_systemd(NULL, o) < 0)
+                return -1;
+        if (*old_unit && renamed) {
+                *changed = true;
+                int rc = site_remove_unit(cfg, old_unit);
+                if (rc < 0)
+                        return failf(o, NULL, 500, "unit", "cannot remove %s: %s", old_unit,
+                                     strerror(-rc));
+        }
+        if (!*new_unit)
+                return 0;
+        if (renamed || text_changed) {
+                *changed = true;
+                if (owner(nw, NULL, o, &user) < 0 ||
+                    unit_install_step(cfg, nw, user, NULL, o) < 0 ||
+                    unit_op(nw, UNIT_ENABLE, "enable", NULL, o) < 0)
+                        return -1;
+        }
+        if (nw->enabled != old->enabled || renamed || text_changed) {
+                *changed = true;
+                return unit_op(nw, nw->enabled ? UNIT_RESTART : UNIT_STOP,
+                               nw->enabled ? "restart" : "stop", NULL, o);
+        }
+        return 0;
+}
+
+static int update_unit(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (units_update(w->cfg, &w->old, &w->site, &w->units_changed, &w->out) < 0) {
+                if (w->out.error)
+                        job_fail(j, "%s", w->out.error);
+                return -1;
+        }
+        return 0;
+}
+
+static void update_unit_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!w->units_changed)
+                return;
+        bool dummy;
+        struct site_outcome o2 = {0};
+        if (units_update(w->cfg, &w->site, &w->old, &dummy, &o2) < 0)
+                log_error("sites: restoring the unit of %s: %s", w->old.domain,
+                          o2.error ? o2.error : "?");
+        site_outcome_clear(&o2);
+}
+
+static int update_nginx(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        return nginx_apply(w->cfg, &w->site, w->old.domain, j, &w->out) < 0 ? -1 : 0;
+}
+
+static const struct job_step update_steps[] = {
+    {"site row", update_row, update_row_undo},
+    {"unit", update_unit, update_unit_undo},
+    {"nginx", update_nginx, NULL},
+};
+
+const struct job_kind site_update_kind = {"site_update", update_steps, ARRAY_SIZE(update_steps),
+                                          NULL,          NULL,         site_job_free};
+
+/* ---- delete ---- */
+
+static int delete_nginx(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        /* vhost first: when nginx refuses, nothing has changed yet */
+        struct nginx_txn *t = NULL;
+        int rc = nginx_txn_begin(w->cfg, &t);
+        if (rc == 0)
+                rc = nginx_txn_drop_site(t, w->site.domain, false);
+        _cleanup_free_ char *msg = NULL;
+        if (rc == 0)
+                rc = nginx_txn_commit(t, &msg);
+        nginx_txn_free(t);
+        if (rc < 0)
+                return failf(&w->out, j, 500, "nginx", "%s", msg ? msg : strerror(-rc));
+        w->vhost_dropped = true;
+        return 0;
+}
+
+static void delete_nginx_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        /* put the vhost back: the site stays whole */
+        if (w->vhost_dropped && w->site.enabled) {
+                struct site_outcome o = {0};
+                nginx_apply(w->cfg, &w->site, NULL, NULL, &o);
+                site_outcome_clear(&o);
+        }
+}
+
+static int delete_unit(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!has_unit(&w->site))
+                return JOB_SKIP;
+        char unit[300];
+        site_unit_name(&w->site, unit, sizeof(unit));
+        int rc = site_remove_unit(w->cfg, unit);
+        if (rc < 0)
+                return failf(&w->out, j, 500, "unit", "cannot remove %s: %s", unit, strerror(-rc));
+        return 0;
+}
+
+static int delete_row_step(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        int rc = sites_delete(w->db, w->site.id);
+        if (rc < 0 && rc != -ENOENT) {
+                free(w->out.error);
+                w->out.error = xasprintf("could not delete site");
+                w->out.status = 500;
+                job_fail(j, "could not delete site");
+                return rc;
+        }
+        log_info("sites: deleted %s (id %lld), files kept in %s", w->site.domain, w->site.id,
+                 w->site.app_root);
+        return 0;
+}
+
+static const struct job_step delete_steps[] = {
+    {"nginx", delete_nginx, delete_nginx_undo},
+    {"unit", delete_unit, NULL},
+    {"site row", delete_row_step, NULL},
+};
+
+const struct job_kind site_delete_kind = {"site_delete", delete_steps, ARRAY_SIZE(delete_steps),
+                                          NULL,          NULL,         site_job_free};
