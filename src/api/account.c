@@ -243,16 +243,22 @@ static void change_password(struct http_req *r)
                 goto out;
         }
         struct panel_user nu = {0};
+        char new_jti[33] = "";
         if (users_get_by_id(app->db, u.id, &nu) == 0) {
                 struct token_claims c;
                 tok = token_issue(app->jwt_key, nu.id, nu.username, nu.role, nu.pw_changed,
                                   time(NULL), &c);
-                if (tok)
+                if (tok) {
                         account_session_record(r, nu.id, nu.pw_changed, c.jti, c.exp);
+                        snprintf(new_jti, sizeof(new_jti), "%s", c.jti);
+                }
                 panel_user_clear(&nu);
         }
-        if (tok && r->via_cookie)
+        if (tok && r->via_cookie) {
                 http_set_cookie(r, "setec_token", tok, TOKEN_TTL, true);
+                /* the CSRF token is bound to the session's token id */
+                api_set_csrf_cookie(r, new_jti);
+        }
         if (tok && !r->via_cookie)
                 api_reply_json(r, 200, json_pack("{s:s,s:s}", "status", "updated", "token", tok));
         else

@@ -35,4 +35,10 @@ void api_drain(struct app *app);
 
 /* Hooks installed into the http server (gate.c). */
 bool api_gate(struct http_req *r);
+/* The same decision from the headers alone, before the body is read: a
+ * refused request is answered without reading its body. */
+bool api_preauth(struct http_req *r);
+/* The CSRF cookie of the session jti (NULL: clear it), and its name. */
+void api_set_csrf_cookie(struct http_req *r, const char *jti);
+const char *api_csrf_cookie_name(struct http_req *r);
 void api_after(struct http_req *r);

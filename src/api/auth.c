@@ -157,6 +157,7 @@ void api_login(struct http_req *r)
                                          "role", u.role));
         }
         http_set_cookie(r, "setec_token", tok, TOKEN_TTL, true);
+        api_set_csrf_cookie(r, c.jti);
 out:
         panel_user_clear(&u);
         fields_free(login_fields, ARRAY_SIZE(login_fields), &b);
@@ -180,6 +181,7 @@ void api_logout(struct http_req *r)
                 snprintf(r->username, sizeof(r->username), "%s", c.username);
         }
         http_set_cookie(r, "setec_token", "", -1, true);
+        api_set_csrf_cookie(r, NULL);
         if (api_body_is_form(r))
                 http_redirect(r, 303, "/login");
         else

@@ -15,7 +15,6 @@
 #include "db/audit.h"
 #include "db/users.h"
 
-#define CSRF_COOKIE  "setec_csrf"
 #define TOKEN_COOKIE "setec_token"
 
 static bool is_safe_method(const char *m)
@@ -23,16 +22,53 @@ static bool is_safe_method(const char *m)
         return streq(m, "GET") || streq(m, "HEAD") || streq(m, "OPTIONS");
 }
 
-/* Every GET hands out a CSRF cookie when the client has none (JS reads it).
- * API clients that authenticate with a Bearer header never need one. */
-static void ensure_csrf_cookie(struct http_req *r)
+/* Over TLS the cookie is __Host-: Secure, Path=/, no Domain, so no sibling
+ * (sub)domain can set or shadow it. Over plain HTTP (behind a proxy) a
+ * browser refuses that prefix: the plain name. A planted value is worthless
+ * either way: the token is bound to the session (core/csrf.h). */
+const char *api_csrf_cookie_name(struct http_req *r)
 {
-        if (!is_safe_method(r->method) || http_cookie(r, CSRF_COOKIE) ||
-            http_header(r, "Authorization"))
-                return;
+        return r->tls ? "__Host-setec_csrf" : "setec_csrf";
+}
+
+void api_set_csrf_cookie(struct http_req *r, const char *jti)
+{
         char tok[CSRF_TOKEN_LEN + 1];
-        if (csrf_token_new(tok) == 0)
-                http_set_cookie(r, CSRF_COOKIE, tok, 86400, false);
+        if (!jti) {
+                http_set_cookie(r, api_csrf_cookie_name(r), "", -1, false);
+                return;
+        }
+        if (csrf_token_for(app_of(r)->jwt_key, jti, tok) == 0)
+                http_set_cookie(r, api_csrf_cookie_name(r), tok, TOKEN_TTL, false);
+}
+
+/* A cookie session's GET hands out the session's CSRF token when the client
+ * does not hold it yet (the page's JS reads it). API clients that
+ * authenticate with a Bearer header never need one. */
+static void ensure_csrf_cookie(struct http_req *r, const char *jti)
+{
+        if (!is_safe_method(r->method) || !r->via_cookie)
+                return;
+        if (!csrf_token_valid(app_of(r)->jwt_key, jti, http_cookie(r, api_csrf_cookie_name(r))))
+                api_set_csrf_cookie(r, jti);
+}
+
+/* A cookie-authenticated state change must come from one of the panel's own
+ * pages: a same-origin Origin (every current browser sends it on a POST, PUT
+ * or DELETE from fetch or a form), or Sec-Fetch-Site: same-origin. */
+static bool same_origin(struct http_req *r)
+{
+        const char *origin = http_header(r, "Origin");
+        const char *host = http_header(r, "Host");
+        if (origin && host) {
+                const char *scheme = r->tls ? "https://" : "http://";
+                size_t sl = strlen(scheme);
+                return strncmp(origin, scheme, sl) == 0 && strcmp(origin + sl, host) == 0;
+        }
+        if (origin)
+                return false;
+        const char *site = http_header(r, "Sec-Fetch-Site");
+        return site && streq(site, "same-origin");
 }
 
 /* To the sign-in page, which comes back here after it (?next=, a local path
@@ -92,19 +128,21 @@ static bool deny_unauthenticated(struct http_req *r, const char *msg)
         return false;
 }
 
-static bool csrf_ok(struct http_req *r)
+/* before_body: the body has not been read yet (api_preauth); a form's
+ * csrf_token field is then checked later, by api_gate. */
+static bool csrf_ok(struct http_req *r, const char *jti, bool before_body)
 {
-        const char *cookie = http_cookie(r, CSRF_COOKIE);
         const char *sent = http_header(r, "X-CSRF-Token");
+        if (!sent && before_body && http_is_form(r))
+                return true;
         if (!sent)
                 sent = http_form(r, "csrf_token");
-        return csrf_token_matches(cookie, sent);
+        return csrf_token_valid(app_of(r)->jwt_key, jti, sent);
 }
 
-bool api_gate(struct http_req *r)
+static bool gate(struct http_req *r, bool before_body)
 {
         struct app *app = app_of(r);
-        ensure_csrf_cookie(r);
         if (r->route->auth == ROUTE_PUBLIC)
                 return true;
 
@@ -152,9 +190,16 @@ bool api_gate(struct http_req *r)
         snprintf(r->username, sizeof(r->username), "%s", c.username);
         account_session_seen(app, c.jti);
 
-        if (r->via_cookie && !is_safe_method(r->method) && !csrf_ok(r)) {
-                http_reply_error(r, 403, "CSRF token missing or invalid");
-                return false;
+        ensure_csrf_cookie(r, c.jti);
+        if (r->via_cookie && !is_safe_method(r->method)) {
+                if (!same_origin(r)) {
+                        http_reply_error(r, 403, "cross-origin request refused");
+                        return false;
+                }
+                if (!csrf_ok(r, c.jti, before_body)) {
+                        http_reply_error(r, 403, "CSRF token missing or invalid");
+                        return false;
+                }
         }
         bool needs_admin = r->route->auth == ROUTE_ADMIN ||
                            (!is_safe_method(r->method) && r->route->auth != ROUTE_SELF);
@@ -163,6 +208,16 @@ bool api_gate(struct http_req *r)
                 return false;
         }
         return true;
+}
+
+bool api_gate(struct http_req *r)
+{
+        return gate(r, false);
+}
+
+bool api_preauth(struct http_req *r)
+{
+        return gate(r, true);
 }
 
 void api_after(struct http_req *r)

@@ -123,13 +123,15 @@ static const char *ssl_state(const struct site *s)
 
 static json_t *site_json(const struct site *s, const struct unit_state *st)
 {
+        /* rows stored before credentials were refused may hold one */
+        _cleanup_free_ char *repo = site_git_repo_redacted(s->git_repo);
         bool running;
         const char *status = state_of(s, st, &running);
         json_t *o = json_pack(
             "{s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:s,s:s,s:b,s:s}", "id",
             (json_int_t)s->id, "domain", s->domain, "aliases", s->aliases, "app_type",
             app_type_name(s->app_type), "app_root", s->app_root, "app_port", s->app_port,
-            "app_entry", s->app_entry, "git_repo", s->git_repo, "git_branch", s->git_branch,
+            "app_entry", s->app_entry, "git_repo", repo ? repo : "", "git_branch", s->git_branch,
             "ssl_enabled", s->ssl_enabled, "ssl_cert_path", s->ssl_cert_path, "ssl_key_path",
             s->ssl_key_path, "ssl_auto", s->ssl_auto, "enabled", s->enabled, "created_at",
             s->created_at, "updated_at", s->updated_at, "running", running, "status", status);
@@ -151,8 +153,9 @@ static json_t *site_json_live(const struct site *s)
 
 static json_t *deployment_json(const struct deployment *d)
 {
+        _cleanup_free_ char *out = site_text_redacted(d->output);
         return json_pack("{s:I,s:s,s:s,s:o,s:s,s:o}", "id", (json_int_t)d->id, "type", d->type,
-                         "status", d->status, "output", json_text(d->output), "created_at",
+                         "status", d->status, "output", json_text(out ? out : ""), "created_at",
                          d->created_at, "finished_at",
                          d->finished_at ? json_string(d->finished_at) : json_null());
 }
@@ -335,7 +338,7 @@ static bool check_root(struct http_req *r, const struct site *s)
                 return false;
         }
         if (!str_empty(s->git_repo) && !files_dir_empty(s->app_root)) {
-                http_reply_errorf(r, 409,
+                http_reply_errorf(r, 400,
                                   "app_root %s exists and is not empty (git clone needs an empty "
                                   "directory)",
                                   s->app_root);
@@ -1020,8 +1023,9 @@ static void deployment_stream(struct http_req *r)
                 return;
         }
         d->status = strdup(row.status);
-        d->text = strdup(ended ? "" : row.output);
-        d->error = streq(row.status, "failed") ? last_line(row.output) : NULL;
+        d->text = ended ? strdup("") : site_text_redacted(row.output ? row.output : "");
+        _cleanup_free_ char *shown = site_text_redacted(row.output ? row.output : "");
+        d->error = streq(row.status, "failed") && shown ? last_line(shown) : NULL;
         deployment_clear(&row);
         if (!d->status || !d->text) {
                 dep_stream_free(d);

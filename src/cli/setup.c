@@ -97,8 +97,11 @@ int setup_panel_cert(struct config *cfg)
 static const char ssl_params[] =
     "# written by setec-manager setup\n"
     "ssl_protocols TLSv1.2 TLSv1.3;\n"
+    /* Mozilla's intermediate profile (ECDHE with AEAD only; its DHE suites
+     * need a dhparam file and add nothing for current clients) */
     "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384;\n"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;\n"
     "ssl_prefer_server_ciphers off;\n"
     "ssl_session_timeout 1d;\n"
     "ssl_session_cache shared:SSL:10m;\n"
@@ -109,9 +112,10 @@ static const char proxy_params[] = "# written by setec-manager setup\n"
                                    "proxy_set_header Host $host;\n"
                                    "proxy_set_header X-Real-IP $remote_addr;\n"
                                    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-                                   "proxy_set_header X-Forwarded-Proto $scheme;\n"
-                                   "proxy_buffering off;\n"
-                                   "proxy_request_buffering off;\n";
+                                   "proxy_set_header X-Forwarded-Proto $scheme;\n";
+/* No proxy_buffering off here: nginx buffers answers (a slow client does not
+ * hold an app worker), and an app that streams (SSE) sends
+ * X-Accel-Buffering: no on that answer. */
 
 static int write_in(const char *dir, const char *name, const char *text, mode_t mode)
 {
@@ -147,7 +151,23 @@ static int write_unit(struct config *cfg, const char *config_path)
                       "RestartSec=5\n"
                       "KillSignal=SIGTERM\n"
                       "TimeoutStopSec=35\n"
-                      "UMask=0077\n\n"
+                      "UMask=0077\n"
+                      /* the panel raises its soft limit to this one and keeps
+                       * its connection limit below it (http/server.c) */
+                      "LimitNOFILE=16384\n"
+                      /* Hardening that leaves a root panel able to manage
+                       * nginx, units, ufw, users and app trees: nothing that
+                       * hides /etc, /home or /usr, drops capabilities, or
+                       * stops ufw's sysctl writes and netfilter modules. */
+                      "PrivateTmp=yes\n"
+                      "ProtectKernelLogs=yes\n"
+                      "ProtectControlGroups=yes\n"
+                      "ProtectClock=yes\n"
+                      "ProtectHostname=yes\n"
+                      "RestrictRealtime=yes\n"
+                      "LockPersonality=yes\n"
+                      "RestrictNamespaces=yes\n"
+                      "SystemCallArchitectures=native\n\n"
                       "[Install]\n"
                       "WantedBy=multi-user.target\n",
                       exe, cfgabs);

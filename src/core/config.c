@@ -32,6 +32,17 @@ struct key {
         bool (*item_ok)(const char *);
 };
 
+/* An nginx size: 1-6 digits and an optional k, m or g (0 = no limit). */
+static bool valid_nginx_size(const char *v)
+{
+        if (!v)
+                return false;
+        size_t n = strspn(v, "0123456789");
+        if (n < 1 || n > 6)
+                return false;
+        return v[n] == '\0' || (strchr("kKmMgG", v[n]) && v[n + 1] == '\0');
+}
+
 static const char *const reload_choices[] = {"systemd", "signal", NULL};
 /* "warning" is folded into "warn" so log_level_from_string() accepts it */
 static const char *const level_choices[] = {"debug", "info", "warn", "warning", "error", NULL};
@@ -79,6 +90,7 @@ static const struct key keys[] = {
     LIST("server", "trusted_proxies", server.trusted_proxies, valid_ip_or_cidr),
     STR("server", "acme_hostname", server.acme_hostname, ""),
     INT("server", "max_streams", server.max_streams, 0, 0, 1000000),
+    INT("server", "max_body_memory_mb", server.max_body_memory_mb, 64, 10, 65536),
     STR("database", "path", database.path, "/opt/setec-manager/data/setec.db"),
     STR("nginx", "sites_available", nginx.sites_available, "/etc/nginx/sites-available"),
     STR("nginx", "sites_enabled", nginx.sites_enabled, "/etc/nginx/sites-enabled"),
@@ -92,6 +104,9 @@ static const struct key keys[] = {
     STR("nginx", "error_log", nginx.error_log, "/var/log/nginx/error.log"),
     PORT("nginx", "http_port", nginx.http_port, 80),
     PORT("nginx", "https_port", nginx.https_port, 443),
+    BOOL("nginx", "default_server", nginx.default_server, true),
+    BOOL("nginx", "ipv6", nginx.ipv6, true),
+    STR("nginx", "client_max_body_size", nginx.client_max_body_size, "64m"),
     STR("systemd", "unit_dir", systemd.unit_dir, "/etc/systemd/system"),
     STR("git", "local_root", git.local_root, "/srv/git"),
     STR("acme", "email", acme.email, ""),
@@ -105,6 +120,7 @@ static const struct key keys[] = {
     STR("autarch", "git_branch", autarch.git_branch, "main"),
     PORT("autarch", "web_port", autarch.web_port, 8181),
     PORT("autarch", "dns_port", autarch.dns_port, 53),
+    BOOL("autarch", "upgrade_pip", autarch.upgrade_pip, false),
     BOOL("float", "enabled", float_.enabled, false),
     INT("float", "max_sessions", float_.max_sessions, 10, 1, INT32_MAX),
     {"float", "session_ttl", K_DUR, OFF(float_.session_ttl), .def_s = "24h"},
@@ -752,6 +768,12 @@ static int check_config(struct loader *L)
         }
         if (c->server.tls && str_empty(c->server.key)) {
                 set_err(L, NULL, "config key 'server.key' must not be empty when server.tls is on");
+                return -EINVAL;
+        }
+        if (!valid_nginx_size(c->nginx.client_max_body_size)) {
+                set_err(L, NULL,
+                        "config key 'nginx.client_max_body_size' must be a size such as 64m "
+                        "(1-6 digits, optional k, m or g)");
                 return -EINVAL;
         }
         if (!str_empty(c->server.acme_hostname) && !valid_domain(c->server.acme_hostname)) {

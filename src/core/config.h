@@ -25,6 +25,9 @@ struct config {
                 /* open SSE streams of each kind at most; 0 = sized from
                  * RLIMIT_NOFILE (sse_stream_limit) */
                 int max_streams;
+                /* MiB all request bodies being received may hold together;
+                 * beyond, a request gets 503 (Retry-After) */
+                int max_body_memory_mb;
         } server;
         struct {
                 char *path; /* its directory is the data dir */
@@ -34,6 +37,9 @@ struct config {
                 char *binary, *conf, *reload; /* reload: "systemd" or "signal" */
                 char *access_log, *error_log;
                 int http_port, https_port;
+                bool default_server;        /* a catch-all server refuses unknown names */
+                bool ipv6;                  /* every server listens on [::] too */
+                char *client_max_body_size; /* nginx size ("64m") for every site */
         } nginx;
         struct {
                 char *unit_dir;
@@ -49,6 +55,7 @@ struct config {
         struct {
                 char *install_dir, *git_repo, *git_branch;
                 int web_port, dns_port;
+                bool upgrade_pip; /* the reference's "upgrade pip" install step */
         } autarch;
         struct {
                 bool enabled;

@@ -1,9 +1,11 @@
 /* Site records: app types, validation of every field (CONTRACT.md §4) before
  * a value may reach a file, an nginx vhost, a unit or a command. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/util.h"
 #include "base/validate.h"
@@ -86,6 +88,90 @@ static bool plain_branch(const char *b)
         return true;
 }
 
+/* The userinfo ("user:token@") of an https:// or http:// URL: offset and
+ * length including the '@'; false when there is none. */
+static bool url_userinfo(const char *url, size_t *off, size_t *len)
+{
+        size_t skip;
+        if (startswith(url, "https://"))
+                skip = 8;
+        else if (startswith(url, "http://"))
+                skip = 7;
+        else
+                return false;
+        const char *a = url + skip;
+        size_t alen = strcspn(a, "/?#");
+        const char *at = NULL;
+        for (const char *p = a; p < a + alen; p++)
+                if (*p == '@')
+                        at = p; /* the last '@' ends the userinfo */
+        if (!at)
+                return false;
+        *off = skip;
+        *len = (size_t)(at - a) + 1;
+        return true;
+}
+
+bool site_git_repo_has_credentials(const char *url)
+{
+        size_t off, len;
+        return url && url_userinfo(url, &off, &len);
+}
+
+char *site_git_repo_redacted(const char *url)
+{
+        if (!url)
+                return NULL;
+        size_t off, len;
+        if (!url_userinfo(url, &off, &len))
+                return strdup(url);
+        size_t n = strlen(url);
+        char *out = malloc(n - len + 1);
+        if (!out)
+                return NULL;
+        memcpy(out, url, off);
+        memcpy(out + off, url + off + len, n - off - len + 1);
+        return out;
+}
+
+char *site_text_redacted(const char *text)
+{
+        if (!text)
+                return NULL;
+        size_t n = strlen(text);
+        char *out = malloc(n + 1), *o = out;
+        if (!out)
+                return NULL;
+        const char *p = text;
+        while (*p) {
+                const char *u = strstr(p, "http");
+                if (!u) {
+                        size_t rest = strlen(p);
+                        memcpy(o, p, rest);
+                        o += rest;
+                        break;
+                }
+                memcpy(o, p, (size_t)(u - p));
+                o += u - p;
+                /* the URL ends at whitespace or a quote */
+                size_t ulen = strcspn(u, " \t\r\n'\"<>");
+                size_t off, len;
+                _cleanup_free_ char *one = strndup(u, ulen);
+                if (one && url_userinfo(one, &off, &len)) {
+                        memcpy(o, u, off);
+                        o += off;
+                        memcpy(o, u + off + len, ulen - off - len);
+                        o += ulen - off - len;
+                        p = u + ulen;
+                } else {
+                        *o++ = *u;
+                        p = u + 1;
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
 static int fail(char *err, size_t errlen, const char *msg)
 {
         if (err && errlen)
@@ -140,6 +226,13 @@ int site_validate(struct site *s, const struct config *cfg, char *err, size_t er
                 return fail(err, errlen,
                             "git_repo must be an https://, ssh:// or user@host:path URL or a "
                             "repository inside git.local_root");
+        /* A token in the URL would be stored in the site row, in the app's
+         * .git/config and in every clone's output: ssh remotes with a deploy
+         * key are the way to reach a private repository. */
+        if (site_git_repo_has_credentials(s->git_repo))
+                return fail(err, errlen,
+                            "git_repo must not contain credentials (user:token@): use an ssh "
+                            "remote with a deploy key");
         /* "" only when there is nothing to check out */
         if (!s->git_branch ||
             (*s->git_branch ? !valid_git_branch(s->git_branch) || !plain_branch(s->git_branch)
@@ -153,6 +246,70 @@ int site_validate(struct site *s, const struct config *cfg, char *err, size_t er
                 return fail(err, errlen,
                             "ssl_key_path must be an absolute, normalised path of plain "
                             "characters");
+        return 0;
+}
+
+bool site_roots_overlap(const char *a, const char *b)
+{
+        if (!a || !b)
+                return false;
+        size_t la = strlen(a), lb = strlen(b);
+        const char *shorter = la <= lb ? a : b, *longer = la <= lb ? b : a;
+        size_t ls = la <= lb ? la : lb;
+        if (strncmp(shorter, longer, ls) != 0)
+                return false;
+        /* equal, or the longer one continues with a new path segment ("/" is
+         * inside everything) */
+        return longer[ls] == '\0' || longer[ls] == '/' || (ls && shorter[ls - 1] == '/');
+}
+
+int site_check_root_free(const struct site *s, char *err, size_t errlen)
+{
+        const char *app_root = s->app_root;
+        struct stat st;
+        if (!app_root)
+                return -EINVAL;
+        if (lstat(app_root, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                int e = -errno;
+                if (err && errlen)
+                        snprintf(err, errlen, "app_root %s cannot be checked: %s", app_root,
+                                 strerror(-e));
+                return e;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                if (err && errlen)
+                        snprintf(err, errlen, "app_root %s exists and is not a directory",
+                                 app_root);
+                return -ENOTDIR;
+        }
+        DIR *d = opendir(app_root);
+        if (!d) {
+                int e = -errno;
+                if (err && errlen)
+                        snprintf(err, errlen, "app_root %s cannot be read: %s", app_root,
+                                 strerror(-e));
+                return e;
+        }
+        bool empty = true;
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                        empty = false;
+                        break;
+                }
+        closedir(d);
+        /* a static site without a repository serves the directory as it is:
+         * nothing is written into it, nothing removed from it */
+        if (!empty && s->app_type == APP_STATIC && str_empty(s->git_repo))
+                return 0;
+        if (!empty) {
+                if (err && errlen)
+                        snprintf(err, errlen,
+                                 "app_root %s exists and is not empty: choose a new directory",
+                                 app_root);
+                return -EEXIST;
+        }
         return 0;
 }
 

@@ -39,5 +39,29 @@ void site_clear(struct site *s);
  * the field's name into err. */
 int site_validate(struct site *s, const struct config *cfg, char *err, size_t errlen);
 
+/* Whether git_repo is an https:// URL with userinfo (a user name or token
+ * before '@'): site_validate refuses those. */
+bool site_git_repo_has_credentials(const char *url);
+/* git_repo fit to show: the userinfo of an https:// URL removed (rows stored
+ * before credentials were refused may hold one). malloc'd, NULL on ENOMEM
+ * or a NULL url. */
+char *site_git_repo_redacted(const char *url);
+
+/* text (a deployment's output, say) with the userinfo of every http(s) URL
+ * in it removed. malloc'd, NULL on ENOMEM or a NULL text. */
+char *site_text_redacted(const char *text);
+
+/* app_root rules (the database's sites_root_conflict applies the first to
+ * every other site): two sites' app_roots overlap when they are equal or
+ * one lies inside the other. */
+bool site_roots_overlap(const char *a, const char *b);
+/* A new app_root must be a directory or absent; one the panel clones or
+ * builds into (a git_repo, or an app type other than static) must also be
+ * empty, so that nothing an undo removes or a build chowns was someone
+ * else's. A static site without a repository may serve an existing
+ * directory as it is (the panel writes nothing into it). 0; -EEXIST (not
+ * empty), -ENOTDIR, or -errno, with a message starting "app_root" in err. */
+int site_check_root_free(const struct site *s, char *err, size_t errlen);
+
 /* "app-<domain>.service" into out (>= 300 bytes). */
 void site_unit_name(const struct site *s, char *out, size_t outlen);

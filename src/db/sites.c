@@ -2,6 +2,7 @@
 #include "db/sites.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -318,6 +319,32 @@ int sites_used_ports(struct db *db, long long except_id, int **out, size_t *n)
         *out = list;
         *n = len;
         return 0;
+}
+
+int sites_root_conflict(struct db *db, const char *app_root, long long except_id, char *domain,
+                        size_t domainlen)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "SELECT domain, app_root FROM sites WHERE id != ? ORDER BY id");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, except_id);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                const char *root = (const char *)sqlite3_column_text(s, 1);
+                if (!root || !site_roots_overlap(root, app_root))
+                        continue;
+                const char *d = (const char *)sqlite3_column_text(s, 0);
+                if (domain && domainlen)
+                        snprintf(domain, domainlen, "%s", d ? d : "");
+                return 0;
+        }
+        if (rc != SQLITE_DONE)
+                return db_step_error(sql, rc, "check app_root");
+        return -ENOENT;
 }
 
 /* ---- deployments ---- */

@@ -43,6 +43,11 @@ int sites_update(struct db *db, const struct site *s, unsigned mask);
  * NULL (deployments, backups) or removed (cron_jobs, which would run for
  * nothing). 0, -ENOENT or -errno. */
 int sites_delete(struct db *db, long long id);
+/* Another site than except_id whose app_root is app_root, lies inside it or
+ * holds it (site_roots_overlap): 0 with its domain in domain; -ENOENT when
+ * there is none; -errno. */
+int sites_root_conflict(struct db *db, const char *app_root, long long except_id, char *domain,
+                        size_t domainlen);
 /* app_port of every site except except_id with a port > 0. *out malloc'd. */
 int sites_used_ports(struct db *db, long long except_id, int **out, size_t *n);
 

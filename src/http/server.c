@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@ struct http_server {
         struct workpool *pool;
         atomic_uint inflight;
         atomic_uint connections;
+        atomic_size_t body_mem; /* bytes reserved by the bodies being read */
+        unsigned max_conns;
         struct cidr *proxies;
         size_t nproxies;
         int listen_fd;
@@ -69,7 +72,10 @@ struct req_priv {
         char *raw_uri;
         double t0;
         bool too_large;
+        bool over_memory; /* the bodies being read hold max_body_memory already */
         bool counted;
+        size_t max_body; /* this request's limit */
+        size_t reserved; /* bytes of s->body_mem this request holds */
         struct form_kv *form;
         size_t nform;
         bool form_parsed;
@@ -624,7 +630,30 @@ static struct http_req *req_new(struct http_server *s, const char *uri)
         r->tls = s->o.tls;
         r->resp_fd = -1;
         r->body = STRBUF_INIT(s->o.max_body);
+        p->max_body = s->o.max_body;
         return r;
+}
+
+static void body_release(struct req_priv *p)
+{
+        if (p && p->reserved) {
+                atomic_fetch_sub(&p->s->body_mem, p->reserved);
+                p->reserved = 0;
+        }
+}
+
+/* Takes n more bytes of the memory all bodies may hold; false when that
+ * would go over the limit. */
+static bool body_reserve(struct req_priv *p, size_t n)
+{
+        struct http_server *s = p->s;
+        size_t cur = atomic_load(&s->body_mem);
+        do {
+                if (n > s->o.max_body_memory || cur > s->o.max_body_memory - n)
+                        return false;
+        } while (!atomic_compare_exchange_weak(&s->body_mem, &cur, cur + n));
+        p->reserved += n;
+        return true;
 }
 
 static void req_free(struct http_req *r)
@@ -632,6 +661,7 @@ static void req_free(struct http_req *r)
         if (!r)
                 return;
         struct req_priv *p = r->priv;
+        body_release(p);
         router_params_free(r->params, r->nparams);
         strbuf_free(&r->body);
         clear_response(r);
@@ -724,7 +754,12 @@ static bool dispatch(struct http_server *s, struct http_req *r)
 {
         struct req_priv *p = r->priv;
         if (p->too_large) {
-                http_reply_errorf(r, 413, "request body larger than %zu bytes", s->o.max_body);
+                http_reply_errorf(r, 413, "request body larger than %zu bytes", p->max_body);
+                return false;
+        }
+        if (p->over_memory) {
+                http_reply_error(r, 503, "server busy, try again");
+                http_add_header(r, "Retry-After", "1");
                 return false;
         }
         /* The path is the raw URI up to '?'; segments are decoded by the router. */
@@ -781,6 +816,55 @@ static bool dispatch(struct http_server *s, struct http_req *r)
         return true;
 }
 
+/* A request that announces a body is decided from its request line and
+ * headers before the body is read: an unknown route, a refusal by the
+ * preauth hook (401, 403), a body over the limit or over the memory all
+ * bodies may hold get their answer at once, and MHD closes the connection
+ * instead of reading the body. A route that needs no authentication (login)
+ * gets at most PUBLIC_MAX_BODY. True when r has its answer. */
+#define PUBLIC_MAX_BODY (64u * 1024)
+
+static bool decide_before_body(struct http_server *s, struct http_req *r, long long announced)
+{
+        struct req_priv *p = r->priv;
+        char *q = strchr(p->raw_uri, '?');
+        if (q)
+                *q = '\0';
+        r->path = p->raw_uri;
+        if (r->path[0] != '/')
+                return false; /* dispatch() answers 400 */
+        _cleanup_strbuf_ struct strbuf allow = STRBUF_INIT(256);
+        bool answered = false;
+        switch (router_match(s->o.routes, s->o.nroutes, r->method, r->path, &r->route, r->params,
+                             &r->nparams, &allow)) {
+        case MATCH_NONE:
+        case MATCH_BAD_METHOD:
+                router_params_free(r->params, r->nparams);
+                r->nparams = 0;
+                r->route = NULL;
+                dispatch(s, r); /* 404/405: never a worker route */
+                return true;
+        case MATCH_FOUND:
+                break;
+        }
+        if (r->route->auth == ROUTE_PUBLIC && p->max_body > PUBLIC_MAX_BODY)
+                p->max_body = PUBLIC_MAX_BODY;
+        if (announced >= 0 && (unsigned long long)announced > p->max_body) {
+                p->too_large = true;
+        } else if (s->o.preauth && !s->o.preauth(r)) {
+                answered = true;
+                if (s->o.after)
+                        s->o.after(r);
+        } else if (announced > 0 && !body_reserve(p, (size_t)announced)) {
+                http_reply_error(r, 503, "server busy, try again");
+                http_add_header(r, "Retry-After", "1");
+                answered = true;
+        }
+        router_params_free(r->params, r->nparams);
+        r->nparams = 0;
+        return answered;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -807,17 +891,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                         p->counted = true;
                 }
                 const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                long long n;
-                if (cl && parse_int64(cl, 0, (long long)1 << 62, &n) == 0 &&
-                    (size_t)n > s->o.max_body)
-                        p->too_large = true;
+                const char *te = http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+                long long n = -1;
+                if (cl && parse_int64(cl, 0, (long long)1 << 62, &n) < 0)
+                        n = -1;
                 p->st = ST_BODY;
+                if ((n > 0 || (te && strcasestr(te, "chunked"))) && decide_before_body(s, r, n)) {
+                        p->st = ST_READY;
+                        return send_response(r);
+                }
                 return MHD_YES; /* answer on the next call: keeps keep-alive working */
         }
         case ST_BODY:
                 if (*upload_size) {
-                        if (!p->too_large && strbuf_append(&r->body, upload_data, *upload_size) < 0)
+                        size_t want = r->body.len + *upload_size;
+                        if (want > p->max_body)
                                 p->too_large = true;
+                        else if (want > p->reserved && !p->over_memory &&
+                                 !body_reserve(p, want - p->reserved))
+                                p->over_memory = true;
+                        if (!p->too_large && !p->over_memory &&
+                            strbuf_append(&r->body, upload_data, *upload_size) < 0)
+                                p->too_large = true;
+                        if (p->too_large || p->over_memory) {
+                                strbuf_free(&r->body);
+                                body_release(p);
+                        }
                         *upload_size = 0;
                         return MHD_YES;
                 }
@@ -1021,6 +1120,42 @@ static void acceptor_stop(struct http_server *s)
         s->acceptor_started = false;
 }
 
+/* Descriptors left for everything but client connections: the database,
+ * log files, pipes of the commands the panel runs, certificates. */
+#define FD_HEADROOM 256
+#define MAX_CONNS   4096u
+
+/* The soft RLIMIT_NOFILE is raised to the hard one (systemd's default soft
+ * limit is 1024 whatever LimitNOFILE says about the hard one), and MHD's
+ * connection limit kept below it with headroom: a flood of idle connections
+ * then meets MHD's limit, never EMFILE in the panel's own work. */
+static unsigned connection_limit(void)
+{
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 512;
+        if (rl.rlim_cur < rl.rlim_max) {
+                struct rlimit want = {rl.rlim_max, rl.rlim_max};
+                if (want.rlim_cur == RLIM_INFINITY)
+                        want.rlim_cur = want.rlim_max = 1u << 20;
+                if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+                        rl = want;
+        }
+        if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= MAX_CONNS + FD_HEADROOM)
+                return MAX_CONNS;
+        if (rl.rlim_cur > 2 * FD_HEADROOM)
+                return (unsigned)(rl.rlim_cur - FD_HEADROOM);
+        return (unsigned)rl.rlim_cur / 2;
+}
+
+/* Mozilla's "intermediate" profile: TLS 1.2 and 1.3, ECDHE key exchange,
+ * AEAD ciphers only (AES-GCM, ChaCha20-Poly1305): no CBC (LUCKY13), no
+ * SHA-1 MACs, no CCM, no RSA key exchange; the server's order wins. */
+#define TLS_PRIORITIES                                                                             \
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
+        "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:" \
+        "+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:+GROUP-SECP521R1:%SERVER_PRECEDENCE"
+
 int http_server_start(const struct http_server_opts *opts, struct http_server **out)
 {
         struct http_server *s = calloc(1, sizeof(*s));
@@ -1030,6 +1165,9 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         s->listen_fd = -1;
         if (!s->o.max_body)
                 s->o.max_body = 10u << 20;
+        if (!s->o.max_body_memory)
+                s->o.max_body_memory = (size_t)64 << 20;
+        s->max_conns = connection_limit();
         if (!s->o.threads) {
                 /* One core is left to the machine the panel manages (its sites,
                  * nginx, builds): one request thread on one or two cores. More
@@ -1084,10 +1222,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
              * Go); with NORMAL's order the server preferred P-256 and asked
              * them with a HelloRetryRequest, one more round trip per
              * handshake */
-            {MHD_OPTION_HTTPS_PRIORITIES, 0,
-             (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:"
-                     "+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:+GROUP-SECP521R1:"
-                     "%SERVER_PRECEDENCE"},
+            {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
             {MHD_OPTION_END, 0, NULL},
         };
         /* A pool of one thread is refused with a warning: none then. */
@@ -1106,7 +1241,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
             MHD_OPTION_ARRAY, s->o.threads > 1 ? pool_opts : &pool_opts[1],
             MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             s->o.per_ip_conns, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)20 * 1024,
-            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+            MHD_OPTION_CONNECTION_LIMIT, s->max_conns, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
             on_connection, s, MHD_OPTION_ARRAY,
             s->o.tls ? tls_opts : &tls_opts[ARRAY_SIZE(tls_opts) - 1], MHD_OPTION_END);

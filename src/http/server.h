@@ -94,6 +94,7 @@ struct http_server_opts {
         unsigned threads;                   /* request threads (0 = one per core but one) */
         unsigned workers;                   /* worker pool size for ROUTE_WORKER */
         size_t max_body;                    /* bytes; larger -> 413 */
+        size_t max_body_memory;             /* bytes all bodies being read may hold (0: 64 MiB) */
         unsigned per_ip_conns;              /* concurrent connections per client address */
         unsigned timeout_s;                 /* idle connection timeout */
         const char *const *trusted_proxies; /* NULL-terminated list of IPs/CIDRs, may be NULL */
@@ -103,6 +104,11 @@ struct http_server_opts {
         /* Called before the handler (on the worker thread for ROUTE_WORKER).
          * Return true to continue; false when it has already set the response. */
         bool (*gate)(struct http_req *r);
+        /* Called for a request that announces a body, from its headers alone,
+         * before the body is read (on the server thread). False when it has
+         * set the response (401, 403): that is sent without reading the body
+         * and the connection closed. The gate still runs afterwards. */
+        bool (*preauth)(struct http_req *r);
         /* Called after the handler has produced its response (same thread). */
         void (*after)(struct http_req *r);
         bool access_log;

@@ -270,6 +270,33 @@ static int port_error(int rc, int port, int *status, char **err)
         return rc;
 }
 
+/* The app_root rules (core/site.c, db/sites.c): not another site's, nor
+ * inside or around one, and absent or empty. rows_lock held. */
+static int root_rules_locked(struct db *db, const struct site *s, long long except_id, int *status,
+                             char **err)
+{
+        char msg[512], other[256];
+        int rc = sites_root_conflict(db, s->app_root, except_id, other, sizeof(other));
+        if (rc == 0) {
+                *status = 400;
+                *err =
+                    xasprintf("app_root %s overlaps the app_root of site %s", s->app_root, other);
+                return -EEXIST;
+        }
+        if (rc != -ENOENT) {
+                *status = 500;
+                *err = xasprintf("database error");
+                return rc < 0 ? rc : -EIO;
+        }
+        rc = site_check_root_free(s, msg, sizeof(msg));
+        if (rc < 0) {
+                *status = rc == -EEXIST || rc == -ENOTDIR ? 400 : 500;
+                *err = xasprintf("%s", msg);
+                return rc;
+        }
+        return 0;
+}
+
 int site_reserve(struct db *db, struct site *s, int *status, char **err)
 {
         *err = NULL;
@@ -283,6 +310,11 @@ int site_reserve(struct db *db, struct site *s, int *status, char **err)
                 *status = 409;
                 *err = xasprintf("domain already exists");
                 return -EEXIST;
+        }
+        rc = root_rules_locked(db, s, 0, status, err);
+        if (rc < 0) {
+                pthread_mutex_unlock(&rows_lock);
+                return rc;
         }
         if (has_unit(s)) {
                 int want = s->app_port;
@@ -373,7 +405,8 @@ static int create_clone(struct job *j, void *ctx)
         struct site *s = &w->site;
         if (str_empty(s->git_repo))
                 return JOB_SKIP;
-        job_printf(j, "==> git clone %s (branch %s)\n", s->git_repo, s->git_branch);
+        _cleanup_free_ char *shown = site_git_repo_redacted(s->git_repo);
+        job_printf(j, "==> git clone %s (branch %s)\n", shown ? shown : "", s->git_branch);
         w->filled_root = true;
         data_flags(j, w);
         int e = deploy_git_clone(s->git_repo, s->git_branch, s->app_root, job_output, j);
@@ -565,6 +598,16 @@ static int update_row(struct job *j, void *ctx)
                 w->out.status = 409;
                 job_fail(j, "domain already exists");
                 return -1;
+        }
+        if (!streq(w->old.app_root, nw->app_root)) {
+                free(w->out.error);
+                w->out.error = NULL;
+                rc = root_rules_locked(w->db, nw, nw->id, &w->out.status, &w->out.error);
+                if (rc < 0) {
+                        pthread_mutex_unlock(&rows_lock);
+                        job_fail(j, "%s", w->out.error ? w->out.error : "app_root");
+                        return -1;
+                }
         }
         if (has_unit(nw) && (nw->app_port == 0 || (w->mask & SITE_COL_APP_PORT))) {
                 int want = nw->app_port;

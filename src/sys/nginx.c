@@ -81,6 +81,43 @@ static int put_server_name(struct strbuf *b, const struct site *s)
         return r ? r : strbuf_puts(b, ";\n");
 }
 
+/* The nginx size of the config (core/config.c checked its form). */
+static bool plain_size(const char *v)
+{
+        if (!v)
+                return false;
+        size_t n = strspn(v, "0123456789");
+        return n >= 1 && n <= 6 && (v[n] == '\0' || (strchr("kKmMgG", v[n]) && v[n + 1] == '\0'));
+}
+
+static int put_listen(struct strbuf *b, const struct config *cfg, int port, const char *opts)
+{
+        int r = strbuf_printf(b, "    listen %d%s;\n", port, opts);
+        if (!r && cfg->nginx.ipv6)
+                r = strbuf_printf(b, "    listen [::]:%d%s;\n", port, opts);
+        return r;
+}
+
+/* What every server block of a site gets: no version in answers or error
+ * pages, the body size, default security headers (an app that sets its own
+ * CSP still gets these), and no dot-file (.git, .env, .htpasswd) served,
+ * except /.well-known/. */
+static int put_common(struct strbuf *b, const struct config *cfg)
+{
+        return strbuf_printf(
+            b,
+            "    server_tokens off;\n"
+            "    client_max_body_size %s;\n"
+            "    add_header X-Content-Type-Options nosniff always;\n"
+            "    add_header Referrer-Policy strict-origin-when-cross-origin always;\n"
+            "    add_header X-Frame-Options SAMEORIGIN always;\n"
+            "\n"
+            "    location ~ /\\.(?!well-known/) {\n"
+            "        return 404;\n"
+            "    }\n",
+            cfg->nginx.client_max_body_size);
+}
+
 static int put_content(struct strbuf *b, const struct site *s, const struct config *cfg)
 {
         if (!is_proxy(s->app_type))
@@ -93,8 +130,10 @@ static int put_content(struct strbuf *b, const struct site *s, const struct conf
                                      "        try_files $uri $uri/ =404;\n"
                                      "    }\n",
                                      s->app_root);
-        /* WebSocket: the client's Upgrade/Connection headers are passed on
-         * (a `map` would be cleaner but cannot be declared once per vhost) */
+        /* WebSocket: Upgrade is passed on, Connection comes from the map in
+         * the defaults file (nginx_render_defaults), never the client's own
+         * hop-by-hop list. Buffering stays on: an app that streams says
+         * X-Accel-Buffering: no on that answer. */
         return strbuf_printf(b,
                              "\n"
                              "    location / {\n"
@@ -102,7 +141,7 @@ static int put_content(struct strbuf *b, const struct site *s, const struct conf
                              "        include %s/proxy-params.conf;\n"
                              "        proxy_http_version 1.1;\n"
                              "        proxy_set_header Upgrade $http_upgrade;\n"
-                             "        proxy_set_header Connection $http_connection;\n"
+                             "        proxy_set_header Connection $setec_connection_upgrade;\n"
                              "        proxy_read_timeout 3600s;\n"
                              "    }\n",
                              s->app_port, cfg->nginx.snippets);
@@ -114,7 +153,7 @@ char *nginx_render_vhost(const struct site *s, const struct config *cfg)
             !valid_aliases(s->aliases) || (unsigned)s->app_type > APP_AUTARCH ||
             !plain_path(cfg->nginx.certbot_webroot) || !plain_path(cfg->nginx.snippets) ||
             cfg->nginx.http_port < 1 || cfg->nginx.http_port > 65535 || cfg->nginx.https_port < 1 ||
-            cfg->nginx.https_port > 65535) {
+            cfg->nginx.https_port > 65535 || !plain_size(cfg->nginx.client_max_body_size)) {
                 errno = EINVAL;
                 return NULL;
         }
@@ -143,11 +182,14 @@ char *nginx_render_vhost(const struct site *s, const struct config *cfg)
         int r = strbuf_printf(&b,
                               "# Managed by Setec Manager - do not edit\n"
                               "# site %s (%s)\n"
-                              "server {\n"
-                              "    listen %d;\n",
-                              s->domain, app_type_name(s->app_type), cfg->nginx.http_port);
+                              "server {\n",
+                              s->domain, app_type_name(s->app_type));
+        if (!r)
+                r = put_listen(&b, cfg, cfg->nginx.http_port, "");
         if (!r)
                 r = put_server_name(&b, s);
+        if (!r)
+                r = put_common(&b, cfg);
         if (!r)
                 r = strbuf_printf(&b,
                                   "\n"
@@ -174,14 +216,15 @@ char *nginx_render_vhost(const struct site *s, const struct config *cfg)
                 /* `listen … ssl http2` is what nginx 1.22 (Debian 12) knows;
                  * newer versions only warn about it */
                 if (!r)
-                        r = strbuf_printf(&b,
-                                          "}\n"
-                                          "\n"
-                                          "server {\n"
-                                          "    listen %d ssl http2;\n",
-                                          cfg->nginx.https_port);
+                        r = strbuf_puts(&b, "}\n"
+                                            "\n"
+                                            "server {\n");
+                if (!r)
+                        r = put_listen(&b, cfg, cfg->nginx.https_port, " ssl http2");
                 if (!r)
                         r = put_server_name(&b, s);
+                if (!r)
+                        r = put_common(&b, cfg);
                 if (!r)
                         r = strbuf_printf(&b,
                                           "\n"
@@ -391,10 +434,95 @@ static int put_vhost(struct nginx_txn *t, const char *text, const char *avail, c
         return symlink_atomic(avail, en);
 }
 
+/* ---- the defaults every vhost relies on ---- */
+
+#define DEFAULTS_AVAIL "setec-defaults"
+#define DEFAULTS_EN    "000-setec-defaults"
+
+char *nginx_render_defaults(const struct config *cfg)
+{
+        if (!cfg || cfg->nginx.http_port < 1 || cfg->nginx.http_port > 65535 ||
+            cfg->nginx.https_port < 1 || cfg->nginx.https_port > 65535) {
+                errno = EINVAL;
+                return NULL;
+        }
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);
+        int r = strbuf_puts(&b, "# Managed by Setec Manager - do not edit\n"
+                                "# Connection for the upstream: \"upgrade\" for a WebSocket, else\n"
+                                "# \"close\"; never the client's own hop-by-hop list\n"
+                                "map $http_upgrade $setec_connection_upgrade {\n"
+                                "    default upgrade;\n"
+                                "    '' close;\n"
+                                "}\n");
+        if (!r && cfg->nginx.default_server) {
+                /* An unknown Host (or SNI) gets nothing, not whichever site
+                 * sorts first (and its certificate). */
+                r = strbuf_puts(&b, "\n"
+                                    "# names no site serves: the connection is closed\n"
+                                    "server {\n");
+                if (!r)
+                        r = put_listen(&b, cfg, cfg->nginx.http_port, " default_server");
+                if (!r)
+                        r = strbuf_puts(&b, "    server_name _;\n"
+                                            "    server_tokens off;\n"
+                                            "    return 444;\n"
+                                            "}\n"
+                                            "\n"
+                                            "server {\n");
+                if (!r)
+                        r = put_listen(&b, cfg, cfg->nginx.https_port, " ssl http2 default_server");
+                if (!r)
+                        r = strbuf_puts(&b, "    server_name _;\n"
+                                            "    server_tokens off;\n"
+                                            "    ssl_reject_handshake on;\n"
+                                            "}\n");
+        }
+        if (r) {
+                errno = -r;
+                return NULL;
+        }
+        return strbuf_steal(&b);
+}
+
+/* The defaults file, rewritten with every vhost change (recorded, so a
+ * failed test restores it too). With nginx.default_server, Debian's stock
+ * `default` site (a symlink in sites_enabled) is disabled: it claims
+ * default_server on the same ports. */
+static int put_defaults(struct nginx_txn *t)
+{
+        _cleanup_free_ char *text = nginx_render_defaults(t->cfg);
+        if (!text)
+                return errno == ENOMEM ? -ENOMEM : -EINVAL;
+        if (!t->cfg->nginx.sites_available || !t->cfg->nginx.sites_enabled)
+                return -EINVAL;
+        _cleanup_free_ char *avail = join(t->cfg->nginx.sites_available, DEFAULTS_AVAIL);
+        _cleanup_free_ char *en = join(t->cfg->nginx.sites_enabled, DEFAULTS_EN);
+        int r = put_vhost(t, text, avail, en);
+        if (r < 0 || !t->cfg->nginx.default_server)
+                return r;
+        _cleanup_free_ char *stock = join(t->cfg->nginx.sites_enabled, "default");
+        struct stat st;
+        if (!stock)
+                return -ENOMEM;
+        if (lstat(stock, &st) < 0 || !S_ISLNK(st.st_mode))
+                return 0;
+        r = record(t, stock);
+        if (r < 0)
+                return r;
+        if (unlink(stock) < 0 && errno != ENOENT)
+                return -errno;
+        log_info("nginx: disabled the stock site %s (the panel's default server replaces it)",
+                 stock);
+        return 0;
+}
+
 int nginx_txn_put_site(struct nginx_txn *t, const struct site *s)
 {
         if (!t || t->done)
                 return -EINVAL;
+        int dr = put_defaults(t);
+        if (dr < 0)
+                return dr;
         _cleanup_free_ char *text = nginx_render_vhost(s, t->cfg);
         if (!text)
                 return errno == ENOMEM ? -ENOMEM : -EINVAL;
@@ -501,6 +629,9 @@ int nginx_txn_put_panel(struct nginx_txn *t)
 {
         if (!t || t->done)
                 return -EINVAL;
+        int dr = put_defaults(t);
+        if (dr < 0)
+                return dr;
         _cleanup_free_ char *text = nginx_render_panel_vhost(t->cfg);
         if (!text)
                 return errno == ENOMEM ? -ENOMEM : -EINVAL;

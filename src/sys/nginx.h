@@ -17,6 +17,13 @@
  * snippets by absolute path. malloc'd, NULL on ENOMEM/EINVAL. */
 char *nginx_render_vhost(const struct site *s, const struct config *cfg);
 
+/* The file every vhost relies on (<sites_available>/setec-defaults, enabled
+ * as 000-setec-defaults): the map of $setec_connection_upgrade and, with
+ * nginx.default_server, default servers on the shared ports that refuse
+ * unknown names (return 444; ssl_reject_handshake on). Written with every
+ * nginx_txn_put_site/put_panel. malloc'd, NULL on ENOMEM/EINVAL. */
+char *nginx_render_defaults(const struct config *cfg);
+
 /* Path of a domain's vhost: <sites_available>/<domain> (malloc'd). */
 char *nginx_vhost_path(const struct config *cfg, const char *domain);
 

@@ -17,7 +17,9 @@
 #include "base/fsutil.h"
 #include "base/util.h"
 
-#define VALIDITY_DAYS 825
+/* Browsers refuse a server certificate valid more than 398 days (counted from
+ * notBefore, which is an hour back): 397 days from now. */
+#define VALIDITY_DAYS 397
 /* A PEM key or certificate of ours is ~1 KiB; anything past this is not one. */
 #define PEM_FILE_MAX (256 * 1024)
 

@@ -35,8 +35,6 @@ proxy_set_header Host $host;
 proxy_set_header X-Real-IP $remote_addr;
 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 proxy_set_header X-Forwarded-Proto $scheme;
-proxy_buffering off;
-proxy_request_buffering off;
 """
 
 SSL_PARAMS = """# TLS parameters (test prefix)
@@ -68,7 +66,11 @@ def _alive(pid):
 
 
 class NginxPrefix:
-    def __init__(self, root):
+    def __init__(self, root, own_default=True):
+        """own_default=False: the prefix's catch-all server is not the
+        default_server, so the panel's (nginx.default_server) takes over;
+        panel_config() then turns that key on."""
+        self.own_default = own_default
         self.dir = os.path.abspath(str(root))
         self.http_port, self.https_port = free_ports(2)
         self.proc = None
@@ -107,7 +109,7 @@ http {{
     scgi_temp_path {P}/tmp/scgi;
     server_names_hash_bucket_size 128;
     # unknown hosts get 404, and nginx listens even before the first site
-    server {{ listen {self.http_port} default_server; return 404; }}
+    server {{ listen {self.http_port}{" default_server" if own_default else ""}; return 404; }}
     include {P}/sites-enabled/*;
 }}
 """)
@@ -134,6 +136,9 @@ http {{
             "certbot_webroot": self.certbot_webroot,
             "http_port": self.http_port,
             "https_port": self.https_port,
+            # the prefix's own catch-all is the default server unless
+            # own_default=False: then the panel's refuses unknown names
+            "default_server": not self.own_default,
         }
         ng.update(nginx_overrides)
         return {"nginx": ng, "git": {"local_root": self.git_root}}

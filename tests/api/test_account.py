@@ -95,18 +95,25 @@ def test_cookie_password_change_keeps_this_session(panel, admin_token):
     pw = "cookie-password-1"
     panel.create_user(admin_token, "cookie_user", pw, "viewer")
     s = requests.Session()
-    s.verify = False
+    origin = {"Origin": panel.url}
     r = s.post(panel.url + "/login", json={"username": "cookie_user", "password": pw},
-               headers={"X-Forwarded-For": "10.200.0.1"}, verify=False)
+               headers={"X-Forwarded-For": "10.200.0.1", **origin}, verify=False)
     assert r.status_code == 200
-    s.get(panel.url + "/api/account", verify=False)
-    csrf = s.cookies.get("setec_csrf")
+
+    def csrf():
+        return s.cookies.get("__Host-setec_csrf") or s.cookies.get("setec_csrf") or ""
+
     r = s.put(panel.url + "/api/account/password",
               json={"current_password": pw, "new_password": "cookie-password-2"},
-              headers={"X-CSRF-Token": csrf or ""}, verify=False)
+              headers={"X-CSRF-Token": csrf(), **origin}, verify=False)
     assert r.status_code == 200, r.text
     assert r.json() == {"status": "updated"}
     assert s.get(panel.url + "/api/account", verify=False).status_code == 200
+    # the CSRF token follows the new session: the next change works too
+    r = s.put(panel.url + "/api/account/password",
+              json={"current_password": "cookie-password-2", "new_password": "cookie-password-3"},
+              headers={"X-CSRF-Token": csrf(), **origin}, verify=False)
+    assert r.status_code == 200, r.text
 
 
 def test_sessions_list_and_delete(panel, admin_token):

@@ -439,7 +439,7 @@ def test_clone_into_non_empty_root_refused(env):
         f.write("mine\n")
     bare, _ = make_bare_repo(e.ng.git_root, "full", {"index.html": "x\n"}, e.dir)
     r = create(e, {"domain": "full.test", "git_repo": bare})
-    assert r.status_code == 409, r.text
+    assert r.status_code == 400, r.text
     assert r.json()["error"].startswith("app_root")
     assert rows(e, "full.test") == []
     assert os.listdir(root) == ["keep.txt"]

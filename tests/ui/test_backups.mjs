@@ -130,7 +130,7 @@ async function main() {
 
     await check('viewer sees a read-only list', async () => {
       const status = await page.evaluate(async ({ name, pw }) => {
-        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('setec_csrf='))?.slice(11) || '';
+        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('__Host-setec_csrf='))?.slice(18) || '';
         const r = await fetch('/panel/users', {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf) },

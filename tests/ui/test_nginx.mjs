@@ -97,6 +97,8 @@ http {
     `  webroot: ${JSON.stringify(path.join(dir, 'www'))}`,
     `  certbot_webroot: ${JSON.stringify(path.join(dir, 'certbot'))}`,
     `  http_port: ${port}`,
+    // this prefix's own catch-all is the default server
+    '  default_server: false',
   ];
   return { dir, port, vhost, yaml, masterPid, stop };
 }

@@ -192,6 +192,8 @@ async function main() {
           `  access_log: ${q(path.join(prefix, 'logs', 'access.log'))}`,
           '  reload: signal',
           `  http_port: ${httpPort}`,
+          // this prefix's own catch-all is the default server
+          '  default_server: false',
           'systemd:',
           `  unit_dir: ${q(path.join(work, 'units'))}`,
           'git:',
@@ -426,7 +428,7 @@ async function main() {
     const viewerPassword = crypto.randomBytes(18).toString('base64url');
     await check('viewer sees read-only pages', async () => {
       const status = await page.evaluate(async ({ name, pw }) => {
-        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('setec_csrf='))?.slice(11) || '';
+        const csrf = document.cookie.split(';').map((s) => s.trim()).find((s) => s.startsWith('__Host-setec_csrf='))?.slice(18) || '';
         const r = await fetch('/panel/users', {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf) },

@@ -110,10 +110,11 @@ async function main() {
     await login(page, panel.base, 'admin', panel.adminPassword);
 
     // API calls from the test itself: the browser's cookie plus its CSRF token
-    const csrf = async () => (await context.cookies()).find((c) => c.name === 'setec_csrf')?.value;
+    // (a cookie session also needs a same-origin Origin, which a browser sends itself)
+    const csrf = async () => (await context.cookies()).find((c) => c.name === '__Host-setec_csrf')?.value;
     const api = async (method, p, data) => {
       const r = await context.request.fetch(`${panel.base}${p}`, {
-        method, data, headers: { 'X-CSRF-Token': await csrf() || '', Accept: 'application/json' },
+        method, data, headers: { 'X-CSRF-Token': await csrf() || '', Origin: panel.base, Accept: 'application/json' },
         timeout: 120000,
       });
       return { status: r.status(), body: await r.json().catch(() => null) };

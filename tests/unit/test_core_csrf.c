@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,39 +9,61 @@
 
 #include "core/csrf.h"
 
-static void test_new_tokens(void **state)
+static const unsigned char key1[TOKEN_KEY_LEN] = "0123456789abcdef0123456789abcde";
+static const unsigned char key2[TOKEN_KEY_LEN] = "0123456789abcdef0123456789abcdX";
+static const char *jti1 = "00112233445566778899aabbccddeeff";
+static const char *jti2 = "00112233445566778899aabbccddeefe";
+
+static void test_token_is_bound(void **state)
 {
-        char a[CSRF_TOKEN_LEN + 1], b[CSRF_TOKEN_LEN + 1];
-        assert_int_equal(csrf_token_new(a), 0);
-        assert_int_equal(csrf_token_new(b), 0);
+        char a[CSRF_TOKEN_LEN + 1], b[CSRF_TOKEN_LEN + 1], c[CSRF_TOKEN_LEN + 1];
+        assert_int_equal(csrf_token_for(key1, jti1, a), 0);
         assert_int_equal(strlen(a), CSRF_TOKEN_LEN);
         assert_int_equal(strspn(a, "0123456789abcdef"), CSRF_TOKEN_LEN);
+        /* the same session: the same token */
+        assert_int_equal(csrf_token_for(key1, jti1, b), 0);
+        assert_string_equal(a, b);
+        /* another session, another key: another token */
+        assert_int_equal(csrf_token_for(key1, jti2, b), 0);
         assert_string_not_equal(a, b);
-        assert_true(csrf_token_matches(a, a));
-        assert_false(csrf_token_matches(a, b));
+        assert_int_equal(csrf_token_for(key2, jti1, c), 0);
+        assert_string_not_equal(a, c);
+        assert_true(csrf_token_valid(key1, jti1, a));
+        assert_false(csrf_token_valid(key1, jti2, a));
+        assert_false(csrf_token_valid(key2, jti1, a));
+        /* no session id */
+        assert_int_equal(csrf_token_for(key1, "", c), -EINVAL);
+        assert_int_equal(csrf_token_for(key1, NULL, c), -EINVAL);
+        assert_false(csrf_token_valid(key1, NULL, a));
 }
 
-static void test_matching(void **state)
+static void test_only_the_exact_value(void **state)
 {
-        const char *tok = "0123456789abcdef0123456789abcdef";
-        assert_true(csrf_token_matches(tok, "0123456789abcdef0123456789abcdef"));
-        /* one character off, shorter, longer, missing */
-        assert_false(csrf_token_matches(tok, "0123456789abcdef0123456789abcdee"));
-        assert_false(csrf_token_matches(tok, "0123456789abcdef0123456789abcde"));
-        assert_false(csrf_token_matches(tok, "0123456789abcdef0123456789abcdef0"));
-        assert_false(csrf_token_matches(tok, NULL));
-        assert_false(csrf_token_matches(NULL, tok));
-        assert_false(csrf_token_matches(NULL, NULL));
-        /* a short cookie (set by an attacker's subdomain, say) never counts */
-        assert_false(csrf_token_matches("x", "x"));
-        assert_false(csrf_token_matches("", ""));
+        char a[CSRF_TOKEN_LEN + 1], w[CSRF_TOKEN_LEN + 2];
+        assert_int_equal(csrf_token_for(key1, jti1, a), 0);
+        strcpy(w, a);
+        w[0] = w[0] == '0' ? '1' : '0';
+        assert_false(csrf_token_valid(key1, jti1, w)); /* one character off */
+        strcpy(w, a);
+        w[CSRF_TOKEN_LEN - 1] = '\0';
+        assert_false(csrf_token_valid(key1, jti1, w)); /* shorter */
+        strcpy(w, a);
+        strcat(w, "0");
+        assert_false(csrf_token_valid(key1, jti1, w)); /* longer */
+        assert_false(csrf_token_valid(key1, jti1, NULL));
+        assert_false(csrf_token_valid(key1, jti1, ""));
+        /* a value of the attacker's choosing (a planted cookie) never counts */
+        assert_false(csrf_token_valid(key1, jti1, "x"));
+        memset(w, 'f', CSRF_TOKEN_LEN);
+        w[CSRF_TOKEN_LEN] = '\0';
+        assert_false(csrf_token_valid(key1, jti1, w));
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_new_tokens),
-            cmocka_unit_test(test_matching),
+            cmocka_unit_test(test_token_is_bound),
+            cmocka_unit_test(test_only_the_exact_value),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -240,6 +242,9 @@ static void test_field_specific(void **state)
         expect_bad(F_REPO, "/srv/git/../etc");
         expect_bad(F_REPO, "http://plain.example/repo.git");
         expect_bad(F_REPO, "https://host/repo.git --upload-pack=x");
+        /* credentials in the URL: refused (ssh remotes and deploy keys instead) */
+        expect_bad(F_REPO, "https://deploy:t0ken@example.com/a/b.git");
+        expect_bad(F_REPO, "https://ghp_t0ken@github.com/a/b.git");
         /* git_branch */
         expect_bad(F_BRANCH, "-main");
         expect_bad(F_BRANCH, "a..b");
@@ -256,6 +261,94 @@ static void test_field_specific(void **state)
         expect_bad(F_CERT, "/etc/ssl/c.pem/");
         expect_bad(F_KEY, "/etc/ssl/k.pem\nssl_certificate_key /etc/shadow");
         expect_bad(F_KEY, "/etc/ssl/$k.pem");
+}
+
+static void test_credentials_redacted(void **state)
+{
+        (void)state;
+        assert_true(site_git_repo_has_credentials("https://u:p@h.example/r.git"));
+        assert_true(site_git_repo_has_credentials("https://tok@h.example/r.git"));
+        assert_false(site_git_repo_has_credentials("https://h.example/r.git"));
+        assert_false(site_git_repo_has_credentials("https://h.example/a@b.git"));
+        assert_false(site_git_repo_has_credentials("git@github.com:u/r.git"));
+        assert_false(site_git_repo_has_credentials("ssh://git@github.com/u/r.git"));
+        assert_false(site_git_repo_has_credentials(""));
+        assert_false(site_git_repo_has_credentials(NULL));
+        struct {
+                const char *in, *out;
+        } cases[] = {
+            {"https://deploy:TOKEN@h.example/r.git", "https://h.example/r.git"},
+            {"https://TOKEN@h.example:8443/r.git", "https://h.example:8443/r.git"},
+            {"https://a@b:c@h.example/r.git", "https://h.example/r.git"},
+            {"https://h.example/a@b.git", "https://h.example/a@b.git"},
+            {"git@github.com:u/r.git", "git@github.com:u/r.git"},
+            {"", ""},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *r = site_git_repo_redacted(cases[i].in);
+                assert_non_null(r);
+                assert_string_equal(r, cases[i].out);
+                free(r);
+        }
+        char *t = site_text_redacted("==> git clone https://deploy:TOKEN@h.example/r.git (branch "
+                                     "main)\nfatal: 'https://x:y@h.example/r.git' not found\nhttp"
+                                     " https://h.example/ok http");
+        assert_non_null(t);
+        assert_string_equal(t, "==> git clone https://h.example/r.git (branch main)\nfatal: "
+                               "'https://h.example/r.git' not found\nhttp https://h.example/ok "
+                               "http");
+        free(t);
+        assert_null(site_text_redacted(NULL));
+}
+
+static void test_roots_overlap(void **state)
+{
+        (void)state;
+        assert_true(site_roots_overlap("/var/www/a", "/var/www/a"));
+        assert_true(site_roots_overlap("/var/www/a", "/var/www/a/b"));
+        assert_true(site_roots_overlap("/var/www/a/b/c", "/var/www/a"));
+        assert_false(site_roots_overlap("/var/www/a", "/var/www/ab"));
+        assert_false(site_roots_overlap("/var/www/ab", "/var/www/a"));
+        assert_false(site_roots_overlap("/var/www/a", "/var/www/b"));
+        assert_true(site_roots_overlap("/", "/var/www/a"));
+        assert_false(site_roots_overlap(NULL, "/var/www/a"));
+}
+
+static void test_root_free(void **state)
+{
+        (void)state;
+        char dir[] = "/tmp/setec-root-XXXXXX", path[320], err[512];
+        assert_non_null(mkdtemp(dir));
+        struct site app = {.app_type = APP_PYTHON, .app_root = path, .git_repo = (char *)""};
+        struct site cloned = {.app_type = APP_STATIC,
+                              .app_root = path,
+                              .git_repo = (char *)"https://example.com/r.git"};
+        struct site plain = {.app_type = APP_STATIC, .app_root = path, .git_repo = (char *)""};
+        /* absent, then an empty directory: free */
+        snprintf(path, sizeof(path), "%s/new", dir);
+        assert_int_equal(site_check_root_free(&app, err, sizeof(err)), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(site_check_root_free(&app, err, sizeof(err)), 0);
+        /* a dot-file is content too */
+        char f[400];
+        snprintf(f, sizeof(f), "%s/.keep", path);
+        FILE *fp = fopen(f, "w");
+        assert_non_null(fp);
+        fclose(fp);
+        assert_int_equal(site_check_root_free(&app, err, sizeof(err)), -EEXIST);
+        assert_true(strncmp(err, "app_root ", 9) == 0);
+        assert_int_equal(site_check_root_free(&cloned, err, sizeof(err)), -EEXIST);
+        /* served as it is: nothing is written into it */
+        assert_int_equal(site_check_root_free(&plain, err, sizeof(err)), 0);
+        /* a file where the directory would be */
+        assert_true(strlen(f) < sizeof(path));
+        strcpy(path, f);
+        assert_int_equal(site_check_root_free(&plain, err, sizeof(err)), -ENOTDIR);
+        assert_true(strncmp(err, "app_root ", 9) == 0);
+        unlink(f);
+        snprintf(path, sizeof(path), "%s/new", dir);
+        rmdir(path);
+        rmdir(dir);
 }
 
 static void test_port_and_type(void **state)
@@ -302,7 +395,8 @@ int main(void)
             cmocka_unit_test(test_type_names),      cmocka_unit_test(test_valid_and_lowercased),
             cmocka_unit_test(test_empty_optionals), cmocka_unit_test(test_hostile_everywhere),
             cmocka_unit_test(test_field_specific),  cmocka_unit_test(test_port_and_type),
-            cmocka_unit_test(test_no_local_root),
+            cmocka_unit_test(test_no_local_root),   cmocka_unit_test(test_credentials_redacted),
+            cmocka_unit_test(test_roots_overlap),   cmocka_unit_test(test_root_free),
         };
         int r = cmocka_run_group_tests(tests, setup, NULL);
         config_free(&cfg);

@@ -245,6 +245,29 @@ static void test_used_ports(void **state)
         free(ports);
 }
 
+static void test_root_conflict(void **state)
+{
+        struct site a = mk("roots.example.com", APP_STATIC, 0);
+        long long ida = sites_insert(db, &a);
+        assert_true(ida > 0);
+        char other[256] = "";
+        /* the same root, one inside it, one around it */
+        assert_int_equal(
+            sites_root_conflict(db, "/var/www/roots.example.com", 0, other, sizeof(other)), 0);
+        assert_string_equal(other, "roots.example.com");
+        assert_int_equal(
+            sites_root_conflict(db, "/var/www/roots.example.com/sub", 0, other, sizeof(other)), 0);
+        assert_int_equal(sites_root_conflict(db, "/var/www", 0, other, sizeof(other)), 0);
+        /* a neighbour with a common prefix is not inside */
+        assert_int_equal(
+            sites_root_conflict(db, "/var/www/roots.example.com2", 0, other, sizeof(other)),
+            -ENOENT);
+        /* the site itself does not count */
+        assert_int_equal(
+            sites_root_conflict(db, "/var/www/roots.example.com", ida, other, sizeof(other)),
+            -ENOENT);
+}
+
 static void test_deployments(void **state)
 {
         struct site a = mk("dep.example.com", APP_STATIC, 0);
@@ -320,6 +343,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_partial_update, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delete_keeps_history, setup, teardown),
             cmocka_unit_test_setup_teardown(test_used_ports, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_root_conflict, setup, teardown),
             cmocka_unit_test_setup_teardown(test_deployments, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

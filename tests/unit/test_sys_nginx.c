@@ -362,6 +362,8 @@ static void prefix_setup(struct prefix *p)
         free(v);
         set(&c->nginx.reload, "signal");
         c->nginx.http_port = p->port;
+        /* the default servers listen on the https port too */
+        c->nginx.https_port = free_port();
 }
 
 static void sleep_ms(long ms)
@@ -466,6 +468,21 @@ static bool serves_path(int port, const char *host, const char *path, const char
 static bool serves(int port, const char *host, const char *want)
 {
         return serves_path(port, host, "/", want);
+}
+
+/* Wait until nginx closes a request for host without any answer (the
+ * default server's return 444). */
+static bool refused(int port, const char *host)
+{
+        for (int i = 0; i < 100; i++) {
+                char *r = http_get_path(port, host, "/");
+                bool none = r && r[0] == '\0';
+                free(r);
+                if (none)
+                        return true;
+                sleep_ms(30);
+        }
+        return false;
 }
 
 static void static_site(struct prefix *p, struct site *s, const char *domain, const char *body)
@@ -649,7 +666,9 @@ static void test_txn_real_nginx(void **state)
         char *kept = file_of(&p, "sites-available/b.test");
         assert_string_equal(kept, b_before);
         free(kept);
-        assert_true(serves(p.port, "b.test", "site A v1")); /* default server now */
+        /* an unknown name gets nothing: not the site that sorts first */
+        assert_true(refused(p.port, "b.test"));
+        assert_true(refused(p.port, "unknown.test"));
 
         /* rendered SSL and proxy vhosts run for real: the port-80 block
          * answers ACME challenges and redirects the rest, the proxy proxies */

@@ -25,17 +25,22 @@ export function getCookie(name) {
   return '';
 }
 
-// The server sets setec_csrf on any GET; should it be missing (cleared, or
-// first visit straight to a POST), one cheap GET fetches it.
+// The session's CSRF token: the server sets it at login and on any GET of a
+// logged-in session (__Host-setec_csrf over HTTPS, setec_csrf over plain
+// HTTP). Should it be missing, one cheap authenticated GET fetches it.
+function csrfCookie() {
+  return getCookie('__Host-setec_csrf') || getCookie('setec_csrf');
+}
+
 export async function ensureCsrfToken() {
-  let token = getCookie('setec_csrf');
+  let token = csrfCookie();
   if (!token) {
     try {
-      await fetch('/login', { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      await fetch('/api/auth/status', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     } catch {
       // the real request below reports the network error
     }
-    token = getCookie('setec_csrf');
+    token = csrfCookie();
   }
   return token;
 }

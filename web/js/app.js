@@ -10,7 +10,7 @@ const ROUTES = [
   { match: /^\/sites\/new$/, page: 'site-new', nav: 'sites', title: 'New site', subtitle: 'Deploy a new site' },
   { match: /^\/sites\/[^/]+$/, page: 'site', nav: 'sites', title: 'Site', subtitle: 'Site details' },
   { match: /^\/sites$/, page: 'sites', nav: 'sites', title: 'Sites', subtitle: 'Web sites and applications' },
-  { match: /^\/autarch$/, page: 'placeholder', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
+  { match: /^\/autarch$/, page: 'autarch', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
   { match: /^\/ssl$/, page: 'ssl', nav: 'ssl', title: 'SSL/TLS', subtitle: 'Certificates' },
   { match: /^\/nginx$/, page: 'nginx', nav: 'nginx', title: 'Nginx', subtitle: 'Web server status and configuration' },
   { match: /^\/firewall$/, page: 'firewall', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
