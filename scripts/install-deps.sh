@@ -9,7 +9,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libcrypt-dev libsqlite3-dev
   libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev zlib1g-dev
-  libusb-1.0-0-dev)
+  libusb-1.0-0-dev libqrencode-dev)
 # What the panel runs while it manages the machine: nginx (sites), git (deploys),
 # python3-venv/pip (python apps), node/npm (node apps), ufw (firewall), openssl,
 # passwd (useradd/userdel/chpasswd: system users, per-site users), systemd (units).

@@ -23,3 +23,5 @@ extern const struct api_module jobs_module, monitor_module, logs_module, firewal
 /* Cancel every job and stop the job engine (api/jobs.c); before the http
  * server stops, so no reply waits for a job then. */
 void api_jobs_drain(void);
+/* issue 15: your account, API tokens, the audit trail */
+extern const struct api_module account_module, tokens_module, audit_module;

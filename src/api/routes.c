@@ -44,7 +44,8 @@ static const struct api_module core_module = {"core", core_routes, ARRAY_SIZE(co
 static const struct api_module *const modules[] = {
     &jobs_module,    &monitor_module, &logs_module,    &firewall_module, &sysusers_module,
     &backups_module, &sites_module,   &nginx_module,   &ssl_module,      &sched_module,
-    &hosting_module, &float_module,   &autarch_module, &core_module,
+    &hosting_module, &float_module,   &autarch_module, &account_module,  &tokens_module,
+    &audit_module,   &core_module,
 };
 
 int api_routes_build(struct route **out, size_t *n)

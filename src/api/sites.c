@@ -28,6 +28,7 @@
 #include "api/jobs.h"
 #include "api/journal_sse.h"
 #include "api/json.h"
+#include "api/listq.h"
 #include "api/module.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -110,13 +111,25 @@ static const char *state_of(const struct site *s, const struct unit_state *st, b
         return st ? st->active : "unknown";
 }
 
+/* What the vhost really does (issue 15): "on" only when it has a certificate
+ * and key to serve; ssl_enabled without them is "pending" (plain http until
+ * a certificate is issued), never reported as on. */
+static const char *ssl_state(const struct site *s)
+{
+        if (!s->ssl_enabled)
+                return "off";
+        bool usable = !str_empty(s->ssl_cert_path) && !str_empty(s->ssl_key_path) &&
+                      access(s->ssl_cert_path, R_OK) == 0 && access(s->ssl_key_path, R_OK) == 0;
+        return usable ? "on" : "pending";
+}
+
 static json_t *site_json(const struct site *s, const struct unit_state *st)
 {
         /* rows stored before credentials were refused may hold one */
         _cleanup_free_ char *repo = site_git_repo_redacted(s->git_repo);
         bool running;
         const char *status = state_of(s, st, &running);
-        return json_pack(
+        json_t *o = json_pack(
             "{s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:s,s:s,s:b,s:s}", "id",
             (json_int_t)s->id, "domain", s->domain, "aliases", s->aliases, "app_type",
             app_type_name(s->app_type), "app_root", s->app_root, "app_port", s->app_port,
@@ -124,6 +137,9 @@ static json_t *site_json(const struct site *s, const struct unit_state *st)
             "ssl_enabled", s->ssl_enabled, "ssl_cert_path", s->ssl_cert_path, "ssl_key_path",
             s->ssl_key_path, "ssl_auto", s->ssl_auto, "enabled", s->enabled, "created_at",
             s->created_at, "updated_at", s->updated_at, "running", running, "status", status);
+        if (o)
+                json_object_set_new(o, "ssl_state", json_string(ssl_state(s)));
+        return o;
 }
 
 static json_t *site_json_live(const struct site *s)
@@ -518,7 +534,7 @@ static void list_sites(struct http_req *r)
                 json_array_append_new(
                     arr, site_json(&list[i], has_unit(&list[i]) ? &states[slot[i]] : NULL));
         sites_list_free(list, n);
-        api_reply_json(r, 200, arr);
+        list_reply(r, arr, (const char *const[]){"domain", "aliases", NULL}, NULL);
 }
 
 static void new_site_page(struct http_req *r)

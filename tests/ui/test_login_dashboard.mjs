@@ -82,7 +82,8 @@ async function main() {
       assert(role === 'admin', `role "${role}"`);
       const active = await page.locator('.nav a.active').allTextContents();
       assert(active.length === 1 && active[0].trim() === 'Dashboard', `active links: ${JSON.stringify(active)}`);
-      assert((await page.locator('.nav a[href]').count()) === 13, 'expected 13 nav links (with Activity)');
+      // 12 areas and Activity, plus the audit log and API tokens for admins (issue 15)
+      assert((await page.locator('.nav a[href]').count()) === 15, 'expected 15 nav links (with Activity, Audit log, API tokens)');
     });
 
     await check('dashboard screenshot', async () => {

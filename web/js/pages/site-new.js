@@ -65,6 +65,7 @@ export function checkField(name, v) {
   switch (name) {
     case 'domain':
       if (!value) return 'domain is required';
+      if (/(^|\.)localhost$/i.test(value)) return 'domain: localhost names only this machine, no visitor can reach it';
       return validDomain(value) ? '' : 'domain must be a DNS name: labels of letters, digits and -, not starting or ending with -, up to 253 characters';
     case 'aliases':
       return validAliases(value) ? '' : 'aliases must be DNS names separated by spaces';
@@ -286,8 +287,16 @@ export async function render(container, { api, user }) {
   }
 
   for (const name of FIELDS) {
-    inputs[name].addEventListener('input', () => showFieldError(name, ''));
-    inputs[name].addEventListener('blur', () => {
+    inputs[name].addEventListener('input', () => {
+      showFieldError(name, '');
+      // the "Fix the marked fields" banner goes with the last marked field
+      if (!FIELDS.some((f) => inputs[f].getAttribute('aria-invalid') === 'true')) formError.replaceChildren();
+    });
+    inputs[name].addEventListener('blur', (ev) => {
+      // leaving the field for the submit button: the submit checks every
+      // field itself, and a message shown now would move the button away
+      // under the pointer and lose the click
+      if (ev.relatedTarget && ev.relatedTarget.type === 'submit') return;
       const v = values();
       if (name === 'domain' && !v.domain) return; // not yet an error while filling in
       showFieldError(name, checkField(name, v));
