@@ -94,17 +94,6 @@ async function main() {
       console.log(`# screenshot: ${file}`);
     });
 
-    await check('a not-yet-built area shows a notice, not an error', async () => {
-      // /hosting has its page now (tests/ui/test_hosting.mjs)
-      await page.goto(`${base}/float/sessions`);
-      const notice = page.locator('[data-field="not-available"]');
-      await notice.waitFor();
-      assert(/not available in this version yet/.test(await notice.textContent()), 'notice text missing');
-      assert((await page.locator('.alert-error').count()) === 0, 'an error box is shown');
-      const active = (await page.locator('.nav a.active').textContent()).trim();
-      assert(active === 'Float Mode', `active link "${active}"`);
-    });
-
     await check('admin creates a viewer panel user on /users', async () => {
       await page.goto(`${base}/users`);
       await page.locator('#panel-users-table tbody tr[data-username="admin"]').waitFor();
