@@ -206,6 +206,13 @@ static int create_archive(struct job *j, void *ctx)
                         return fail(j, w, 500, -ENOMEM, "out of memory");
                 rc = archive_create(path.data, srcs, n, exclude, &w->st, err, sizeof(err));
         }
+        /* the snapshot is in the archive now (or useless): gone before the
+         * job can answer, so no client ever sees it beside the backups */
+        if (w->snapshot) {
+                unlink(w->snapshot);
+                free(w->snapshot);
+                w->snapshot = NULL;
+        }
         if (rc < 0) {
                 log_error("backup %s failed: %s", path.data, err);
                 return fail(j, w, 500, rc, "backup failed: %s", err);
