@@ -39,6 +39,7 @@
 #include "db/sites.h"
 #include "http/sse.h"
 #include "jobs/job.h"
+#include "sys/accounts.h"
 #include "sys/deploy.h"
 #include "sys/journal.h"
 #include "sys/nginx.h"
@@ -353,17 +354,34 @@ static int fail_output(struct outcome *o, struct job *j, const char *step, int r
         return failf(o, j, 500, step, "%s", tail && *tail ? tail : strerror(-rc));
 }
 
-static int step_deps(const struct site *s, struct job *j, struct outcome *o)
+/* How a site's deploy steps run: python/node code as the site's own system
+ * user (sys/accounts, "setec-s<id>"), never as root; static sites' git as
+ * the panel (root owns their tree). `user` is the storage for the name. */
+static void site_as(const struct config *cfg, const struct site *s,
+                    char user[ACCOUNTS_SITE_NAME_MAX], struct deploy_as *as)
+{
+        *as = (struct deploy_as){.ca_bundle = cfg->git.ca_bundle};
+        user[0] = '\0';
+        if (has_unit(s) && accounts_site_user_name(s->id, user) == 0) {
+                as->user = user;
+                /* a local repository (validated inside git.local_root) */
+                if (!str_empty(s->git_repo) && s->git_repo[0] == '/')
+                        as->local_source = s->git_repo;
+        }
+}
+
+static int step_deps(const struct deploy_as *as, const struct site *s, struct job *j,
+                     struct outcome *o)
 {
         int rc = 0;
         if (s->app_type == APP_PYTHON || s->app_type == APP_AUTARCH) {
                 job_printf(j, "==> python venv and pip install\n");
-                rc = deploy_python(s->app_root, job_output, j);
+                rc = deploy_python(as, s->app_root, job_output, j);
                 if (rc < 0)
                         return fail_output(o, j, "pip install", rc);
         } else if (s->app_type == APP_NODE) {
                 job_printf(j, "==> npm install\n");
-                rc = deploy_node(s->app_root, job_output, j);
+                rc = deploy_node(as, s->app_root, job_output, j);
                 if (rc < 0)
                         return fail_output(o, j, "npm install", rc);
         }
@@ -382,17 +400,50 @@ static int step_systemd(struct job *j, struct outcome *o)
         return 0;
 }
 
-/* The app's files belong to the unprivileged user the unit runs as. */
-static int step_owner(const struct site *s, struct job *j, struct outcome *o, const char **user)
+/* The site's own system user (home: app_root). 0 created, 1 it existed. */
+static int step_site_user(const struct site *s, const char *user, struct job *j, struct outcome *o)
 {
-        int rc = units_ensure_app_user(user);
+        _cleanup_free_ char *err = NULL;
+        if (j)
+                job_printf(j, "==> site user %s\n", user);
+        int rc = accounts_site_user_add(user, s->app_root, &err);
         if (rc < 0)
-                return failf(o, j, 500, "app user", "cannot create the user %s: %s", UNITS_APP_USER,
-                             strerror(-rc));
-        rc = units_chown_tree(s->app_root, *user);
+                return failf(o, j, 500, "site user", "cannot create the user %s: %s", user,
+                             err ? err : strerror(-rc));
+        return rc;
+}
+
+/* The app's files belong to the site's user, the one the unit runs as
+ * (made when missing: a site from before per-site users). 1 when the tree
+ * changed hands, 0 when it was the user's already. */
+static int step_owner(const struct site *s, struct job *j, struct outcome *o,
+                      char user[ACCOUNTS_SITE_NAME_MAX])
+{
+        int rc = accounts_site_user_name(s->id, user);
+        if (rc == 0)
+                rc = step_site_user(s, user, j, o);
+        if (rc < 0)
+                return rc == -1 ? -1 : failf(o, j, 500, "site user", "%s", strerror(-rc));
+        unsigned uid = 0;
+        struct stat sb;
+        if (accounts_lookup(user, &uid) == 0 && lstat(s->app_root, &sb) == 0 && sb.st_uid == uid)
+                return 0;
+        rc = units_chown_tree(s->app_root, user);
         if (rc < 0)
                 return failf(o, j, 500, "chown", "%s: %s", s->app_root, strerror(-rc));
-        return 0;
+        return 1;
+}
+
+/* Kill the site user's processes and remove it (the files stay). */
+static void drop_site_user(const struct site *s)
+{
+        char user[ACCOUNTS_SITE_NAME_MAX];
+        _cleanup_free_ char *err = NULL;
+        if (accounts_site_user_name(s->id, user) < 0)
+                return;
+        int rc = accounts_site_user_del(user, &err);
+        if (rc < 0)
+                log_warn("sites: cannot remove the user %s: %s", user, err ? err : strerror(-rc));
 }
 
 static int step_unit_install(const struct config *cfg, const struct site *s, const char *user,
@@ -497,11 +548,22 @@ static int provision_run(struct provision *p)
         struct site *s = &p->site;
         struct job *j = p->job;
         struct outcome *o = &p->out;
-        bool made_root = false, filled_root = false, unit_tried = false;
-        const char *user = NULL;
+        bool made_root = false, filled_root = false, unit_tried = false, made_user = false;
+        char user[ACCOUNTS_SITE_NAME_MAX];
+        struct deploy_as as;
+        site_as(cfg, s, user, &as);
         int rc = -1;
         struct stat sb;
 
+        /* an app needs systemd, and its own user before any of its code runs */
+        if (has_unit(s)) {
+                if (step_systemd(j, o) < 0)
+                        goto fail;
+                int e = step_site_user(s, user, j, o);
+                if (e < 0)
+                        goto fail;
+                made_user = e == 0;
+        }
         job_printf(j, "==> app_root %s\n", s->app_root);
         if (lstat(s->app_root, &sb) < 0) {
                 int e = mkdir_p(s->app_root, 0755);
@@ -515,10 +577,18 @@ static int provision_run(struct provision *p)
                 failf(o, j, 409, "app_root", "%s exists and is not a directory", s->app_root);
                 goto fail;
         }
+        if (has_unit(s)) {
+                int e = units_chown_tree(s->app_root, user); /* empty: the dir itself */
+                if (e < 0) {
+                        failf(o, j, 500, "chown", "%s: %s", s->app_root, strerror(-e));
+                        goto fail;
+                }
+        }
         if (!str_empty(s->git_repo)) {
                 job_printf(j, "==> git clone %s (branch %s)\n", s->git_repo, s->git_branch);
                 filled_root = true;
-                int e = deploy_git_clone(s->git_repo, s->git_branch, s->app_root, job_output, j);
+                int e =
+                    deploy_git_clone(&as, s->git_repo, s->git_branch, s->app_root, job_output, j);
                 if (e < 0) {
                         fail_output(o, j, "git clone", e);
                         goto fail;
@@ -526,8 +596,7 @@ static int provision_run(struct provision *p)
         }
         if (has_unit(s)) {
                 filled_root = true;
-                if (step_deps(s, j, o) < 0 || step_systemd(j, o) < 0 ||
-                    step_owner(s, j, o, &user) < 0)
+                if (step_deps(&as, s, j, o) < 0)
                         goto fail;
                 unit_tried = true;
                 if (step_unit_install(cfg, s, user, j, o) < 0 ||
@@ -547,6 +616,9 @@ fail:
                 site_unit_name(s, unit, sizeof(unit));
                 remove_unit(cfg, unit);
         }
+        /* before the files go: none of its processes may still be at work */
+        if (made_user)
+                drop_site_user(s);
         /* the vhost: a failed commit restored the files itself, and nginx is
          * the last step, so nothing of it stays */
         int e = sites_delete(p->app->db, s->id);
@@ -961,7 +1033,9 @@ static int units_update(const struct config *cfg, const struct site *old, const 
                 site_unit_name(old, old_unit, sizeof(old_unit));
         if (has_unit(nw))
                 site_unit_name(nw, new_unit, sizeof(new_unit));
-        const char *user = UNITS_APP_USER;
+        char user[ACCOUNTS_SITE_NAME_MAX] = "";
+        if (accounts_site_user_name(nw->id, user) < 0)
+                return failf(o, NULL, 500, "site user", "bad site id %lld", nw->id);
         _cleanup_free_ char *old_text = has_unit(old) ? unit_render_app(old, cfg, user) : NULL;
         _cleanup_free_ char *new_text = has_unit(nw) ? unit_render_app(nw, cfg, user) : NULL;
         bool renamed = !streq(old_unit, new_unit);
@@ -981,7 +1055,7 @@ static int units_update(const struct config *cfg, const struct site *old, const 
                 return 0;
         if (renamed || text_changed) {
                 *changed = true;
-                if (step_owner(nw, NULL, o, &user) < 0 ||
+                if (step_owner(nw, NULL, o, user) < 0 ||
                     step_unit_install(cfg, nw, user, NULL, o) < 0 ||
                     step_unit_op(nw, UNIT_ENABLE, "enable", NULL, o) < 0)
                         return -1;
@@ -1124,6 +1198,11 @@ static void delete_site(struct http_req *r)
                         return;
                 }
         }
+        /* the site's user goes (its processes first); the kept files go back
+         * to root, so a later user given the same uid does not own them */
+        drop_site_user(&s);
+        if (has_unit(&s) && units_chown_tree(s.app_root, "root") < 0)
+                log_warn("sites: cannot give %s back to root", s.app_root);
         rc = sites_delete(app->db, s.id);
         busy_release(s.id);
         if (rc < 0 && rc != -ENOENT) {
@@ -1158,17 +1237,25 @@ static int deploy_run(struct deploy_work *w)
         struct site *s = &w->site;
         struct job *j = w->job;
         struct outcome *o = &w->out;
-        const char *user = NULL;
+        char user[ACCOUNTS_SITE_NAME_MAX];
+        struct deploy_as as;
+        site_as(w->app->cfg, s, user, &as);
         int rc = 0;
-        if (!str_empty(s->git_repo)) {
+        /* every step as the site user: first make sure it owns the tree (a
+         * site from before per-site users: its unit is rewritten for it) */
+        if (has_unit(s)) {
+                int own = step_systemd(j, o) < 0 ? -1 : step_owner(s, j, o, user);
+                if (own < 0 || (own == 1 && step_unit_install(w->app->cfg, s, user, j, o) < 0))
+                        rc = -1;
+        }
+        if (rc == 0 && !str_empty(s->git_repo)) {
                 job_printf(j, "==> git pull --ff-only in %s\n", s->app_root);
-                rc = deploy_git_pull(s->app_root, job_output, j);
+                rc = deploy_git_pull(&as, s->app_root, job_output, j);
                 if (rc < 0)
                         fail_output(o, j, "git pull", rc);
         }
         if (rc == 0 && has_unit(s)) {
-                if (step_deps(s, j, o) < 0 || step_systemd(j, o) < 0 ||
-                    step_owner(s, j, o, &user) < 0)
+                if (step_deps(&as, s, j, o) < 0)
                         rc = -1;
                 else if (s->enabled && step_unit_op(s, UNIT_RESTART, "restart", j, o) < 0)
                         rc = -1;

@@ -451,11 +451,14 @@ def test_app_site_without_systemd_fails_cleanly(env, app_type, entry):
     assert r.status_code >= 500, r.text
     j = r.json()
     assert "failed" in j["error"]
-    # it stops at the systemd check, before anything that would outlive it
-    # (the app user) is made
+    # it stops at once at the systemd check, before any of the app's code
+    # runs and before anything that would outlive it (the site user) is made
     assert j["step"] == "systemd", j
-    assert "venv" in open_deploy_output(e, j["deployment_id"]) or app_type == "node"
+    out = open_deploy_output(e, j["deployment_id"])
+    assert "venv" not in out and "npm" not in out and "git clone" not in out, out
     assert user_exists("setec-app") == had_user
+    assert not any(p.pw_name.startswith("setec-s") and p.pw_name[7:].isdigit()
+                   and p.pw_dir.endswith(domain) for p in pwd.getpwall())
     assert_no_trace(e, domain)
     got = e.panel.query("SELECT status, site_id FROM deployments WHERE id = ?",
                         j["deployment_id"])
