@@ -323,11 +323,14 @@ static void test_steps_run_as_site_user(void **state)
         struct exec_user nobody;
         assert_int_equal(exec_user_lookup("nobody", &nobody), 0);
         assert_int_equal(chmod(tmp, 0755), 0); /* the user reads the source repository */
-        char dest[300], hook[400], line[800];
+        char dest[300], hook[400], line[4200];
         snprintf(dest, sizeof(dest), "%s/site-user", tmp);
         assert_int_equal(mkdir(dest, 0755), 0);
         assert_int_equal(chown(dest, nobody.uid, nobody.gid), 0);
-        struct deploy_as as = {.user = "nobody", .local_source = bare};
+        /* git.ca_bundle reaches git as GIT_SSL_CAINFO */
+        struct deploy_as as = {
+            .user = "nobody", .local_source = bare, .ca_bundle = "/etc/setec-test/ca.pem"};
+        setenv("SETEC_SECRET_FOR_TEST", "leak", 1);
         struct out o = {.b = STRBUF_INIT(1 << 20)};
         int r = deploy_git_clone(&as, bare, "main", dest, collect, &o);
         if (r != 0)
@@ -343,7 +346,9 @@ static void test_steps_run_as_site_user(void **state)
 
         /* plant a core.fsmonitor that records who runs it */
         snprintf(hook, sizeof(hook), "%s/fsmonitor.sh", tmp);
-        snprintf(line, sizeof(line), "#!/bin/sh\nid -u > %s/fsmonitor-uid\nexit 1\n", dest);
+        snprintf(line, sizeof(line),
+                 "#!/bin/sh\nid -u > %s/fsmonitor-uid\nenv > %s/fsmonitor-env\nexit 1\n", dest,
+                 dest);
         assert_int_equal(write_file_atomic(hook, line, strlen(line), 0755), 0);
         snprintf(line, sizeof(line), "%s/.git/config", dest);
         FILE *f = fopen(line, "a");
@@ -369,6 +374,18 @@ static void test_steps_run_as_site_user(void **state)
         assert_string_equal(t, "version u2\n");
         free(t);
         assert_int_equal(uid_in(dest, "fsmonitor-uid"), (long)nobody.uid);
+        /* git's environment: the fixed minimum plus what was named, nothing of ours */
+        t = get(dest, "fsmonitor-env");
+        assert_non_null(t);
+        assert_non_null(strstr(t, "GIT_SSL_CAINFO=/etc/setec-test/ca.pem\n"));
+        assert_non_null(strstr(t, "GIT_TERMINAL_PROMPT=0\n"));
+        /* (git puts its exec-path in front for its helpers) */
+        assert_non_null(strstr(t, ":" EXEC_PATH "\n"));
+        snprintf(line, sizeof(line), "HOME=%s\n", nobody.home);
+        assert_non_null(strstr(t, line));
+        assert_null(strstr(t, "SETEC_SECRET_FOR_TEST"));
+        free(t);
+        unsetenv("SETEC_SECRET_FOR_TEST");
 
         /* venv as the user, then a replaced venv/bin/pip: it runs as the user */
         put(dest, "requirements.txt", "# stdlib only\n");
