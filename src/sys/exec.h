@@ -5,7 +5,9 @@
  *
  * The child gets: fds 0-2 only (everything else closed with close_range
  * before exec), its own process group (a timeout or a cancel ends the whole
- * tree), SIGKILL when the panel dies (PR_SET_PDEATHSIG), the default signal
+ * tree), SIGKILL when the panel dies (PR_SET_PDEATHSIG: strictly, when the
+ * thread that called exec_run ends, so call it from a thread that outlives
+ * the child, as pool workers do), the default signal
  * mask and dispositions, and a fixed environment: PATH=EXEC_PATH,
  * LANG=C.UTF-8, HOME, plus the caller's entries. Nothing of the panel's own
  * environment is inherited. With .user set it runs as that user (groups,
