@@ -1051,8 +1051,16 @@ static int units_update(const struct config *cfg, const struct site *old, const 
                         return failf(o, NULL, 500, "unit", "cannot remove %s: %s", old_unit,
                                      strerror(-rc));
         }
-        if (!*new_unit)
+        if (!*new_unit) {
+                /* no app any more (now static): root owns the tree again, as
+                 * it does every static site's, and the site user goes */
+                if (*old_unit) {
+                        drop_site_user(old);
+                        if (units_chown_tree(nw->app_root, "root") < 0)
+                                log_warn("sites: cannot give %s back to root", nw->app_root);
+                }
                 return 0;
+        }
         if (renamed || text_changed) {
                 *changed = true;
                 if (step_owner(nw, NULL, o, user) < 0 ||

@@ -64,11 +64,12 @@ def git(ctr, *args, cwd=None):
     return r.stdout
 
 
-def make_repo(ctr, kind):
+def make_repo(ctr, kind, name=None):
     """A bare repo /srv/git/app-<kind>.git holding the fixture app, and a
     work tree to push new commits from. Returns (bare path, work path)."""
-    bare = f"{GIT_ROOT}/app-{kind}.git"
-    work = f"/root/work-{kind}"
+    name = name or kind
+    bare = f"{GIT_ROOT}/app-{name}.git"
+    work = f"/root/work-{name}"
     os.makedirs(ctr.path(GIT_ROOT), exist_ok=True)
     git(ctr, "init", "-q", "--bare", "-b", "main", bare)
     shutil.copytree(os.path.join(APPS, kind), ctr.path(work))
@@ -356,3 +357,31 @@ def test_python_site(ctr, inside):
 def test_node_site(ctr, inside):
     p, tok = inside
     exercise(ctr, p, tok, "node", "server.js", "node-app")
+
+
+def test_app_site_turned_static_gives_the_tree_back_to_root(ctr, inside):
+    """A python site changed to static: its unit and its user go, root owns
+    the tree again (static sites' git runs as root and git refuses a tree it
+    does not own), and a deploy still works."""
+    p, tok = inside
+    domain = f"retype-{secrets.token_hex(2)}.setec.test"
+    bare, work = make_repo(ctr, "python", "retype")
+    site_id = create_site(p, tok, {"domain": domain, "app_type": "python", "app_entry": "app.py",
+                                   "git_repo": bare, "git_branch": "main"})
+    user = f"setec-s{site_id}"
+    root = detail(p, tok, site_id)["Site"]["app_root"]
+    assert uid_of(ctr, user) not in (None, "0")
+    r = p.request("PUT", f"/sites/{site_id}", token=tok, json={"app_type": "static"}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert uid_of(ctr, user) is None
+    assert os.lstat(ctr.path(f"{root}/VERSION")).st_uid == 0
+    assert os.lstat(ctr.path(f"{root}/.git/config")).st_uid == 0
+    push_version(ctr, work, "static-v2")
+    r = p.request("POST", f"/sites/{site_id}/deploy", token=tok, timeout=PROVISION_TIMEOUT)
+    assert r.status_code in (200, 202), r.text
+    deps = wait_deployments_done(p, tok, site_id)
+    assert deps[0]["status"] == "success", deps
+    with open(ctr.path(f"{root}/VERSION")) as f:
+        assert f.read() == "static-v2\n"
+    r = p.request("DELETE", f"/sites/{site_id}", token=tok, timeout=60)
+    assert r.status_code == 200, r.text
