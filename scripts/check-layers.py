@@ -30,9 +30,8 @@ LAYERS = set(LOWER)
 LIBS = [
     (re.compile(r"^sqlite3\.h$"), {"db"}, "SQLite"),
     (re.compile(r"^microhttpd"), {"http"}, "libmicrohttpd"),
-    # libcurl: net (the shared outbound client); acme keeps its loader until
-    # net lands (docs/ARCHITECTURE.md)
-    (re.compile(r"^curl/"), {"net", "acme"}, "libcurl"),
+    # libcurl: net only (the outbound client ACME and the providers share)
+    (re.compile(r"^curl/"), {"net"}, "libcurl"),
     (re.compile(r"^systemd/"), {"sys"}, "libsystemd"),
     (re.compile(r"^archive(_entry)?\.h$"), {"sys"}, "libarchive"),
     (re.compile(r"^yaml\.h$"), {"core"}, "libyaml"),

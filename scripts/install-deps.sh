@@ -18,7 +18,8 @@ test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format ng
   chromium nodejs npm
   ufw iptables nftables iproute2 util-linux passwd procps
   systemd-container systemd-journal-remote python3-venv pebble
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  pdns-server pdns-backend-sqlite3 bind9-dnsutils)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

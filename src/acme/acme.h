@@ -1,4 +1,4 @@
-/* An RFC 8555 ACME client (HTTP-01) on libcurl + GnuTLS + jansson. It knows
+/* An RFC 8555 ACME client (HTTP-01) on net/http (libcurl) + GnuTLS + jansson. It knows
  * nothing of sites or nginx: the caller says which names to order, where the
  * challenge files go (a webroot served by nginx on port 80) and where the
  * certificate lands. */

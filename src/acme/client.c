@@ -1,6 +1,6 @@
 /* The RFC 8555 conversation: directory, nonces, account, order, HTTP-01
  * authorizations, finalize, download, and the atomic hand-over of the files.
- * One curl easy handle per issuance, so the TLS connection is reused. */
+ * One net client (net/http.h) per issuance, so the TLS connection is reused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "acme/acme.h"
-#include "acme/curl_dl.h"
+#include "net/http.h"
 #include "acme/jws.h"
 #include "base/b64url.h"
 #include "base/fsutil.h"
@@ -22,13 +22,10 @@
 #include "base/util.h"
 #include "base/validate.h"
 
-#define USER_AGENT         "setec-manager"
 #define SYSTEM_CA_BUNDLE   "/etc/ssl/certs/ca-certificates.crt"
 #define BODY_MAX           (1024 * 1024)
 #define CA_FILE_MAX        (8 * 1024 * 1024)
-#define HEADER_VALUE_MAX   2048
 #define REQUEST_TIMEOUT_MS 30000L
-#define CONNECT_TIMEOUT_S  10L
 #define BAD_NONCE_RETRIES  3
 #define MAX_NAMES          100
 #define DEFAULT_TIMEOUT_S  300
@@ -44,8 +41,7 @@ struct http_resp {
 
 struct client {
         const struct acme_opts *o;
-        const struct curl_fns *curl_fns;
-        CURL *curl;
+        struct net_client *net;
         char *ca_file; /* file given to CURLOPT_CAINFO */
         bool ca_tmp;   /* ca_file is our temp bundle: unlink it */
         double deadline;
@@ -55,7 +51,6 @@ struct client {
         char *kid, *thumb;
         bool kid_cached;
         struct strbuf err;
-        char curl_err[CURL_ERROR_SIZE];
 };
 
 static void resp_init(struct http_resp *r)
@@ -118,71 +113,7 @@ static void sleep_s(double s)
                 ;
 }
 
-/* ---- HTTP ---- */
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-        struct http_resp *r = ud;
-        size_t n = size * nmemb;
-        return strbuf_append(&r->body, ptr, n) == 0 ? n : 0; /* 0 aborts: too large */
-}
-
-static char *header_value(const char *line, size_t n, const char *name)
-{
-        size_t nl = strlen(name);
-        if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-                return NULL;
-        const char *v = line + nl + 1;
-        const char *end = line + n;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-                end--;
-        if ((size_t)(end - v) > HEADER_VALUE_MAX)
-                return NULL;
-        return strndup(v, (size_t)(end - v));
-}
-
-static double parse_retry_after(const char *v)
-{
-        long long secs;
-        if (parse_int64(v, 0, 86400 * 7, &secs) == 0)
-                return (double)secs;
-        const struct curl_fns *F = curl_fns();
-        time_t t = F ? F->getdate(v, NULL) : (time_t)-1;
-        if (t == (time_t)-1)
-                return -1;
-        double d = difftime(t, time(NULL));
-        return d < 0 ? 0 : d;
-}
-
-static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
-{
-        struct http_resp *r = ud;
-        size_t n = size * nitems;
-        char *v;
-        if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-                /* a new response (after a 100 Continue): forget the old headers */
-                free(r->nonce);
-                free(r->location);
-                free(r->content_type);
-                r->nonce = r->location = r->content_type = NULL;
-                r->retry_after = -1;
-        } else if ((v = header_value(line, n, "Replay-Nonce"))) {
-                free(r->nonce);
-                r->nonce = v;
-        } else if ((v = header_value(line, n, "Location"))) {
-                free(r->location);
-                r->location = v;
-        } else if ((v = header_value(line, n, "Content-Type"))) {
-                free(r->content_type);
-                r->content_type = v;
-        } else if ((v = header_value(line, n, "Retry-After"))) {
-                r->retry_after = parse_retry_after(v);
-                free(v);
-        }
-        return n;
-}
+/* ---- HTTP (net/http.h) ---- */
 
 static bool is_b64url_char(char ch)
 {
@@ -212,57 +143,38 @@ static int http(struct client *c, const char *method, const char *url, const cha
         long timeout_ms = (long)(left * 1000) + 1;
         if (timeout_ms > REQUEST_TIMEOUT_MS)
                 timeout_ms = REQUEST_TIMEOUT_MS;
-        const struct curl_fns *F = c->curl_fns;
-        CURL *h = c->curl;
-        F->easy_reset(h);
-        struct curl_slist *hdrs = NULL, *t;
         struct strbuf acc = STRBUF_INIT(0);
         if (strbuf_printf(&acc, "Accept: %s", accept ? accept : "application/json") < 0)
                 return fail(c, -ENOMEM, "out of memory");
-        t = F->slist_append(hdrs, acc.data);
+        const char *hdrs[] = {acc.data, body ? "Content-Type: application/jose+json" : NULL, NULL};
+        struct net_request q = {
+            .method = body && streq(method, "POST") ? "POST" : method,
+            .url = url,
+            .headers = hdrs,
+            .body = body,
+            .body_len = body ? strlen(body) : 0,
+            .timeout_ms = timeout_ms,
+            .max_body = BODY_MAX,
+            .capture = "Replay-Nonce",
+        };
+        struct net_response nr;
+        net_response_init(&nr);
+        char err[512] = "";
+        int r = net_perform(c->net, &q, &nr, err, sizeof(err));
         strbuf_free(&acc);
-        if (!t)
-                return fail(c, -ENOMEM, "out of memory");
-        hdrs = t;
-        if (body) {
-                t = F->slist_append(hdrs, "Content-Type: application/jose+json");
-                if (!t) {
-                        F->slist_free_all(hdrs);
-                        return fail(c, -ENOMEM, "out of memory");
-                }
-                hdrs = t;
+        if (r < 0) {
+                net_response_free(&nr);
+                return fail(c, r, "%s", err[0] ? err : strerror(-r));
         }
-        c->curl_err[0] = '\0';
-        F->easy_setopt(h, CURLOPT_URL, url);
-        F->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-        F->easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-        F->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        F->easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-        F->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-        F->easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
-        F->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        F->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        F->easy_setopt(h, CURLOPT_WRITEDATA, resp);
-        F->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        F->easy_setopt(h, CURLOPT_HEADERDATA, resp);
-        if (c->ca_file)
-                F->easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-        if (streq(method, "HEAD"))
-                F->easy_setopt(h, CURLOPT_NOBODY, 1L);
-        else if (body) {
-                F->easy_setopt(h, CURLOPT_POSTFIELDS, body);
-                F->easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        }
-        CURLcode rc = F->easy_perform(h);
-        F->slist_free_all(hdrs);
-        if (rc != CURLE_OK) {
-                if (rc == CURLE_WRITE_ERROR)
-                        return fail(c, -EFBIG, "%s %s: response larger than %d bytes", method, url,
-                                    BODY_MAX);
-                return fail(c, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s %s: %s",
-                            method, url, c->curl_err[0] ? c->curl_err : F->easy_strerror(rc));
-        }
-        F->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+        resp->status = nr.status;
+        strbuf_free(&resp->body);
+        resp->body = nr.body;
+        nr.body = STRBUF_INIT(0);
+        resp->nonce = TAKE_PTR(nr.captured);
+        resp->location = TAKE_PTR(nr.location);
+        resp->content_type = TAKE_PTR(nr.content_type);
+        resp->retry_after = nr.retry_after;
+        net_response_free(&nr);
         if (resp->nonce && valid_nonce(resp->nonce)) {
                 free(c->nonce);
                 c->nonce = resp->nonce;
@@ -524,7 +436,7 @@ static int account(struct client *c)
 
 /* ---- client life cycle ---- */
 
-static int client_open(struct client *c, const struct acme_opts *o)
+static int client_open_ca(struct client *c, const struct acme_opts *o)
 {
         memset(c, 0, sizeof(*c));
         c->o = o;
@@ -534,12 +446,6 @@ static int client_open(struct client *c, const struct acme_opts *o)
                 return fail(c, -EINVAL, "acme.directory_url must be an https:// URL");
         if (str_empty(o->account_dir) || o->account_dir[0] != '/')
                 return fail(c, -EINVAL, "acme.account_dir must be an absolute path");
-        c->curl_fns = curl_fns();
-        if (!c->curl_fns)
-                return fail(c, -EIO, "libcurl cannot be loaded (is libcurl3-gnutls installed?)");
-        c->curl = c->curl_fns->easy_init();
-        if (!c->curl)
-                return fail(c, -ENOMEM, "libcurl: no easy handle");
         if (str_empty(o->ca_bundle))
                 return 0;
 
@@ -583,10 +489,23 @@ static int client_open(struct client *c, const struct acme_opts *o)
         return 0;
 }
 
+/* The CA file first (it is the net client's), then one net client for the
+ * whole issuance: its kept-alive connection serves every request. */
+static int client_open(struct client *c, const struct acme_opts *o)
+{
+        int r = client_open_ca(c, o);
+        if (r < 0)
+                return r;
+        char err[256] = "";
+        r = net_client_new(c->ca_file, &c->net, err, sizeof(err));
+        if (r < 0)
+                return fail(c, r, "%s", err[0] ? err : strerror(-r));
+        return 0;
+}
+
 static void client_close(struct client *c)
 {
-        if (c->curl)
-                c->curl_fns->easy_cleanup(c->curl);
+        net_client_free(c->net);
         if (c->ca_file && c->ca_tmp)
                 unlink(c->ca_file);
         free(c->ca_file);

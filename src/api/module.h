@@ -17,4 +17,4 @@ struct api_module {
 };
 
 extern const struct api_module monitor_module, logs_module, firewall_module, sysusers_module,
-    backups_module, sites_module, nginx_module, ssl_module, sched_module;
+    backups_module, sites_module, nginx_module, ssl_module, sched_module, hosting_module;

@@ -44,8 +44,9 @@ static const struct api_module core_module = {"core", core_routes, ARRAY_SIZE(co
 /* Resource modules come before the core table: where a module serves a page
  * path that the core still lists as "not yet", the module's route wins. */
 static const struct api_module *const modules[] = {
-    &monitor_module, &logs_module,  &firewall_module, &sysusers_module, &backups_module,
-    &sites_module,   &nginx_module, &ssl_module,      &sched_module,    &core_module,
+    &monitor_module, &logs_module,    &firewall_module, &sysusers_module,
+    &backups_module, &sites_module,   &nginx_module,    &ssl_module,
+    &sched_module,   &hosting_module, &core_module,
 };
 
 int api_routes_build(struct route **out, size_t *n)

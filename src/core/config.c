@@ -106,6 +106,7 @@ static const struct key keys[] = {
     INT("logging", "max_backups", logging.max_backups, 3, 0, INT32_MAX),
     LIST("monitor", "services", monitor.services, valid_unit_name),
     STR("hosting", "dir", hosting.dir, NULL),
+    STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
 };
 
 static const char *const sections[] = {"server",  "database", "nginx",   "systemd",

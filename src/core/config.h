@@ -67,6 +67,8 @@ struct config {
         } monitor;
         struct {
                 char *dir; /* default <data dir>/hosting */
+                /* PEM file replacing the system store for provider calls, "" = system */
+                char *ca_bundle;
         } hosting;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */

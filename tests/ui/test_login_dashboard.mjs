@@ -94,13 +94,14 @@ async function main() {
     });
 
     await check('a not-yet-built area shows a notice, not an error', async () => {
-      await page.goto(`${base}/hosting`);
+      // /hosting has its page now (tests/ui/test_hosting.mjs)
+      await page.goto(`${base}/float/sessions`);
       const notice = page.locator('[data-field="not-available"]');
       await notice.waitFor();
       assert(/not available in this version yet/.test(await notice.textContent()), 'notice text missing');
       assert((await page.locator('.alert-error').count()) === 0, 'an error box is shown');
       const active = (await page.locator('.nav a.active').textContent()).trim();
-      assert(active === 'Hosting', `active link "${active}"`);
+      assert(active === 'Float Mode', `active link "${active}"`);
     });
 
     await check('admin creates a viewer panel user on /users', async () => {

@@ -15,7 +15,7 @@ const ROUTES = [
   { match: /^\/firewall$/, page: 'firewall', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
   { match: /^\/(panel\/)?users$/, page: 'users', nav: 'users', title: 'Users', subtitle: 'Panel accounts and system users' },
   { match: /^\/backups$/, page: 'backups', nav: 'backups', title: 'Backups', subtitle: 'Site and full backups' },
-  { match: /^\/hosting$/, page: 'placeholder', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
+  { match: /^\/hosting$/, page: 'hosting', nav: 'hosting', title: 'Hosting', subtitle: 'Hosting provider integration' },
   { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
   { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
   { match: /^\/float\/sessions$/, page: 'placeholder', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },

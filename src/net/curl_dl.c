@@ -1,4 +1,4 @@
-#include "acme/curl_dl.h"
+#include "net/curl_dl.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -26,12 +26,12 @@ static void load(void)
          * whatever libcurl.so.4 the system has */
         static const char *const sonames[] = {"libcurl-gnutls.so.4", "libcurl.so.4", NULL};
         void *slots[ARRAY_SIZE(names)];
-        if (dynlib_load(sonames, names, slots, ARRAY_SIZE(names), "acme") < 0)
+        if (dynlib_load(sonames, names, slots, ARRAY_SIZE(names), "net") < 0)
                 return;
         CURLcode (*global_init)(long);
         *(void **)&global_init = slots[0];
         if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                log_error("acme: libcurl initialisation failed");
+                log_error("net: libcurl initialisation failed");
                 return;
         }
         memcpy(&fns, slots + 1, sizeof(fns));

@@ -1,6 +1,7 @@
 /* libcurl, loaded on first use. It and the libraries it pulls in (nghttp2,
  * ssh2, ldap, rtmp, brotli, ...) are several MB of resident pages that an
- * idle panel never needs: only the ACME client talks HTTP out. */
+ * idle panel never needs: only the ACME client and the hosting providers
+ * talk HTTP out (net/http.h). */
 #pragma once
 
 #include <curl/curl.h>
