@@ -36,6 +36,7 @@ LIBS = [
     (re.compile(r"^archive(_entry)?\.h$"), {"sys"}, "libarchive"),
     (re.compile(r"^yaml\.h$"), {"core"}, "libyaml"),
     (re.compile(r"^crypt\.h$"), {"core"}, "libxcrypt"),
+    (re.compile(r"^qrencode\.h$"), {"core"}, "libqrencode"),
     (re.compile(r"^libusb"), {"sys"}, "libusb"),
     (re.compile(r"^(jansson\.h|gnutls/)"), LAYERS - {"base"}, "jansson/GnuTLS"),
 ]

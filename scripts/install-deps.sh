@@ -8,8 +8,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libmicrohttpd-dev libjansson-dev libcrypt-dev libsqlite3-dev
-  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev
-  libusb-1.0-0-dev)
+  libyaml-dev libsystemd-dev libcurl4-gnutls-dev libgnutls28-dev libarchive-dev zlib1g-dev
+  libusb-1.0-0-dev libqrencode-dev)
 # What the panel runs while it manages the machine: nginx (sites), git (deploys),
 # python3-venv/pip (python apps), node/npm (node apps), ufw (firewall), openssl,
 # passwd (useradd/userdel/chpasswd: system users, per-site users), systemd (units).
@@ -21,7 +21,7 @@ test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format ng
   systemd-container systemd-journal-remote python3-venv pebble
   clang libclang-rt-14-dev
   pdns-server pdns-backend-sqlite3 bind9-dnsutils
-  umockdev libumockdev-dev python3-websocket
+  umockdev libumockdev-dev python3-websocket golang-go
   testssl.sh)
 # (gixy, the nginx analyser of issue 11, is not packaged for Debian 12: its
 # test skips when the command is absent)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/account.h"
 #include "api/app.h"
 #include "api/json.h"
 #include "api/routes.h"
@@ -15,13 +16,15 @@
 #include "db/users.h"
 
 struct login_body {
-        char *username, *password;
-        bool has_username, has_password;
+        char *username, *password, *otp, *recovery_code;
+        bool has_username, has_password, has_otp, has_recovery_code;
 };
 
 static const struct field login_fields[] = {
     FIELD(struct login_body, FIELD_STRING, username, false, 64),
     FIELD(struct login_body, FIELD_STRING, password, false, 1024),
+    FIELD(struct login_body, FIELD_STRING, otp, false, 16),
+    FIELD(struct login_body, FIELD_STRING, recovery_code, false, 64),
 };
 
 /* A browser always sends Origin on a cross-site POST: it must be ours. */
@@ -118,6 +121,12 @@ void api_login(struct http_req *r)
                 http_reply_error(r, 401, "invalid credentials");
                 goto out;
         }
+        if (!account_login_second_factor(r, &u, b.otp, b.recovery_code)) {
+                /* a wrong one-time code counts like a wrong password */
+                if (!str_empty(b.otp) || !str_empty(b.recovery_code))
+                        backoff_fail(app->login_backoff, b.username, time_monotonic());
+                goto out;
+        }
         if (password_needs_rehash(u.password_hash)) {
                 _cleanup_free_ char *h = password_hash(b.password);
                 if (h && users_update(app->db, u.id, h, NULL) == 0) {
@@ -138,6 +147,7 @@ void api_login(struct http_req *r)
                 http_reply_error(r, 500, "could not issue token");
                 goto out;
         }
+        account_session_record(r, u.id, u.pw_changed, c.jti, c.exp);
         audit_add(app->db, u.username, r->peer, "login", NULL);
         if (api_body_is_form(r)) {
                 http_redirect(r, 303, "/");

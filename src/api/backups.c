@@ -23,6 +23,7 @@
 #include "api/app.h"
 #include "api/jobs.h"
 #include "api/json.h"
+#include "api/listq.h"
 #include "api/module.h"
 #include "base/fsutil.h"
 #include "base/log.h"
@@ -182,7 +183,7 @@ static void list_backups(struct http_req *r)
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr, backup_json(&list[i]));
         backups_list_free(list, n);
-        api_reply_json(r, 200, arr);
+        list_reply(r, arr, (const char *const[]){"file_path", "backup_type", "domain", NULL}, NULL);
 }
 
 static void delete_backup(struct http_req *r)

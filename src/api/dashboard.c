@@ -106,8 +106,3 @@ void api_dashboard(struct http_req *r)
 {
         api_system_info(r);
 }
-
-void api_not_yet(struct http_req *r)
-{
-        http_reply_error(r, 501, "this area is not available in this version yet");
-}

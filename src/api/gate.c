@@ -5,8 +5,10 @@
 #include <time.h>
 
 #include "api/app.h"
+#include "api/account.h"
 #include "api/authcache.h"
 #include "api/json.h"
+#include "api/tokens.h"
 #include "base/log.h"
 #include "core/csrf.h"
 #include "base/util.h"
@@ -69,10 +71,57 @@ static bool same_origin(struct http_req *r)
         return site && streq(site, "same-origin");
 }
 
+/* To the sign-in page, which comes back here after it (?next=, a local path
+ * only: login.js checks it again). */
+static void login_redirect(struct http_req *r)
+{
+        if (streq(r->path, "/")) {
+                http_redirect(r, 303, "/login");
+                return;
+        }
+        char loc[1024] = "/login?next=";
+        size_t k = strlen(loc);
+        for (const unsigned char *p = (const unsigned char *)r->path; *p && k < sizeof(loc) - 4;
+             p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || strchr("/-_.~", *p))
+                        loc[k++] = (char)*p;
+                else
+                        k += (size_t)snprintf(loc + k, 4, "%%%02X", *p);
+        }
+        loc[k] = '\0';
+        http_redirect(r, 303, loc);
+}
+
+/* API tokens: Bearer only (never a cookie), acting as their creator; a read
+ * token may only GET; your own account needs a real sign-in. */
+static bool gate_api_token(struct http_req *r, const char *token)
+{
+        bool read_only = true;
+        if (!api_token_authenticate(r, token, &read_only)) {
+                http_reply_error(r, 401, "invalid or expired token");
+                return false;
+        }
+        if (r->route->auth == ROUTE_SELF) {
+                http_reply_error(r, 403, "an API token cannot use the account routes");
+                return false;
+        }
+        if (read_only && !is_safe_method(r->method)) {
+                http_reply_error(r, 403, "this API token is read-only");
+                return false;
+        }
+        if ((r->route->auth == ROUTE_ADMIN || !is_safe_method(r->method)) &&
+            !streq(r->role, "admin")) {
+                http_reply_error(r, 403, "admin role required");
+                return false;
+        }
+        return true;
+}
+
 static bool deny_unauthenticated(struct http_req *r, const char *msg)
 {
         if (is_safe_method(r->method) && http_accepts_html(r) && (r->route->flags & ROUTE_PAGE)) {
-                http_redirect(r, 303, "/login");
+                login_redirect(r);
         } else {
                 http_reply_error(r, 401, msg);
         }
@@ -103,6 +152,8 @@ static bool gate(struct http_req *r, bool before_body)
                 token = authz + 7;
                 while (*token == ' ')
                         token++;
+                if (api_token_shaped(token))
+                        return gate_api_token(r, token);
         } else if ((token = http_cookie(r, TOKEN_COOKIE)) && *token) {
                 r->via_cookie = true;
         } else {
@@ -137,6 +188,7 @@ static bool gate(struct http_req *r, bool before_body)
         r->authenticated = true;
         r->user_id = c.user_id;
         snprintf(r->username, sizeof(r->username), "%s", c.username);
+        account_session_seen(app, c.jti);
 
         ensure_csrf_cookie(r, c.jti);
         if (r->via_cookie && !is_safe_method(r->method)) {
@@ -149,7 +201,8 @@ static bool gate(struct http_req *r, bool before_body)
                         return false;
                 }
         }
-        bool needs_admin = r->route->auth == ROUTE_ADMIN || !is_safe_method(r->method);
+        bool needs_admin = r->route->auth == ROUTE_ADMIN ||
+                           (!is_safe_method(r->method) && r->route->auth != ROUTE_SELF);
         if (needs_admin && !streq(r->role, "admin")) {
                 http_reply_error(r, 403, "admin role required");
                 return false;

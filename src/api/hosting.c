@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/hosting.h"
 #include "api/json.h"
 #include "api/module.h"
 #include "base/fsutil.h"
@@ -21,6 +22,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "base/validate.h"
+#include "jobs/sites.h"
 #include "net/http.h"
 #include "providers/provider.h"
 #include "providers/records.h"
@@ -1262,6 +1264,86 @@ static void billing_payment_methods(struct http_req *r)
         json_t *j = NULL;
         int rc = p->billing->payment_methods(&h.ctx, &j);
         finish(r, &h, rc, 200, j);
+}
+
+/* ---- site DNS (api/hosting.h) ---- */
+
+struct site_dns_own {
+        struct site_dns d; /* first: release gets it back */
+        struct hreq h;
+};
+
+static void site_dns_release(struct site_dns *d)
+{
+        struct site_dns_own *o = (struct site_dns_own *)d;
+        hreq_done(&o->h);
+        free(o);
+}
+
+int hosting_site_dns(struct app *app, const char *name, struct site_dns **out, char *err,
+                     size_t errlen)
+{
+        *out = NULL;
+        const struct provider *p = provider_find(name);
+        if (!p) {
+                snprintf(err, errlen, "unknown provider '%s'", name);
+                return -ENOENT;
+        }
+        if (!p->dns) {
+                snprintf(err, errlen, "%s has no DNS capability", p->display_name);
+                return -EOPNOTSUPP;
+        }
+        struct site_dns_own *o = calloc(1, sizeof(*o));
+        if (!o) {
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        struct hreq *h = &o->h;
+        h->p = p;
+        int rc = creds_load(app, p->name, &h->creds);
+        if (rc < 0) {
+                free(o);
+                snprintf(err, errlen,
+                         rc == -ENOENT ? "%s is not configured"
+                                       : "cannot read the credentials of %s",
+                         p->display_name);
+                return rc == -ENOENT ? -ENXIO : rc;
+        }
+        struct net_client *c = net_get(app, err, errlen);
+        if (!c) {
+                hreq_done(h);
+                free(o);
+                if (!err[0])
+                        snprintf(err, errlen, "no HTTP client");
+                return -EIO;
+        }
+        const char *base = json_string_value(json_object_get(h->creds, "base_url"));
+        if (str_empty(base))
+                base = p->default_base_url;
+        bool is_http = false;
+        if (!base_url_ok(base, &is_http)) {
+                hreq_done(h);
+                free(o);
+                snprintf(err, errlen, "the base_url of %s is not usable", p->display_name);
+                return -EINVAL;
+        }
+        snprintf(h->base, sizeof(h->base), "%s", base);
+        size_t n = strlen(h->base);
+        while (n > 0 && h->base[n - 1] == '/')
+                h->base[--n] = '\0';
+        h->ctx.p = p;
+        h->ctx.net = c;
+        h->ctx.api_key = json_string_value(json_object_get(h->creds, "api_key"));
+        h->ctx.base_url = h->base;
+        h->ctx.extra = json_object_get(h->creds, "extra");
+        h->ctx.allow_http = is_http;
+        h->ctx.retries_429 = NET_RETRIES_429_MAX;
+        o->d.ctx = &h->ctx;
+        o->d.release = site_dns_release;
+        o->d.key = h->ctx.api_key;
+        snprintf(o->d.provider, sizeof(o->d.provider), "%s", p->name);
+        *out = &o->d;
+        return 0;
 }
 
 static void hosting_stop(struct app *app)

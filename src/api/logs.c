@@ -12,6 +12,7 @@
 #include "api/module.h"
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "base/timeutil.h"
 #include "base/util.h"
 #include "base/validate.h"
 #include "http/sse.h"
@@ -51,19 +52,74 @@ static void reply_logs(struct http_req *r, struct strbuf *text, const char *type
         api_reply_json(r, 200, j);
 }
 
+/* ?unit=&q=&priority=&since=&until= of the system log (issue 15). */
+static bool filter_params(struct http_req *r, struct journal_filter *f)
+{
+        static const char *const prios[] = {"emerg",   "alert",  "crit", "err",
+                                            "warning", "notice", "info", "debug"};
+        const char *unit = http_query(r, "unit"), *q = http_query(r, "q"),
+                   *prio = http_query(r, "priority");
+        if (unit && *unit) {
+                if (!valid_unit_name(unit)) {
+                        http_reply_error(r, 400, "unit must be a valid systemd unit name");
+                        return false;
+                }
+                f->unit = unit;
+        }
+        if (q && strlen(q) > 200) {
+                http_reply_error(r, 400, "q: at most 200 characters");
+                return false;
+        }
+        f->text = q && *q ? q : NULL;
+        if (prio && *prio) {
+                long long p = -1;
+                for (int i = 0; i < 8; i++)
+                        if (streq(prio, prios[i]))
+                                p = i;
+                if (p < 0 && parse_int64(prio, 0, 7, &p) < 0) {
+                        http_reply_error(r, 400,
+                                         "priority must be 0-7 or emerg, alert, crit, err, "
+                                         "warning, notice, info, debug");
+                        return false;
+                }
+                f->max_priority = (int)p;
+        }
+        static const char *const names[] = {"since", "until"};
+        uint64_t *slots[] = {&f->since_usec, &f->until_usec};
+        for (int i = 0; i < 2; i++) {
+                const char *v = http_query(r, names[i]);
+                if (!v || !*v)
+                        continue;
+                time_t t;
+                if (time_parse(v, &t) < 0 || t < 0) {
+                        http_reply_errorf(r, 400, "%s must be an RFC 3339 time", names[i]);
+                        return false;
+                }
+                *slots[i] = (uint64_t)t * 1000000u + (i == 1 ? 999999u : 0);
+        }
+        return true;
+}
+
 static void system_logs(struct http_req *r)
 {
         long long n;
         if (!lines_param(r, &n))
                 return;
+        struct journal_filter f = {.max_priority = -1};
+        if (!filter_params(r, &f))
+                return;
+        bool all = true;
         _cleanup_strbuf_ struct strbuf text = STRBUF_INIT(TEXT_MAX);
-        int rc = journal_last(NULL, (size_t)n, &text);
+        int rc = journal_search(&f, (size_t)n, &text, &all);
         if (rc < 0) {
                 log_warn("logs: reading the journal: %s", strerror(-rc));
                 http_reply_errorf(r, 500, "cannot read the system journal: %s", strerror(-rc));
                 return;
         }
         reply_logs(r, &text, NULL);
+        /* a search that stopped early says so */
+        if (r->status == 200 && !all)
+                http_add_header(r, "X-Search-Incomplete", "1");
 }
 
 /* GET /logs asked for JSON: the system log. */

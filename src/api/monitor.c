@@ -18,6 +18,7 @@
 #include "sys/monitor.h"
 #include "sys/services.h"
 #include "sys/sysinfo.h"
+#include "sys/units.h"
 
 #define HISTORY_MINUTES_DEFAULT 60
 #define HISTORY_MINUTES_MAX     1440
@@ -239,6 +240,48 @@ static int monitor_start_hook(struct app *app)
         return 0;
 }
 
+/* POST /api/monitor/services/{name}/{action}: start, stop or restart one of
+ * the monitored units (monitor.services), nothing else. Answers the state
+ * the unit reached. */
+static void control_service(struct http_req *r)
+{
+        const struct config *cfg = app_of(r)->cfg;
+        const char *name = http_param(r, "name"), *action = http_param(r, "action");
+        static const struct {
+                const char *action, *done;
+                enum unit_op op;
+        } ops[] = {{"start", "started", UNIT_START},
+                   {"stop", "stopped", UNIT_STOP},
+                   {"restart", "restarted", UNIT_RESTART}};
+        size_t k = ARRAY_SIZE(ops);
+        for (size_t i = 0; action && i < ARRAY_SIZE(ops); i++)
+                if (streq(action, ops[i].action))
+                        k = i;
+        if (k == ARRAY_SIZE(ops)) {
+                http_reply_error(r, 400, "action must be start, stop or restart");
+                return;
+        }
+        bool monitored = false;
+        for (size_t i = 0; name && i < cfg->monitor.services.n; i++)
+                monitored |= streq(name, cfg->monitor.services.items[i]);
+        if (!monitored) {
+                http_reply_error(r, 404, "not a monitored service (monitor.services)");
+                return;
+        }
+        char err[512] = "";
+        int rc = unit_control(name, ops[k].op, 60000, err, sizeof(err));
+        if (rc < 0) {
+                http_reply_errorf(r, rc == -ENOENT ? 404 : 502, "%s %s: %s", action, name,
+                                  *err ? err : strerror(-rc));
+                return;
+        }
+        struct unit_state st = {0};
+        unit_state(name, &st);
+        api_reply_json(r, 200,
+                       json_pack("{s:s,s:s,s:s}", "status", ops[k].done, "name", name, "active",
+                                 st.active[0] ? st.active : "unknown"));
+}
+
 static void monitor_stop_hook(struct app *app)
 {
         monitor_free(app->monitor);
@@ -252,6 +295,8 @@ static const struct route monitor_routes[] = {
     /* statvfs on a network filesystem can block: worker pool */
     {"GET", "/api/monitor/disk", reply_disk, ROUTE_USER, ROUTE_WORKER, NULL},
     {"GET", "/api/monitor/services", reply_services, ROUTE_USER, ROUTE_WORKER, NULL},
+    {"POST", "/api/monitor/services/{name}/{action}", control_service, ROUTE_ADMIN, ROUTE_WORKER,
+     NULL},
     /* 24 h is 8640 samples (~900 KB of JSON, ~15 ms to build): worker pool */
     {"GET", "/api/monitor/history", reply_history, ROUTE_USER, ROUTE_WORKER, NULL},
 };

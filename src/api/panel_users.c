@@ -4,6 +4,7 @@
 
 #include "api/app.h"
 #include "api/json.h"
+#include "api/listq.h"
 #include "api/routes.h"
 #include "base/util.h"
 #include "base/validate.h"
@@ -44,7 +45,7 @@ void api_panel_users_list(struct http_req *r)
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr, user_json(&list[i]));
         users_list_free(list, n);
-        api_reply_json(r, 200, arr);
+        list_reply(r, arr, (const char *const[]){"username", NULL}, NULL);
 }
 
 struct user_body {

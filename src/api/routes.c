@@ -31,21 +31,18 @@ static const struct route core_routes[] = {
     {"POST", "/panel/users", api_panel_users_create, ROUTE_ADMIN, ROUTE_WORKER, NULL},
     {"PUT", "/panel/users/{id}", api_panel_users_update, ROUTE_ADMIN, ROUTE_WORKER, NULL},
     {"DELETE", "/panel/users/{id}", api_panel_users_delete, ROUTE_ADMIN, 0, NULL},
-
-    /* pages of areas whose API comes in later issues */
-    PAGE("/autarch", api_not_yet),
-    PAGE("/hosting", api_not_yet),
 };
 
 static const struct api_module core_module = {"core", core_routes, ARRAY_SIZE(core_routes), NULL,
                                               NULL};
 
-/* Resource modules come before the core table: where a module serves a page
- * path that the core still lists as "not yet", the module's route wins. */
+/* Resource modules come before the core table: where both list a path, the
+ * module's route wins. */
 static const struct api_module *const modules[] = {
-    &jobs_module,    &monitor_module, &logs_module,  &firewall_module, &sysusers_module,
-    &backups_module, &sites_module,   &nginx_module, &ssl_module,      &sched_module,
-    &hosting_module, &float_module,   &core_module,
+    &jobs_module,    &monitor_module, &logs_module,    &firewall_module, &sysusers_module,
+    &backups_module, &sites_module,   &nginx_module,   &ssl_module,      &sched_module,
+    &hosting_module, &float_module,   &autarch_module, &account_module,  &tokens_module,
+    &audit_module,   &core_module,
 };
 
 int api_routes_build(struct route **out, size_t *n)

@@ -17,4 +17,3 @@ void api_panel_users_delete(struct http_req *r);
 void api_dashboard(struct http_req *r);
 void api_system_info(struct http_req *r);
 /* pages.c: areas whose API arrives in later issues */
-void api_not_yet(struct http_req *r);

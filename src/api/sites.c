@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "api/hosting.h"
 #include "api/jobs.h"
 #include "api/journal_sse.h"
 #include "api/json.h"
+#include "api/listq.h"
 #include "api/module.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -40,6 +42,7 @@
 #include "jobs/sites.h"
 #include "sys/files.h"
 #include "sys/journal.h"
+#include "sys/pubaddr.h"
 #include "sys/services.h"
 #include "sys/units.h"
 
@@ -108,13 +111,25 @@ static const char *state_of(const struct site *s, const struct unit_state *st, b
         return st ? st->active : "unknown";
 }
 
+/* What the vhost really does (issue 15): "on" only when it has a certificate
+ * and key to serve; ssl_enabled without them is "pending" (plain http until
+ * a certificate is issued), never reported as on. */
+static const char *ssl_state(const struct site *s)
+{
+        if (!s->ssl_enabled)
+                return "off";
+        bool usable = !str_empty(s->ssl_cert_path) && !str_empty(s->ssl_key_path) &&
+                      access(s->ssl_cert_path, R_OK) == 0 && access(s->ssl_key_path, R_OK) == 0;
+        return usable ? "on" : "pending";
+}
+
 static json_t *site_json(const struct site *s, const struct unit_state *st)
 {
         /* rows stored before credentials were refused may hold one */
         _cleanup_free_ char *repo = site_git_repo_redacted(s->git_repo);
         bool running;
         const char *status = state_of(s, st, &running);
-        return json_pack(
+        json_t *o = json_pack(
             "{s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:s,s:s,s:b,s:s}", "id",
             (json_int_t)s->id, "domain", s->domain, "aliases", s->aliases, "app_type",
             app_type_name(s->app_type), "app_root", s->app_root, "app_port", s->app_port,
@@ -122,6 +137,9 @@ static json_t *site_json(const struct site *s, const struct unit_state *st)
             "ssl_enabled", s->ssl_enabled, "ssl_cert_path", s->ssl_cert_path, "ssl_key_path",
             s->ssl_key_path, "ssl_auto", s->ssl_auto, "enabled", s->enabled, "created_at",
             s->created_at, "updated_at", s->updated_at, "running", running, "status", status);
+        if (o)
+                json_object_set_new(o, "ssl_state", json_string(ssl_state(s)));
+        return o;
 }
 
 static json_t *site_json_live(const struct site *s)
@@ -196,12 +214,12 @@ static bool start_site_job(struct http_req *r, const struct job_kind *k, struct 
 /* Request body of POST /sites and PUT /sites/{id}. */
 struct site_in {
         char *domain, *aliases, *app_type, *app_root, *app_entry, *git_repo, *git_branch,
-            *ssl_cert_path, *ssl_key_path;
+            *ssl_cert_path, *ssl_key_path, *dns_provider;
         long long app_port;
         bool ssl_enabled, ssl_auto, enabled;
         bool has_domain, has_aliases, has_app_type, has_app_root, has_app_entry, has_git_repo,
             has_git_branch, has_ssl_cert_path, has_ssl_key_path, has_app_port, has_ssl_enabled,
-            has_ssl_auto, has_enabled;
+            has_ssl_auto, has_enabled, has_dns_provider;
 };
 
 static const struct field site_fields[] = {
@@ -218,6 +236,7 @@ static const struct field site_fields[] = {
     FIELD(struct site_in, FIELD_BOOL, ssl_enabled, false, 0),
     FIELD(struct site_in, FIELD_BOOL, ssl_auto, false, 0),
     FIELD(struct site_in, FIELD_BOOL, enabled, false, 0),
+    FIELD(struct site_in, FIELD_STRING, dns_provider, false, 64),
 };
 
 static void site_in_free(struct site_in *in)
@@ -369,6 +388,30 @@ static void create_done(struct job *j, void *ctx, void *arg)
         http_defer_done(r);
 }
 
+/* dns_provider of a create: a configured provider with the dns capability
+ * and an address of this server to point at; else a 400 naming the field
+ * (returns false). Nothing is started before this. */
+static bool dns_open(struct http_req *r, const struct site_in *in, struct site_job *w)
+{
+        if (!in->has_dns_provider || str_empty(in->dns_provider))
+                return true;
+        char err[300] = "";
+        int rc = hosting_site_dns(app_of(r), in->dns_provider, &w->dns, err, sizeof(err));
+        if (rc < 0) {
+                http_reply_errorf(r, rc == -ENOMEM || rc == -EIO ? 500 : 400, "dns_provider: %s",
+                                  err);
+                return false;
+        }
+        pubaddr_get(app_of(r)->cfg, w->dns->ipv4, w->dns->ipv6);
+        if (!w->dns->ipv4[0] && !w->dns->ipv6[0]) {
+                http_reply_error(r, 400,
+                                 "dns_provider: this server has no public address (set "
+                                 "server.public_ipv4 or server.public_ipv6)");
+                return false;
+        }
+        return true;
+}
+
 static void create_site(struct http_req *r)
 {
         struct app *app = app_of(r);
@@ -416,7 +459,7 @@ static void create_site(struct http_req *r)
                         return;
                 }
         }
-        if (!validate(r, s) || !check_root(r, s)) {
+        if (!validate(r, s) || !check_root(r, s) || !dns_open(r, &in, w)) {
                 site_job_free(w);
                 return;
         }
@@ -491,7 +534,7 @@ static void list_sites(struct http_req *r)
                 json_array_append_new(
                     arr, site_json(&list[i], has_unit(&list[i]) ? &states[slot[i]] : NULL));
         sites_list_free(list, n);
-        api_reply_json(r, 200, arr);
+        list_reply(r, arr, (const char *const[]){"domain", "aliases", NULL}, NULL);
 }
 
 static void new_site_page(struct http_req *r)
@@ -519,8 +562,11 @@ static void get_site(struct http_req *r)
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr, deployment_json(&deps[i]));
         deployments_list_free(deps, n);
-        api_reply_json(r, 200,
-                       json_pack("{s:o,s:o}", "Site", site_json_live(&s), "Deployments", arr));
+        json_t *site = site_json_live(&s);
+        _cleanup_free_ char *prov = NULL;
+        if (site && sites_get_dns_provider(app_of(r)->db, s.id, &prov) == 0)
+                json_object_set_new(site, "dns_provider", json_string(prov));
+        api_reply_json(r, 200, json_pack("{s:o,s:o}", "Site", site, "Deployments", arr));
 }
 
 /* ---- update ---- */
@@ -585,6 +631,11 @@ static void update_site(struct http_req *r)
                 if (!r->responded)
                         http_reply_error(r, 500, "out of memory");
                 site_job_free(w);
+                return;
+        }
+        if (in.has_dns_provider) {
+                site_job_free(w);
+                http_reply_error(r, 400, "dns_provider can only be given when the site is created");
                 return;
         }
         if (!merge_input(r, &in, &w->site, &w->mask) || !validate(r, &w->site)) {
@@ -1023,6 +1074,40 @@ static void deployment_stream(struct http_req *r)
 
 /* ---- module ---- */
 
+/* ---- GET /sites/{id}/dns: does the domain resolve to this server? ---- */
+
+#define DNS_ADDRS_MAX 16
+
+static void site_dns(struct http_req *r)
+{
+        _cleanup_site_ struct site s = {0};
+        if (!load_site(r, &s))
+                return;
+        char v4[PUBADDR_LEN], v6[PUBADDR_LEN];
+        pubaddr_get(app_of(r)->cfg, v4, v6);
+        char addrs[DNS_ADDRS_MAX][PUBADDR_LEN];
+        size_t n = 0;
+        int rc = pubaddr_resolve(s.domain, addrs, DNS_ADDRS_MAX, &n);
+        json_t *arr = json_array();
+        bool here = false;
+        for (size_t i = 0; i < n; i++) {
+                json_array_append_new(arr, json_string(addrs[i]));
+                here = here || (v4[0] && streq(addrs[i], v4)) || (v6[0] && streq(addrs[i], v6));
+        }
+        json_t *server = json_array();
+        if (v4[0])
+                json_array_append_new(server, json_string(v4));
+        if (v6[0])
+                json_array_append_new(server, json_string(v6));
+        json_t *j = json_pack("{s:s,s:b,s:o,s:o}", "domain", s.domain, "points_here", here,
+                              "addresses", arr, "server_addresses", server);
+        if (j && rc < 0)
+                json_object_set_new(
+                    j, "error",
+                    json_string(rc == -ENOENT ? "the name does not resolve" : "the lookup failed"));
+        api_reply_json(r, 200, j);
+}
+
 static int sites_start(struct app *app)
 {
         int n = deployments_fail_stale(app->db, "\n[interrupted: the panel stopped]\n");
@@ -1044,6 +1129,7 @@ static const struct route sites_routes[] = {
     {"POST", "/sites/{id}/stop", stop_site, ROUTE_ADMIN, ROUTE_WORKER, NULL},
     {"POST", "/sites/{id}/restart", restart_site, ROUTE_ADMIN, ROUTE_WORKER, NULL},
     {"GET", "/sites/{id}/logs", site_logs, ROUTE_USER, ROUTE_WORKER, NULL},
+    {"GET", "/sites/{id}/dns", site_dns, ROUTE_USER, ROUTE_WORKER, NULL},
     {"GET", "/sites/{id}/logs/stream", site_logs_stream, ROUTE_USER, ROUTE_WORKER, NULL},
     {"GET", "/sites/{id}/deployments/{did}", get_deployment, ROUTE_USER, ROUTE_WORKER, NULL},
     {"GET", "/sites/{id}/deployments/{did}/stream", deployment_stream, ROUTE_USER, ROUTE_WORKER,

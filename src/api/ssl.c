@@ -13,6 +13,7 @@
 #include "api/app.h"
 #include "api/jobs.h"
 #include "api/json.h"
+#include "api/listq.h"
 #include "api/module.h"
 #include "base/timeutil.h"
 #include "base/util.h"
@@ -84,7 +85,7 @@ static void ssl_status(struct http_req *r)
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        api_reply_json(r, 200, arr);
+        list_reply(r, arr, (const char *const[]){"domain", "issuer", NULL}, NULL);
 }
 
 /* The {domain} parameter, validated and lower-cased (malloc'd), or NULL

@@ -420,7 +420,7 @@ static int print_routes(void)
         size_t n = 0;
         if (api_routes_build(&routes, &n) < 0)
                 return 1;
-        static const char *const auth[] = {"public", "user", "admin"};
+        static const char *const auth[] = {"public", "user", "admin", "self"};
         for (size_t i = 0; i < n; i++)
                 printf("%-6s %-55s %-6s%s\n", routes[i].method, routes[i].pattern,
                        auth[routes[i].auth], (routes[i].flags & ROUTE_PAGE) ? " page" : "");

@@ -2,6 +2,7 @@
  * limits, so defaults, parsing, copying and freeing cannot drift apart. */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -89,6 +90,8 @@ static const struct key keys[] = {
     STR("server", "key", server.key, "/opt/setec-manager/data/acme/manager.key"),
     LIST("server", "trusted_proxies", server.trusted_proxies, valid_ip_or_cidr),
     STR("server", "acme_hostname", server.acme_hostname, ""),
+    STR("server", "public_ipv4", server.public_ipv4, ""),
+    STR("server", "public_ipv6", server.public_ipv6, ""),
     INT("server", "max_streams", server.max_streams, 0, 0, 1000000),
     INT("server", "max_body_memory_mb", server.max_body_memory_mb, 64, 10, 65536),
     STR("database", "path", database.path, "/opt/setec-manager/data/setec.db"),
@@ -121,6 +124,7 @@ static const struct key keys[] = {
     STR("autarch", "git_branch", autarch.git_branch, "main"),
     PORT("autarch", "web_port", autarch.web_port, 8181),
     PORT("autarch", "dns_port", autarch.dns_port, 53),
+    BOOL("autarch", "upgrade_pip", autarch.upgrade_pip, false),
     BOOL("float", "enabled", float_.enabled, false),
     INT("float", "max_sessions", float_.max_sessions, 10, 1, INT32_MAX),
     {"float", "session_ttl", K_DUR, OFF(float_.session_ttl), .def_s = "24h"},
@@ -778,6 +782,18 @@ static int check_config(struct loader *L)
         }
         if (!str_empty(c->server.acme_hostname) && !valid_domain(c->server.acme_hostname)) {
                 set_err(L, NULL, "config key 'server.acme_hostname' must be a valid DNS host name");
+                return -EINVAL;
+        }
+        struct in_addr a4;
+        if (!str_empty(c->server.public_ipv4) &&
+            inet_pton(AF_INET, c->server.public_ipv4, &a4) != 1) {
+                set_err(L, NULL, "config key 'server.public_ipv4' must be an IPv4 address");
+                return -EINVAL;
+        }
+        struct in6_addr a6;
+        if (!str_empty(c->server.public_ipv6) &&
+            (inet_pton(AF_INET6, c->server.public_ipv6, &a6) != 1 || IN6_IS_ADDR_V4MAPPED(&a6))) {
+                set_err(L, NULL, "config key 'server.public_ipv6' must be an IPv6 address");
                 return -EINVAL;
         }
         const char *root = str_empty(c->git.local_root) ? NULL : c->git.local_root;

@@ -22,6 +22,9 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* this server's public addresses for DNS records (site
+                 * dns_provider); "" = detected from the routing table */
+                char *public_ipv4, *public_ipv6;
                 /* open SSE streams of each kind at most; 0 = sized from
                  * RLIMIT_NOFILE (sse_stream_limit) */
                 int max_streams;
@@ -56,6 +59,7 @@ struct config {
         struct {
                 char *install_dir, *git_repo, *git_branch;
                 int web_port, dns_port;
+                bool upgrade_pip; /* the reference's "upgrade pip" install step */
         } autarch;
         struct {
                 bool enabled;

@@ -179,14 +179,33 @@ static int fail(char *err, size_t errlen, const char *msg)
         return -EINVAL;
 }
 
+/* "localhost" and its subdomains (RFC 6761 6.3), lower case */
+static bool is_localhost(const char *d, size_t n)
+{
+        static const char lh[] = "localhost";
+        size_t l = sizeof(lh) - 1;
+        return (n == l && strncmp(d, lh, l) == 0) ||
+               (n > l && d[n - l - 1] == '.' && strncmp(d + n - l, lh, l) == 0);
+}
+
 int site_validate(struct site *s, const struct config *cfg, char *err, size_t errlen)
 {
         if (!s->domain || !valid_domain(s->domain))
                 return fail(err, errlen, "domain must be a valid DNS host name");
         str_tolower(s->domain);
+        if (is_localhost(s->domain, strlen(s->domain)))
+                return fail(err, errlen,
+                            "domain: localhost names only this machine, no visitor can reach it");
         if (!s->aliases || !valid_aliases(s->aliases))
                 return fail(err, errlen, "aliases must be space-separated valid DNS host names");
         str_tolower(s->aliases);
+        for (const char *p = s->aliases; *p;) {
+                size_t n = strcspn(p, " ");
+                if (is_localhost(p, n))
+                        return fail(err, errlen, "aliases: localhost names only this machine");
+                p += n;
+                p += strspn(p, " ");
+        }
         if ((unsigned)s->app_type >= ARRAY_SIZE(type_names))
                 return fail(err, errlen, "app_type must be one of static, python, node, autarch");
         if (!s->app_root || !cfg->nginx.webroot ||

@@ -133,3 +133,108 @@ long audit_prune(struct db *db, int max_age_days)
                 return db_step_error(sql, rc, "prune audit rows");
         return (long)sqlite3_changes(sql);
 }
+
+/* ---- reading (GET /api/audit) ---- */
+
+void audit_row_clear(struct audit_row *a)
+{
+        if (!a)
+                return;
+        free(a->username);
+        free(a->ip);
+        free(a->action);
+        free(a->detail);
+        free(a->created_at);
+        *a = (struct audit_row){0};
+}
+
+static void audit_clear_elem(void *e)
+{
+        audit_row_clear(e);
+}
+
+static int audit_from_row(sqlite3_stmt *s, void *elem)
+{
+        struct audit_row *a = elem;
+        *a = (struct audit_row){
+            .id = sqlite3_column_int64(s, 0),
+            .username = db_column_strdup(s, 1),
+            .ip = db_column_strdup(s, 2),
+            .action = db_column_strdup(s, 3),
+            .detail = db_column_strdup(s, 4),
+            .created_at = db_column_strdup(s, 5),
+        };
+        if (!a->username || !a->action || !a->detail || !a->created_at) {
+                audit_row_clear(a);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void audit_list_free(struct audit_row *list, size_t n)
+{
+        db_list_free(list, n, sizeof(*list), audit_clear_elem);
+}
+
+/* The WHERE clause every query of audit_list shares; parameters ?1..?5. */
+#define AUDIT_WHERE                                                                                \
+        " WHERE (?1 IS NULL OR username = ?1)"                                                     \
+        " AND (?2 IS NULL OR instr(action, ?2) > 0)"                                               \
+        " AND (?3 IS NULL OR instr(action, ?3) > 0 OR instr(COALESCE(detail, ''), ?3) > 0"         \
+        "      OR instr(username, ?3) > 0)"                                                        \
+        " AND (?4 IS NULL OR created_at >= ?4)"                                                    \
+        " AND (?5 IS NULL OR created_at <= ?5)"
+
+static void bind_filter(sqlite3_stmt *s, const struct audit_filter *f)
+{
+        const char *v[] = {f->user, f->action, f->q, f->since, f->until};
+        for (int i = 0; i < 5; i++) {
+                if (v[i] && *v[i])
+                        sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_STATIC);
+                else
+                        sqlite3_bind_null(s, i + 1);
+        }
+}
+
+int audit_list(struct db *db, const struct audit_filter *f, struct audit_row **out, size_t *n,
+               long long *total)
+{
+        *out = NULL;
+        *n = 0;
+        *total = 0;
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        /* the sort column comes from this table only, never from the request */
+        static const struct {
+                const char *key, *col;
+        } cols[] = {{"id", "id"},        {"user", "username"},         {"action", "action"},
+                    {"client_ip", "ip"}, {"created_at", "created_at"}, {"target", "action"}};
+        const char *col = "id";
+        for (size_t i = 0; f->sort && i < ARRAY_SIZE(cols); i++)
+                if (streq(f->sort, cols[i].key))
+                        col = cols[i].col;
+        char q[1024];
+        snprintf(q, sizeof(q),
+                 "SELECT id, username, ip, action, COALESCE(detail, ''), COALESCE(created_at, '')"
+                 " FROM audit_log" AUDIT_WHERE " ORDER BY %s %s, id %s LIMIT ?6 OFFSET ?7",
+                 col, f->asc ? "ASC" : "DESC", f->asc ? "ASC" : "DESC");
+        _cleanup_stmt_ sqlite3_stmt *c =
+            db_prepare(sql, "SELECT COUNT(*) FROM audit_log" AUDIT_WHERE);
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(sql, q);
+        if (!c || !s)
+                return -EIO;
+        bind_filter(c, f);
+        int rc = sqlite3_step(c);
+        if (rc != SQLITE_ROW)
+                return db_step_error(sql, rc, "count audit rows");
+        *total = sqlite3_column_int64(c, 0);
+        bind_filter(s, f);
+        sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : 50);
+        sqlite3_bind_int64(s, 7, f->offset > 0 ? f->offset : 0);
+        void *list = NULL;
+        int r = db_collect(sql, s, sizeof(struct audit_row), audit_from_row, audit_clear_elem,
+                           "list audit rows", &list, n);
+        *out = list;
+        return r;
+}

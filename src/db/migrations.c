@@ -150,11 +150,54 @@ static const char migration_jobs[] =
     "CREATE INDEX IF NOT EXISTS idx_jobs_state ON jobs(state);"
     "CREATE INDEX IF NOT EXISTS idx_jobs_subject ON jobs(subject, id);";
 
+/* The hosting provider a site's A/AAAA records were made at (issue 14). */
+static const char migration_site_dns_provider[] =
+    "ALTER TABLE sites ADD COLUMN dns_provider TEXT NOT NULL DEFAULT '';";
+
+/* Everyday use (issue 15): the sessions a login issued (listed and ended by
+ * their owner), API tokens (only a SHA-256 of each is kept), and TOTP 2FA
+ * per panel user: totp_pending holds a secret between setup and enable,
+ * totp_last_step the last time step used (each code once), and the
+ * recovery codes are kept hashed, each used once. */
+static const char migration_account[] =
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " jti TEXT NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES manager_users(id) ON DELETE CASCADE,"
+    " pwc INTEGER NOT NULL DEFAULT 0,"
+    " client_ip TEXT,"
+    " user_agent TEXT,"
+    " created_at TEXT NOT NULL,"
+    " last_seen_at TEXT NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id);"
+    "CREATE TABLE IF NOT EXISTS api_tokens ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES manager_users(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " created_at TEXT NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " last_used INTEGER NOT NULL DEFAULT 0);"
+    "ALTER TABLE manager_users ADD COLUMN totp_secret TEXT;"
+    "ALTER TABLE manager_users ADD COLUMN totp_pending TEXT;"
+    "ALTER TABLE manager_users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE manager_users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE IF NOT EXISTS totp_recovery ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES manager_users(id) ON DELETE CASCADE,"
+    " code_hash TEXT NOT NULL,"
+    " used_at TEXT);"
+    "CREATE INDEX IF NOT EXISTS idx_totp_recovery_user ON totp_recovery(user_id);";
+
 const struct db_migration db_migrations[] = {
     {"reference schema", migration_1},
     {"pw_changed, revoked_tokens, indexes, RFC 3339 timestamps", migration_2},
     {"cert_attempts", migration_3},
     {"jobs", migration_jobs},
+    {"sites.dns_provider", migration_site_dns_provider},
+    {"sessions, api_tokens, TOTP 2FA", migration_account},
 };
 
 const int db_migrations_count = (int)ARRAY_SIZE(db_migrations);

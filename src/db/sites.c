@@ -524,3 +524,42 @@ int deployments_fail_stale(struct db *db, const char *note)
                 return db_step_error(sql, rc, "fail stale deployments");
         return sqlite3_changes(sql);
 }
+
+/* ---- sites.dns_provider ---- */
+
+int sites_set_dns_provider(struct db *db, long long id, const char *provider)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "UPDATE sites SET dns_provider = ? WHERE id = ?");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, nz(provider), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, id);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return db_step_error(sql, rc, "set dns_provider");
+        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+}
+
+int sites_get_dns_provider(struct db *db, long long id, char **out)
+{
+        *out = NULL;
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "SELECT COALESCE(dns_provider, '') FROM sites WHERE id = ?");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_step_error(sql, rc, "read dns_provider");
+        *out = db_column_strdup(s, 0);
+        return *out ? 0 : -ENOMEM;
+}

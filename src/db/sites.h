@@ -33,6 +33,10 @@ int sites_list(struct db *db, struct site **out, size_t *n);
 /* 0, -ENOENT or -errno. out is filled only on 0. */
 int sites_get(struct db *db, long long id, struct site *out);
 int sites_get_by_domain(struct db *db, const char *domain, struct site *out);
+/* The hosting provider whose DNS the site's records were made at ("" = none).
+ * 0, -ENOENT (no such site) or -errno; get: *out malloc'd. */
+int sites_set_dns_provider(struct db *db, long long id, const char *provider);
+int sites_get_dns_provider(struct db *db, long long id, char **out);
 /* Insert s (id, created_at, updated_at ignored, stamped now). The new id,
  * -EEXIST when the domain is taken, or -errno. */
 long long sites_insert(struct db *db, const struct site *s);

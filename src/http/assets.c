@@ -30,3 +30,22 @@ const char *assets_content_type(const char *path)
                         return types[i].type;
         return "application/octet-stream";
 }
+
+bool assets_etag_matches(const char *inm, const char *etag)
+{
+        if (!inm || !etag)
+                return false;
+        size_t el = strlen(etag);
+        /* a list of entity tags, weak ones (W/) compared weakly (RFC 9110 13.1.2) */
+        for (const char *p = inm; *p;) {
+                p += strspn(p, " \t,");
+                if (*p == '*')
+                        return true;
+                if (strncmp(p, "W/", 2) == 0)
+                        p += 2;
+                if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+                        return true;
+                p += strcspn(p, ",");
+        }
+        return false;
+}

@@ -466,13 +466,36 @@ void http_reply_asset(struct http_req *r, const char *path)
                 http_reply_error(r, 404, "not found");
                 return;
         }
-        char *copy = malloc(a->size ? a->size : 1);
-        if (!copy) {
-                http_reply_error(r, 500, "out of memory");
-                return;
+        /* Every view revalidates (no-cache) and a repeat view downloads
+         * nothing: 304 for a known ETag. Text is sent gzipped (made at build
+         * time) to clients that take it. */
+        const char *ae = http_header(r, "Accept-Encoding");
+        bool gz = a->gz && ae && strstr(ae, "gzip");
+        /* each coding its own strong tag: "<hash>" and "<hash>-gz" */
+        char etag[64] = "";
+        if (a->etag)
+                snprintf(etag, sizeof(etag), "%.*s%s\"", (int)strlen(a->etag) - 1, a->etag,
+                         gz ? "-gz" : "");
+        if (*etag && assets_etag_matches(http_header(r, "If-None-Match"), etag)) {
+                /* the type picks the same security headers the 200 had */
+                http_reply(r, 304, assets_content_type(path), NULL, 0);
+        } else {
+                const unsigned char *data = gz ? a->gz : a->data;
+                size_t size = gz ? a->gz_size : a->size;
+                char *copy = malloc(size ? size : 1);
+                if (!copy) {
+                        http_reply_error(r, 500, "out of memory");
+                        return;
+                }
+                memcpy(copy, data, size);
+                http_reply(r, 200, assets_content_type(path), copy, size);
+                if (gz)
+                        http_add_header(r, "Content-Encoding", "gzip");
         }
-        memcpy(copy, a->data, a->size);
-        http_reply(r, 200, assets_content_type(path), copy, a->size);
+        if (a->gz)
+                http_add_header(r, "Vary", "Accept-Encoding");
+        if (*etag)
+                http_add_header(r, "ETag", etag);
         http_add_header(r, "Cache-Control", "no-cache");
 }
 
@@ -760,6 +783,13 @@ static bool dispatch(struct http_server *s, struct http_req *r)
         switch (router_match(s->o.routes, s->o.nroutes, r->method, path, &r->route, r->params,
                              &r->nparams, &allow)) {
         case MATCH_NONE:
+                /* a browser gets the UI's own "Page not found" */
+                if (streq(r->method, "GET") && http_accepts_html(r) && assets_find("/app.html")) {
+                        http_reply_asset(r, "/app.html");
+                        if (r->status == 200)
+                                r->status = 404;
+                        return false;
+                }
                 http_reply_error(r, 404, "not found");
                 return false;
         case MATCH_BAD_METHOD:

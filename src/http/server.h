@@ -20,6 +20,7 @@ enum route_auth {
         ROUTE_PUBLIC = 0, /* no authentication */
         ROUTE_USER,       /* any panel user may GET; other methods need the admin role */
         ROUTE_ADMIN,      /* admin only, whatever the method */
+        ROUTE_SELF,       /* any panel user, any method: acts on their own account only */
 };
 
 enum route_flags {

@@ -18,6 +18,7 @@
 #include "base/validate.h"
 #include "db/sites.h"
 #include "sys/accounts.h"
+#include "providers/provider.h"
 #include "sys/deploy.h"
 #include "sys/files.h"
 #include "sys/nginx.h"
@@ -49,11 +50,31 @@ void site_outcome_clear(struct site_outcome *o)
         *o = (struct site_outcome){0};
 }
 
+static void site_dns_free(struct site_dns *d)
+{
+        if (!d)
+                return;
+        for (size_t i = 0; i < d->nchanges; i++) {
+                free(d->changes[i].zone);
+                free(d->changes[i].name);
+                free(d->changes[i].type);
+                dns_records_free(d->changes[i].old, d->changes[i].nold);
+        }
+        free(d->changes);
+        d->changes = NULL;
+        d->nchanges = 0;
+        if (d->release)
+                d->release(d); /* frees d */
+        else
+                free(d);
+}
+
 void site_job_free(void *ctx)
 {
         struct site_job *w = ctx;
         if (!w)
                 return;
+        site_dns_free(w->dns);
         site_clear(&w->site);
         site_clear(&w->old);
         site_outcome_clear(&w->out);
@@ -580,6 +601,178 @@ static void create_unit_undo(struct job *j, void *ctx)
         site_remove_unit(w->cfg, unit);
 }
 
+/* ---- dns (create with dns_provider) ---- */
+
+/* The provider's message for the last call, without the key. */
+static const char *dns_msg(struct site_dns *d, int rc, char *buf, size_t len)
+{
+        const char *m = d->ctx->err.message[0] ? d->ctx->err.message : strerror(-rc);
+        snprintf(buf, len, "%s", m);
+        if (d->key && strlen(d->key) >= 4)
+                for (char *p; (p = strstr(buf, d->key));)
+                        memset(p, '*', strlen(d->key));
+        return buf;
+}
+
+/* The zone holding `name` at the provider: the longest suffix (at least two
+ * labels) whose records it lists. 0 with *zone, *recs; -ENOENT when none. */
+static int dns_zone_of(struct site_dns *d, const char *name, char **zone, struct dns_record **recs,
+                       size_t *n)
+{
+        const struct prov_dns_ops *ops = d->ctx->p->dns;
+        for (const char *z = name; z && strchr(z, '.'); z = strchr(z, '.') + 1) {
+                prov_ctx_clear(d->ctx);
+                d->ctx->err.message[0] = '\0';
+                int rc = ops->list(d->ctx, z, recs, n);
+                if (rc == 0) {
+                        *zone = strdup(z);
+                        if (!*zone) {
+                                dns_records_free(*recs, *n);
+                                return -ENOMEM;
+                        }
+                        return 0;
+                }
+                if (rc != -ENOENT && rc != -EINVAL) /* no such zone: 404, or 422 */
+                        return rc;
+        }
+        return -ENOENT;
+}
+
+static int dns_one(struct job *j, struct site_job *w, const char *fqdn)
+{
+        struct site_dns *d = w->dns;
+        const struct prov_dns_ops *ops = d->ctx->p->dns;
+        char msg[600];
+        _cleanup_free_ char *zone = NULL;
+        struct dns_record *recs = NULL;
+        size_t n = 0;
+        int rc = dns_zone_of(d, fqdn, &zone, &recs, &n);
+        if (rc == -ENOENT)
+                return failf(&w->out, j, 502, "dns", "%s has no DNS zone for %s", d->provider,
+                             fqdn);
+        if (rc < 0)
+                return failf(&w->out, j, 502, "dns", "%s: %s", d->provider,
+                             dns_msg(d, rc, msg, sizeof(msg)));
+        size_t zl = strlen(zone), fl = strlen(fqdn);
+        _cleanup_free_ char *rel = fl == zl ? strdup("@") : strndup(fqdn, fl - zl - 1);
+        if (!rel) {
+                dns_records_free(recs, n);
+                return failf(&w->out, j, 500, "dns", "out of memory");
+        }
+        const char *types[2] = {"A", "AAAA"};
+        const char *addrs[2] = {d->ipv4, d->ipv6};
+        for (int t = 0; t < 2; t++) {
+                if (!addrs[t][0])
+                        continue;
+                /* the set as it is now, for the undo */
+                size_t nold = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (streq(recs[i].name, rel) && streq(recs[i].type, types[t]))
+                                nold++;
+                struct site_dns_change *c =
+                    realloc(d->changes, (d->nchanges + 1) * sizeof(*d->changes));
+                if (!c) {
+                        dns_records_free(recs, n);
+                        return failf(&w->out, j, 500, "dns", "out of memory");
+                }
+                d->changes = c;
+                c = &d->changes[d->nchanges];
+                *c = (struct site_dns_change){
+                    .zone = strdup(zone), .name = strdup(rel), .type = strdup(types[t])};
+                if (nold)
+                        c->old = calloc(nold, sizeof(*c->old));
+                bool oom = !c->zone || !c->name || !c->type || (nold && !c->old);
+                for (size_t i = 0; !oom && i < n; i++)
+                        if (streq(recs[i].name, rel) && streq(recs[i].type, types[t])) {
+                                struct dns_record *o = &c->old[c->nold++];
+                                *o = (struct dns_record){.name = strdup(recs[i].name),
+                                                         .type = strdup(recs[i].type),
+                                                         .content = strdup(recs[i].content),
+                                                         .ttl = recs[i].ttl,
+                                                         .priority = recs[i].priority};
+                                oom = !o->name || !o->type || !o->content;
+                        }
+                if (oom) {
+                        free(c->zone);
+                        free(c->name);
+                        free(c->type);
+                        dns_records_free(c->old, c->nold);
+                        dns_records_free(recs, n);
+                        return failf(&w->out, j, 500, "dns", "out of memory");
+                }
+                d->nchanges++;
+                struct dns_record want = {.name = rel,
+                                          .type = (char *)types[t],
+                                          .content = (char *)addrs[t],
+                                          .ttl = 300,
+                                          .priority = -1};
+                job_printf(j, "==> %s %s.%s -> %s (%s, zone %s)\n", types[t],
+                           streq(rel, "@") ? "" : rel, zone, addrs[t], d->provider, zone);
+                prov_ctx_clear(d->ctx);
+                d->ctx->err.message[0] = '\0';
+                rc = ops->update(d->ctx, zone, &want, 1, true);
+                if (rc < 0) {
+                        dns_records_free(recs, n);
+                        return failf(&w->out, j, 502, "dns", "%s record of %s at %s: %s", types[t],
+                                     fqdn, d->provider, dns_msg(d, rc, msg, sizeof(msg)));
+                }
+        }
+        dns_records_free(recs, n);
+        return 0;
+}
+
+static int create_dns(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!w->dns)
+                return JOB_SKIP;
+        job_set_data(j, "dns_provider", json_string(w->dns->provider));
+        if (dns_one(j, w, w->site.domain) < 0)
+                return -1;
+        _cleanup_free_ char *al = strdup(w->site.aliases ? w->site.aliases : "");
+        if (!al)
+                return failf(&w->out, j, 500, "dns", "out of memory");
+        char *save = NULL;
+        for (char *a = strtok_r(al, " ", &save); a; a = strtok_r(NULL, " ", &save))
+                if (!startswith(a, "*.") && dns_one(j, w, a) < 0)
+                        return -1;
+        int rc = sites_set_dns_provider(w->db, w->site.id, w->dns->provider);
+        if (rc < 0)
+                return failf(&w->out, j, 500, "dns", "cannot record the provider: %s",
+                             strerror(-rc));
+        return 0;
+}
+
+/* Put back what create_dns changed, newest first: sets it made go, sets it
+ * replaced get their old records back. */
+static void create_dns_undo(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site_dns *d = w->dns;
+        if (!d)
+                return;
+        const struct prov_dns_ops *ops = d->ctx->p->dns;
+        char msg[600];
+        while (d->nchanges > 0) {
+                struct site_dns_change *c = &d->changes[d->nchanges - 1];
+                prov_ctx_clear(d->ctx);
+                d->ctx->err.message[0] = '\0';
+                int rc = c->nold ? ops->update(d->ctx, c->zone, c->old, c->nold, true)
+                                 : ops->remove(d->ctx, c->zone, c->name, c->type);
+                if (rc < 0 && rc != -ENOENT)
+                        job_printf(j, "dns undo: %s %s in %s: %s\n", c->type, c->name, c->zone,
+                                   dns_msg(d, rc, msg, sizeof(msg)));
+                else
+                        job_printf(j, "dns undo: %s %s in %s %s\n", c->type, c->name, c->zone,
+                                   c->nold ? "restored" : "removed");
+                free(c->zone);
+                free(c->name);
+                free(c->type);
+                dns_records_free(c->old, c->nold);
+                d->nchanges--;
+        }
+}
+
 static int create_nginx(struct job *j, void *ctx)
 {
         struct site_job *w = ctx;
@@ -654,6 +847,7 @@ static const struct job_step create_steps[] = {
     {"git clone", create_clone, NULL},
     {"dependencies", step_deps, NULL},
     {"unit", create_unit, create_unit_undo},
+    {"dns", create_dns, create_dns_undo},
     {"nginx", create_nginx, NULL},
 };
 

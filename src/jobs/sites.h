@@ -10,7 +10,9 @@
  *   user this job made, before any of its files go), app_root owned by the
  *   site user (undo: remove what this job made or filled), git clone,
  *   dependencies (pip/npm), unit (install with User= the site user, enable,
- *   start; undo: remove the unit), nginx (a failed transaction restores its
+ *   start; undo: remove the unit), dns (with dns_provider: A/AAAA of the
+ *   domain and aliases at the provider; undo: remove the sets it made,
+ *   restore the ones it replaced), nginx (a failed transaction restores its
  *   own files).
  * deploy: systemd, owner (the site user made when missing, the tree chowned
  *   to it and the unit rewritten: a site from before per-site users), git
@@ -43,6 +45,29 @@ struct site_outcome {
         int status;       /* HTTP status for the failure */
 };
 
+struct prov_ctx;
+struct dns_record;
+
+/* One record set the dns step wrote, for its undo: the set as it was before
+ * (old, nold; none = it did not exist and the undo removes it). */
+struct site_dns_change {
+        char *zone, *name, *type;
+        struct dns_record *old;
+        size_t nold;
+};
+
+/* A create with dns_provider: the provider context (ready, credentials
+ * loaded by the api layer; release frees it) and this server's addresses. */
+struct site_dns {
+        struct prov_ctx *ctx;
+        void (*release)(struct site_dns *d);
+        const char *key; /* the API key, scrubbed from every message */
+        char provider[64];
+        char ipv4[46], ipv6[46]; /* "" = none */
+        struct site_dns_change *changes;
+        size_t nchanges;
+};
+
 struct site_job {
         const struct config *cfg;
         struct db *db;
@@ -55,6 +80,7 @@ struct site_job {
         bool made_user, user_dropped;
         char user[32]; /* the site's system user "setec-s<id>" (sys/accounts), "" for static */
         long long deployment_id; /* the seed's deployments row (create, deploy), else 0 */
+        struct site_dns *dns;    /* create with dns_provider, else NULL (freed with the job) */
 };
 
 extern const struct job_kind site_create_kind, site_deploy_kind, site_update_kind, site_delete_kind;

@@ -175,6 +175,41 @@ struct line {
 
 int journal_last(const char *unit, size_t n, struct strbuf *out)
 {
+        const struct journal_filter f = {.unit = unit, .max_priority = -1, .scan_max = SIZE_MAX};
+        return journal_search(&f, n, out, NULL);
+}
+
+/* Is the current entry outside f? 1 skip, 0 keep, 2 older than since (stop). */
+static int filtered_out(sd_journal *j, const struct journal_filter *f)
+{
+        if (f->since_usec || f->until_usec) {
+                uint64_t usec = 0;
+                if (sd_journal_get_realtime_usec(j, &usec) < 0)
+                        return 1;
+                if (f->since_usec && usec < f->since_usec)
+                        return 2;
+                if (f->until_usec && usec > f->until_usec)
+                        return 1;
+        }
+        if (f->max_priority >= 0) {
+                const char *v;
+                size_t len;
+                /* an entry without PRIORITY is "info" (6), as journalctl -p reads it */
+                int prio = field(j, "PRIORITY", &v, &len) && len == 1 && v[0] >= '0' && v[0] <= '7'
+                               ? v[0] - '0'
+                               : 6;
+                if (prio > f->max_priority)
+                        return 1;
+        }
+        return 0;
+}
+
+int journal_search(const struct journal_filter *f, size_t n, struct strbuf *out, bool *scanned_all)
+{
+        const char *unit = f->unit;
+        size_t scan_max = f->scan_max ? f->scan_max : JOURNAL_SCAN_MAX, scanned = 0;
+        if (scanned_all)
+                *scanned_all = true;
         sd_journal *j = NULL;
         int r = journal_open(&j);
         if (r < 0)
@@ -202,9 +237,21 @@ int journal_last(const char *unit, size_t n, struct strbuf *out)
                         goto done;
                 if (r == 0)
                         break;
+                if (++scanned > scan_max) {
+                        if (scanned_all)
+                                *scanned_all = false;
+                        break;
+                }
+                int skip = filtered_out(j, f);
+                if (skip == 2)
+                        break;
+                if (skip)
+                        continue;
                 strbuf_reset(&one);
                 if (format_entry(j, &one, true) < 0 || strbuf_puts(&one, "\n") < 0)
                         continue; /* an unreadable entry is skipped, like journalctl */
+                if (f->text && *f->text && !strcasestr(one.data, f->text))
+                        continue;
                 if (total + one.len > budget)
                         break;
                 total += one.len;

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/strbuf.h"
 
@@ -27,6 +28,21 @@ bool journal_valid_cursor(const char *cursor);
  * it selects what the unit logged plus systemd's messages about it. When
  * out's maximum is reached the oldest entries are left out. 0 or -errno. */
 int journal_last(const char *unit, size_t n, struct strbuf *out);
+
+/* What journal_search keeps (every part optional). */
+struct journal_filter {
+        const char *unit;    /* as journal_last, or NULL */
+        const char *text;    /* case-insensitive substring of the line, or NULL */
+        int max_priority;    /* 0 (emerg) .. 7 (debug); < 0: any */
+        uint64_t since_usec; /* realtime, inclusive; 0: no bound */
+        uint64_t until_usec; /* realtime, inclusive; 0: no bound */
+        size_t scan_max;     /* entries looked at at most (0: JOURNAL_SCAN_MAX) */
+};
+#define JOURNAL_SCAN_MAX 200000
+/* journal_last with a filter: the last n matching entries, oldest first.
+ * *scanned_all (may be NULL) tells whether the whole range was looked at
+ * (false when scan_max stopped the search first). 0 or -errno. */
+int journal_search(const struct journal_filter *f, size_t n, struct strbuf *out, bool *scanned_all);
 
 struct journal_stream;
 

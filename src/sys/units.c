@@ -180,6 +180,67 @@ char *unit_render_app(const struct site *s, const struct config *cfg, const char
         return strbuf_steal(&b);
 }
 
+/* The AUTARCH units (reference-behaviour §6.2), rendered with the same
+ * quoting and hardening as app units, running as the autarch user.
+ * Type=exec: a start whose program cannot be executed (no DNS binary yet)
+ * fails the start job itself instead of looking active for a moment. */
+static int put_hardening(struct strbuf *b, const char *dir)
+{
+        int r = strbuf_puts(b, "Restart=on-failure\nRestartSec=2\n"
+                               "NoNewPrivileges=yes\nProtectSystem=strict\nReadWritePaths=");
+        if (!r)
+                r = put_quoted(b, dir, false);
+        if (!r)
+                r = strbuf_puts(b, "\nProtectHome=yes\nPrivateTmp=yes\n"
+                                   "ProtectKernelTunables=yes\nProtectKernelModules=yes\n"
+                                   "ProtectControlGroups=yes\nRestrictSUIDSGID=yes\n"
+                                   "LockPersonality=yes\n\n"
+                                   "[Install]\nWantedBy=multi-user.target\n");
+        return r;
+}
+
+char *unit_render_autarch(enum autarch_unit which, const char *dir, const char *user, int web_port)
+{
+        if (!dir || dir[0] != '/' || !tame_path(dir) || !valid_username(user) || web_port < 1 ||
+            web_port > 65535)
+                return NULL;
+        bool web = which == AUTARCH_UNIT_WEB;
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(UNIT_TEXT_MAX);
+        int r = strbuf_printf(&b,
+                              "[Unit]\nDescription=%s\nAfter=network.target\n\n"
+                              "[Service]\nType=exec\nUser=%s\nGroup=%s\nWorkingDirectory=",
+                              web ? "AUTARCH Web Dashboard" : "AUTARCH DNS Server", user, user);
+        if (!r)
+                r = put_plain(&b, dir);
+        if (!r && web)
+                r = strbuf_printf(&b,
+                                  "\nEnvironment=\"PYTHONUNBUFFERED=1\"\n"
+                                  "Environment=\"PORT=%d\"\nExecStart=",
+                                  web_port);
+        else if (!r)
+                r = strbuf_puts(&b, "\nExecStart=");
+        if (!r)
+                r = web ? put_quoted_join(&b, dir, "venv/bin/python3", true)
+                        : put_quoted_join(&b, dir, "services/dns-server/autarch-dns", true);
+        if (!r)
+                r = strbuf_puts(&b, web ? " " : " --config ");
+        if (!r)
+                r = web ? put_quoted_join(&b, dir, "autarch_web.py", true)
+                        : put_quoted_join(&b, dir, "data/dns/config.json", true);
+        /* raw sockets for the web tools; port 53 for DNS, as an unprivileged user */
+        if (!r)
+                r = strbuf_puts(&b,
+                                web ? "\nAmbientCapabilities=CAP_NET_RAW\n"
+                                      "CapabilityBoundingSet=CAP_NET_RAW\n"
+                                    : "\nAmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW\n"
+                                      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_NET_RAW\n");
+        if (!r)
+                r = put_hardening(&b, dir);
+        if (r)
+                return NULL;
+        return strbuf_steal(&b);
+}
+
 /* ---- sd-bus plumbing ---- */
 
 static uint64_t now_usec(void)

@@ -18,6 +18,16 @@
  * for systemd. malloc'd; NULL for a static site or on error. */
 char *unit_render_app(const struct site *s, const struct config *cfg, const char *user);
 
+enum autarch_unit { AUTARCH_UNIT_WEB, AUTARCH_UNIT_DNS };
+#define AUTARCH_WEB_UNIT "autarch-web.service"
+#define AUTARCH_DNS_UNIT "autarch-dns.service"
+/* autarch-web (<dir>/venv/bin/python3 <dir>/autarch_web.py, PORT=web_port,
+ * CAP_NET_RAW) or autarch-dns (<dir>/services/dns-server/autarch-dns --config
+ * <dir>/data/dns/config.json, CAP_NET_BIND_SERVICE and CAP_NET_RAW), as user,
+ * WorkingDirectory=dir, with the app units' quoting and hardening
+ * (ReadWritePaths=dir). malloc'd; NULL on a bad argument. */
+char *unit_render_autarch(enum autarch_unit which, const char *dir, const char *user, int web_port);
+
 /* Write <unit_dir>/<name> atomically (0644) and daemon-reload. 0 or -errno. */
 int unit_install(const struct config *cfg, const char *name, const char *text);
 /* Stop, disable, remove the file, daemon-reload. Missing is fine. */

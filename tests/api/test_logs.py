@@ -432,3 +432,44 @@ def test_stream_cap_is_configurable(fresh_panel, journal):
         time.sleep(0.05)
     assert d.status == 200
     b.sock.close()
+
+
+# ---- issue 15: search, time range, priority, unit ----
+
+def test_system_logs_search_filters(jpanel):
+    p, tok, j = jpanel
+    j.write_export((
+        "__REALTIME_TIMESTAMP=1741617020000000\n__MONOTONIC_TIMESTAMP=120000000\n"
+        f"_BOOT_ID={BOOT_ID}\n_MACHINE_ID=fedcba9876543210fedcba9876543210\n"
+        "_SYSTEMD_UNIT=nginx.service\nSYSLOG_IDENTIFIER=nginx\n_PID=814\n_HOSTNAME=vps\n"
+        "PRIORITY=3\nMESSAGE=upstream went away\n\n").encode())
+    get = lambda q: p.request("GET", "/api/logs/system?" + q, token=tok)
+    # text, case-insensitive
+    r = get("q=NGINX%20LINE")
+    assert r.status_code == 200, r.text
+    assert r.json()["logs"] == ("Mar 10 14:30:01 vps nginx[812]: nginx line one\n"
+                                "Mar 10 14:30:04 vps nginx[813]: nginx line two\n")
+    # priority: err and worse (entries without PRIORITY count as info)
+    assert get("priority=err").json()["logs"] == "Mar 10 14:30:20 vps nginx[814]: upstream went away\n"
+    assert get("priority=3").json()["logs"] == get("priority=err").json()["logs"]
+    assert get("priority=info").json()["logs"].count("\n") == 7
+    # time range, inclusive
+    r = get("since=2025-03-10T14:30:01Z&until=2025-03-10T14:30:03Z")
+    assert r.json()["logs"] == ("Mar 10 14:30:01 vps nginx[812]: nginx line one\n"
+                                "Mar 10 14:30:02 vps python3[900]: first line\n"
+                                "                                  second line\n"
+                                "Mar 10 14:30:03 vps systemd[1]: Stopped A high performance web server.\n")
+    # unit, combined with the rest
+    r = get("unit=nginx&q=two&lines=5")
+    assert r.json()["logs"] == "Mar 10 14:30:04 vps nginx[813]: nginx line two\n"
+    assert get("unit=nginx&since=2025-03-10T14:30:05Z").json()["logs"] == \
+        "Mar 10 14:30:20 vps nginx[814]: upstream went away\n"
+    # nothing matches: empty, not an error
+    assert get("q=no%20such%20text").json()["logs"] == ""
+    # validation names the parameter
+    assert_400(get("priority=loud"), "priority")
+    assert_400(get("priority=8"), "priority")
+    assert_400(get("since=yesterday"), "since")
+    assert_400(get("until=x"), "until")
+    assert_400(get("unit=../x"), "unit")
+    assert_400(get("q=" + "x" * 201), "q")

@@ -104,9 +104,10 @@ def create(e, body, headers=None, timeout=120):
 
 HOSTILE = {
     "domain": ["bad.test\nx", "bad.test;", "bad{.test", "\"bad.test\"", "../bad.test",
-               "-bad.test", "bad..test", "bad test", "bad.test/x", "ext::sh"],
+               "-bad.test", "bad..test", "bad test", "bad.test/x", "ext::sh",
+               "localhost", "LocalHost", "app.localhost"],
     "aliases": ["ok.test;x", "a.test\nb.test", "{", "'q.test'", "-x.test", "../x",
-                "a.test,b.test"],
+                "a.test,b.test", "localhost"],
     "app_type": ["ruby", "static;", "python\n", ""],
     "app_root": ["/etc", "WEB/../x", "WEB/a/../../x", "relative", "WEB/a;b", "WEB/a{b}",
                  "WEB/a\nb", "WEB/\"a\"", "WEB/-x/../..", "WEB", "WEB//x", "WEB/./x"],
@@ -298,9 +299,15 @@ def test_partial_update_rename_and_rejected_change(env):
     r = req(e, "PUT", f"/sites/{sid}", json={"ssl_enabled": True})
     assert r.status_code == 200, r.text
     assert r.json()["ssl_enabled"] is True
+    # ... and is never reported as on (issue 15): "pending" until a certificate exists
+    assert r.json()["ssl_state"] == "pending"
+    assert "443" not in open(os.path.join(e.ng.sites_available, "shop.test")).read()
+    listed = next(x for x in req(e, "GET", "/sites").json() if x["id"] == sid)
+    assert listed["ssl_state"] == "pending"
     assert e.ng.wait_serving("shop.test", "shop here")
     r = req(e, "PUT", f"/sites/{sid}", json={"ssl_enabled": False})
     assert r.status_code == 200
+    assert r.json()["ssl_state"] == "off"
 
     # rename: vhost and link move, the old name stops serving, files stay
     r = req(e, "PUT", f"/sites/{sid}", json={"domain": "store.test"})

@@ -59,13 +59,17 @@ async function main() {
     });
 
     await check('site backup appears in the list', async () => {
-      await page.fill('#backup-site-id', String(siteId));
+      // the site is picked by its domain (issue 15), never by a number
+      await page.selectOption('#backup-site-id', { label: 'shop.example.com' });
+      assert(await page.locator('#backup-site-id').inputValue() === String(siteId), 'picked another site');
       await page.click('#create-site-backup');
       await rows.first().waitFor();
       const file = (await rows.first().locator('[data-field="file"]').textContent()).trim();
       assert(/^site-shop\.example\.com-\d{8}-\d{6}\.tar\.gz$/.test(file), `file is "${file}"`);
       assert((await rows.first().getAttribute('data-type')) === 'site', 'type is not site');
       assert((await page.locator('[data-field="backup-count"]').textContent()).trim() === '1 archive', 'count');
+      const site = (await rows.first().locator('[data-field="site"]').textContent()).trim();
+      assert(site === 'shop.example.com', `site column says "${site}"`);
     });
 
     await check('full backup appears, without a restore button', async () => {

@@ -74,6 +74,8 @@ static void check_defaults(const struct config *c)
         assert_string_equal(c->server.key, "/opt/setec-manager/data/acme/manager.key");
         assert_int_equal(c->server.trusted_proxies.n, 0);
         assert_string_equal(c->server.acme_hostname, "");
+        assert_string_equal(c->server.public_ipv4, "");
+        assert_string_equal(c->server.public_ipv6, "");
         assert_string_equal(c->database.path, "/opt/setec-manager/data/setec.db");
         assert_string_equal(c->nginx.sites_available, "/etc/nginx/sites-available");
         assert_string_equal(c->nginx.sites_enabled, "/etc/nginx/sites-enabled");
@@ -306,6 +308,10 @@ static void test_bad_values(void **state)
             {"server:\n  acme_hostname: \"bad host\"\n", "server.acme_hostname"},
             {"server:\n  acme_hostname: -x.example.com\n", "server.acme_hostname"},
             {"server:\n  acme_hostname: [a.example.com]\n", "server.acme_hostname"},
+            {"server:\n  public_ipv4: 2001:db8::1\n", "server.public_ipv4"},
+            {"server:\n  public_ipv4: 300.1.2.3\n", "server.public_ipv4"},
+            {"server:\n  public_ipv6: 192.0.2.1\n", "server.public_ipv6"},
+            {"server:\n  public_ipv6: \"::ffff:192.0.2.1\"\n", "server.public_ipv6"},
             {"monitor:\n  services: [nginx, \"-x\"]\n", "monitor.services"},
             {"monitor:\n  services: [\"a;reboot\"]\n", "monitor.services"},
             {"monitor:\n  services: nginx\n", "monitor.services"},

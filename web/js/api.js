@@ -47,7 +47,29 @@ export async function ensureCsrfToken() {
 
 function goToLogin() {
   const here = location.pathname + location.search;
-  location.href = here && here !== '/' && here !== '/login' ? `/login?next=${encodeURIComponent(here)}` : '/login';
+  const next = here && here !== '/' && here !== '/login' ? `&next=${encodeURIComponent(here)}` : '';
+  location.href = `/login?reason=expired${next}`;
+}
+
+// A session that ends while a form is being sent must not throw the form
+// away: the page stays, a banner says why and offers to sign in in a new
+// tab; pressing the button again afterwards sends it.
+function sessionEndedBanner() {
+  if (document.getElementById('session-expired')) return;
+  const main = document.getElementById('content');
+  if (!main) return;
+  const banner = document.createElement('div');
+  banner.id = 'session-expired';
+  banner.className = 'alert alert-warn session-expired';
+  banner.setAttribute('role', 'alert');
+  const link = document.createElement('a');
+  link.href = `/login?reason=expired&next=${encodeURIComponent('/account')}`;
+  link.target = '_blank';
+  link.rel = 'noopener';
+  link.textContent = 'Sign in again (new tab)';
+  banner.append('Your session has ended, so this change was not saved. Your form is kept: ', link,
+    ', then press the button again.');
+  main.prepend(banner);
 }
 
 async function request(method, path, body) {
@@ -80,7 +102,8 @@ async function request(method, path, body) {
   }
 
   if (res.status === 401) {
-    goToLogin();
+    if (method === 'GET' || method === 'HEAD') goToLogin();
+    else sessionEndedBanner();
     throw new ApiError((data && data.error) || 'Not logged in', 401, data);
   }
   if (!res.ok) {

@@ -10,7 +10,7 @@ const ROUTES = [
   { match: /^\/sites\/new$/, page: 'site-new', nav: 'sites', title: 'New site', subtitle: 'Deploy a new site' },
   { match: /^\/sites\/[^/]+$/, page: 'site', nav: 'sites', title: 'Site', subtitle: 'Site details' },
   { match: /^\/sites$/, page: 'sites', nav: 'sites', title: 'Sites', subtitle: 'Web sites and applications' },
-  { match: /^\/autarch$/, page: 'placeholder', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
+  { match: /^\/autarch$/, page: 'autarch', nav: 'autarch', title: 'AUTARCH', subtitle: 'AUTARCH installation and services' },
   { match: /^\/ssl$/, page: 'ssl', nav: 'ssl', title: 'SSL/TLS', subtitle: 'Certificates' },
   { match: /^\/nginx$/, page: 'nginx', nav: 'nginx', title: 'Nginx', subtitle: 'Web server status and configuration' },
   { match: /^\/firewall$/, page: 'firewall', nav: 'firewall', title: 'Firewall', subtitle: 'Firewall rules' },
@@ -20,6 +20,9 @@ const ROUTES = [
   { match: /^\/jobs$/, page: 'jobs', nav: 'jobs', title: 'Activity', subtitle: 'Running and recent jobs' },
   { match: /^\/monitor$/, page: 'monitor', nav: 'monitor', title: 'Monitor', subtitle: 'CPU, memory, disk and services' },
   { match: /^\/logs$/, page: 'logs', nav: 'logs', title: 'Logs', subtitle: 'System and application logs' },
+  { match: /^\/account$/, page: 'account', nav: 'account', title: 'My account', subtitle: 'Password, sessions and two-factor login' },
+  { match: /^\/audit$/, page: 'audit', nav: 'audit', title: 'Audit log', subtitle: 'Who changed what, and when' },
+  { match: /^\/tokens$/, page: 'tokens', nav: 'tokens', title: 'API tokens', subtitle: 'Named, scoped, expiring tokens for scripts' },
   { match: /^\/float(\/sessions)?$/, page: 'float', nav: 'float', title: 'Float Mode', subtitle: 'Remote sessions' },
 ];
 
@@ -30,8 +33,33 @@ export function resolveRoute(pathname) {
 
 const content = document.getElementById('content');
 
+// Theme switch: system -> light -> dark -> system (theme.js applies it
+// before the first paint).
+const THEMES = ['system', 'light', 'dark'];
+function setupTheme() {
+  const button = document.getElementById('theme-switch');
+  if (!button) return;
+  const current = () => document.documentElement.getAttribute('data-theme') || 'system';
+  const label = () => {
+    button.textContent = `Theme: ${current()}`;
+  };
+  label();
+  button.addEventListener('click', () => {
+    const next = THEMES[(THEMES.indexOf(current()) + 1) % THEMES.length];
+    if (next === 'system') document.documentElement.removeAttribute('data-theme');
+    else document.documentElement.setAttribute('data-theme', next);
+    try {
+      if (next === 'system') localStorage.removeItem('setec-theme');
+      else localStorage.setItem('setec-theme', next);
+    } catch {
+      // not kept: applies to this page only
+    }
+    label();
+  });
+}
+
 function setupNav(route) {
-  for (const link of document.querySelectorAll('.nav a[data-nav]')) {
+  for (const link of document.querySelectorAll('.nav a[data-nav], #my-account')) {
     const active = route && link.dataset.nav === route.nav;
     link.classList.toggle('active', active);
     if (active) link.setAttribute('aria-current', 'page');
@@ -78,6 +106,7 @@ function setupLogout() {
 async function main() {
   const route = resolveRoute(location.pathname);
   setupNav(route);
+  setupTheme();
   setupLogout();
 
   let user;

@@ -3,6 +3,18 @@
 const form = document.getElementById('login-form');
 const errorBox = document.getElementById('login-error');
 const submit = document.getElementById('login-submit');
+const infoBox = document.getElementById('login-info');
+const otpField = document.getElementById('otp-field');
+
+// Why we are here: a session that ended says so (api.js adds reason=expired).
+const params = new URLSearchParams(location.search);
+if (params.get('reason') === 'expired') {
+  infoBox.textContent = 'Your session has ended (it expired, or it was signed out elsewhere). Sign in again to continue where you were.';
+  infoBox.hidden = false;
+} else if (params.get('reason') === 'password') {
+  infoBox.textContent = 'Your password was changed. Sign in with the new one.';
+  infoBox.hidden = false;
+}
 
 function showError(message) {
   errorBox.textContent = message;
@@ -29,6 +41,7 @@ async function onSubmit(event) {
   errorBox.hidden = true;
   const username = form.username.value.trim();
   const password = form.password.value;
+  const code = form.otp.value.trim();
   if (!username || !password) {
     showError('Enter your username and password.');
     (username ? form.password : form.username).focus();
@@ -45,7 +58,9 @@ async function onSubmit(event) {
       method: 'POST',
       credentials: 'same-origin',
       headers,
-      body: JSON.stringify({ username, password }),
+      body: JSON.stringify(code
+        ? (/^\d{6}$/.test(code) ? { username, password, otp: code } : { username, password, recovery_code: code })
+        : { username, password }),
     });
     let data = null;
     try {
@@ -58,8 +73,22 @@ async function onSubmit(event) {
       location.href = safeNext(new URLSearchParams(location.search).get('next'));
       return;
     }
+    if (res.status === 401 && data && data.otp_required) {
+      otpField.hidden = false;
+      if (!code) {
+        errorBox.hidden = true;
+        infoBox.textContent = 'Two-factor login is on for this account: enter the one-time code.';
+        infoBox.hidden = false;
+      } else {
+        showError(data.error === 'one-time code required' ? 'Enter the one-time code.' : 'That code is not valid (each code works once). Wait for the next one and try again.');
+      }
+      form.otp.value = '';
+      form.otp.focus();
+      return;
+    }
     let message = (data && typeof data.error === 'string' && data.error) || `Sign-in failed (HTTP ${res.status})`;
-    if (res.status === 429) {
+    // the server's message already says how long to wait: say it once
+    if (res.status === 429 && !/\d+ seconds?/.test(message)) {
       const wait = parseInt(res.headers.get('Retry-After') || '', 10);
       if (Number.isFinite(wait) && wait > 0) message += ` Try again in ${wait} s.`;
     }

@@ -89,8 +89,10 @@ export function modal({ title, text, body = [], confirmLabel = 'OK', danger = fa
 
     document.body.append(dialog);
     dialog.showModal();
+    // A destructive confirmation starts on Cancel: Enter right after
+    // "Delete" must not delete.
     const first = dialog.querySelector('input, select');
-    (first || ok).focus();
+    (first || (danger ? cancel : ok)).focus();
   });
 }
 
@@ -126,4 +128,98 @@ export function isAdmin(user) {
 export function loadCss(href) {
   if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) return;
   document.head.appendChild(h('link', { rel: 'stylesheet', href }));
+}
+
+// Search, sort and paging over a list route (CONTRACT.md §9): the server
+// filters and cuts the page (?q=&sort=&order=&page=&per_page=) and says how
+// many match in X-Total-Count. `sorts` are [value, label] pairs; `load(query)`
+// fetches with the query string and resolves to { items, total }; `show(items)`
+// renders them. Returns { node, pager, reload }.
+export function listControls({ id, label, sorts = [], perPage = 25, load, show, placeholder = 'Search' }) {
+  const state = { q: '', sort: sorts.length ? sorts[0][0] : '', order: sorts.length ? (sorts[0][2] || 'asc') : 'asc', page: 1 };
+  const search = h('input', { type: 'search', id: `${id}-q`, placeholder, autocomplete: 'off', spellcheck: 'false' });
+  const sortSel = sorts.length ? h('select', { id: `${id}-sort` }, sorts.map(([v, l]) => h('option', { value: v }, l))) : null;
+  const orderSel = sorts.length ? h('select', { id: `${id}-order` },
+    h('option', { value: 'asc' }, 'ascending'), h('option', { value: 'desc' }, 'descending')) : null;
+  if (orderSel) orderSel.value = state.order;
+  const info = h('span', { class: 'muted', id: `${id}-count`, 'aria-live': 'polite' });
+  const prev = h('button', { class: 'btn btn-sm', type: 'button', id: `${id}-prev` }, 'Previous');
+  const next = h('button', { class: 'btn btn-sm', type: 'button', id: `${id}-next` }, 'Next');
+  const node = h('div', { class: 'list-controls', role: 'search', 'aria-label': label },
+    h('label', { class: 'sr-only', for: `${id}-q` }, `Search ${label}`), search,
+    sortSel ? h('label', { class: 'sr-only', for: `${id}-sort` }, 'Sort by') : null, sortSel,
+    orderSel ? h('label', { class: 'sr-only', for: `${id}-order` }, 'Order') : null, orderSel);
+  const pager = h('div', { class: 'pager' }, info, prev, next);
+
+  async function reload() {
+    const qs = new URLSearchParams({ page: String(state.page), per_page: String(perPage) });
+    if (state.q) qs.set('q', state.q);
+    if (state.sort) {
+      qs.set('sort', state.sort);
+      qs.set('order', state.order);
+    }
+    const { items, total } = await load(qs.toString());
+    const pages = Math.max(1, Math.ceil(total / perPage));
+    if (state.page > pages && total > 0) {
+      state.page = pages;
+      return reload();
+    }
+    const from = total ? (state.page - 1) * perPage + 1 : 0;
+    info.textContent = total ? `${from}–${from + items.length - 1} of ${total}` : 'Nothing matches';
+    prev.disabled = state.page <= 1;
+    next.disabled = state.page >= pages;
+    pager.hidden = total <= perPage && state.page === 1;
+    show(items, total);
+    return { items, total };
+  }
+  let timer = null;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      state.q = search.value.trim();
+      state.page = 1;
+      reload().catch(() => {});
+    }, 200);
+  });
+  if (sortSel) sortSel.addEventListener('change', () => {
+    state.sort = sortSel.value;
+    state.page = 1;
+    reload().catch(() => {});
+  });
+  if (orderSel) orderSel.addEventListener('change', () => {
+    state.order = orderSel.value;
+    reload().catch(() => {});
+  });
+  prev.addEventListener('click', () => {
+    state.page = Math.max(1, state.page - 1);
+    reload().catch(() => {});
+  });
+  next.addEventListener('click', () => {
+    state.page += 1;
+    reload().catch(() => {});
+  });
+  return { node, pager, reload, state };
+}
+
+// GET a list route with its query string: { items, total }.
+export async function fetchPage(path, qs) {
+  const res = await fetch(`${path}?${qs}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (res.status === 401) {
+    location.href = `/login?reason=expired&next=${encodeURIComponent(location.pathname + location.search)}`;
+    throw new Error('Not logged in');
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error((data && data.error) || `HTTP ${res.status}`);
+  const total = parseInt(res.headers.get('X-Total-Count') || '', 10);
+  return { items: Array.isArray(data) ? data : [], total: Number.isFinite(total) ? total : (Array.isArray(data) ? data.length : 0) };
+}
+
+// One wording for a unit's state everywhere (dashboard, monitor, nginx):
+// systemd's ActiveState, and "unknown" where it is not known.
+export function unitStateBadge(active) {
+  const st = active || 'unknown';
+  if (st === 'active') return badge(st, 'ok');
+  if (st === 'failed') return badge(st, 'err');
+  if (st === 'inactive') return badge(st, 'plain');
+  return badge(st, 'warn');
 }

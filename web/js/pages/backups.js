@@ -24,6 +24,7 @@ export async function render(container, { api, user }) {
       admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
     tbody);
 
+  let sitePicker = null;
   const sections = [pageHeader('Backups', 'Archives of sites and of the whole panel, with SHA-256 manifests')];
   if (!admin) {
     sections.push(alertBox('info', 'You are signed in as a viewer: you can see the backups but not create, download, verify, restore or delete them.'));
@@ -35,6 +36,26 @@ export async function render(container, { api, user }) {
     h('div', { class: 'table-wrap' }, table)));
   container.replaceChildren(...sections);
 
+  // site id -> domain: a backup names its site by domain, never by number
+  const domains = new Map();
+  async function loadSites() {
+    try {
+      const sites = await api.get('/sites');
+      domains.clear();
+      for (const s of Array.isArray(sites) ? sites : []) domains.set(String(s.id), s.domain);
+    } catch {
+      // the list still shows, with "site <id>" where the domain is unknown
+    }
+    if (sitePicker) {
+      const keep = sitePicker.value;
+      sitePicker.replaceChildren(h('option', { value: '' }, domains.size ? 'Choose a site…' : 'No sites yet'),
+        ...[...domains].sort((a, b) => a[1].localeCompare(b[1])).map(([id, d]) => h('option', { value: id }, d)));
+      sitePicker.value = keep;
+    }
+  }
+  const siteName = (id) => (id == null ? '—' : (domains.get(String(id)) || `site ${id} (deleted)`));
+
+  await loadSites();
   await load();
 
   async function load() {
@@ -60,7 +81,7 @@ export async function render(container, { api, user }) {
     const cells = [
       h('td', null, h('span', { class: 'mono', title: b.path, dataset: { field: 'file' } }, basename(b.path)), ' ', status),
       h('td', { dataset: { field: 'type' } }, badge(b.type, b.type === 'full' ? 'primary' : null)),
-      h('td', { dataset: { field: 'site' } }, b.site_id == null ? '—' : `#${b.site_id}`),
+      h('td', { dataset: { field: 'site' } }, siteName(b.site_id)),
       h('td', { class: 'num', dataset: { field: 'size' } }, formatBytes(b.size)),
       h('td', { class: 'muted' }, formatDate(b.created_at)),
     ];
@@ -79,7 +100,8 @@ export async function render(container, { api, user }) {
   }
 
   function createCard() {
-    const siteId = h('input', { type: 'number', id: 'backup-site-id', min: '1', step: '1', required: true, placeholder: 'Site id' });
+    const siteId = h('select', { id: 'backup-site-id', required: true }, h('option', { value: '' }, 'Loading sites…'));
+    sitePicker = siteId;
     const siteBtn = h('button', { class: 'btn btn-primary', type: 'submit', id: 'create-site-backup' }, 'Back up site');
     const fullBtn = h('button', { class: 'btn', type: 'button', id: 'create-full-backup' }, 'Full backup');
     const progress = h('div', { class: 'backup-progress muted', id: 'backup-progress', hidden: true }, 'Creating the archive…');
@@ -106,7 +128,8 @@ export async function render(container, { api, user }) {
       ev.preventDefault();
       const id = siteId.value.trim();
       if (!/^[1-9][0-9]*$/.test(id)) {
-        toast('Enter the id of a site.', 'error');
+        toast('Choose the site to back up.', 'error');
+        siteId.focus();
         return;
       }
       create(`/backups/site/${encodeURIComponent(id)}`, 'Site backup');
@@ -142,13 +165,13 @@ export async function render(container, { api, user }) {
 
   async function restore(b) {
     const done = await modal({
-      title: `Restore site #${b.site_id}?`,
+      title: `Restore ${siteName(b.site_id)}?`,
       text: `The site's files are replaced by the content of ${basename(b.path)} (from ${formatDate(b.created_at)}). Files created since then are removed.`,
       confirmLabel: 'Restore',
       danger: true,
       onConfirm: () => api.post(`/backups/${encodeURIComponent(b.id)}/restore`),
     });
-    if (done) toast(`Site #${b.site_id} restored from ${basename(b.path)}.`);
+    if (done) toast(`${siteName(b.site_id)} restored from ${basename(b.path)}.`);
   }
 
   async function remove(b) {

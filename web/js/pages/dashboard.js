@@ -1,5 +1,6 @@
 // Dashboard: machine summary from GET /api/system/info, refreshed every 5 s.
 import { h, pageHeader, badge, alertBox, formatBytes } from '../ui.js';
+import { unitStateBadge } from '../ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -39,10 +40,7 @@ function fmtUptime(value) {
 }
 
 function serviceBadge(svc) {
-  const status = svc.status || (svc.running ? 'active' : 'inactive');
-  if (svc.running) return badge(status, 'ok');
-  if (status === 'unknown' || status === 'activating' || status === 'reloading') return badge(status, 'warn');
-  return badge(status, 'err');
+  return unitStateBadge(svc.status);
 }
 
 function usageCard(title, field) {

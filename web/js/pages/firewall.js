@@ -48,9 +48,16 @@ export function render(container, { api, user }) {
       state = await api.get('/api/firewall/status');
       error.replaceChildren();
     } catch (err) {
-      error.replaceChildren(alertBox('error', err.message));
+      if (err.status === 401) return;
+      // an error state, not "loading" forever, and no "Add rule" that cannot work
+      error.replaceChildren(alertBox('error', `The firewall state could not be read: ${err.message}`));
+      status.replaceChildren(badge('unknown', 'warn'));
+      tbody.replaceChildren(h('tr', null, h('td', { colspan: admin ? 8 : 7, class: 'empty' }, 'Rules unavailable: ufw did not answer.')));
+      toggle.hidden = true;
+      if (form) form.hidden = true;
       return;
     }
+    if (form) form.hidden = state.installed === false;
     const installed = state.installed !== false;
     status.replaceChildren(!installed ? badge('ufw not installed', 'warn')
       : state.enabled ? badge('active', 'ok') : badge('inactive', 'err'));

@@ -1,6 +1,6 @@
 // Monitor: live CPU / memory / disk / load charts from GET /api/monitor/history
 // (drawn as SVG here, no chart library), per-core CPU, filesystems and services.
-import { h, pageHeader, badge, alertBox, loadCss } from '../ui.js';
+import { h, pageHeader, badge, alertBox, loadCss, modal, toast, isAdmin, unitStateBadge } from '../ui.js';
 
 const LIVE_MS = 5000; // cpu + memory figures
 const HISTORY_MS = 10000; // the sampler records a point every 10 s
@@ -9,7 +9,8 @@ const MAX_POINTS = 720; // more than a chart's width in pixels is wasted bytes
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const W = 600;
 const H = 160;
-const PAD = { left: 36, right: 8, top: 8, bottom: 20 };
+// left: room for "100%" at the 13 px axis font (it was cut to ".00%")
+const PAD = { left: 48, right: 8, top: 8, bottom: 20 };
 
 const RANGES = [
   { minutes: 15, label: '15 min' },
@@ -22,7 +23,7 @@ const CHARTS = [
   { key: 'cpu', title: 'CPU', unit: '%', max: 100 },
   { key: 'mem', title: 'Memory', unit: '%', max: 100 },
   { key: 'disk', title: 'Disk (/)', unit: '%', max: 100 },
-  { key: 'load', title: 'Load (1 min)', unit: '', max: null },
+  { key: 'load', title: 'Load average (1 min)', unit: '', max: null },
 ];
 
 function svg(tag, attrs, ...children) {
@@ -121,10 +122,7 @@ export function drawChart(def, samples, minutes, intervalS) {
 }
 
 function activeBadge(svc) {
-  if (svc.running) return badge(svc.active, 'ok');
-  if (svc.active === 'failed') return badge(svc.active, 'err');
-  if (svc.active === 'unknown' || svc.active === 'activating' || svc.active === 'reloading') return badge(svc.active, 'warn');
-  return badge(text(svc.active), 'plain');
+  return unitStateBadge(svc.active);
 }
 
 function meter(pct, field) {
@@ -145,7 +143,8 @@ function emptyRow(cols, message) {
   return h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, message));
 }
 
-export function render(container, { api }) {
+export function render(container, { api, user }) {
+  const admin = isAdmin(user);
   loadCss('/css/pages/monitor.css');
   let minutes = 60;
 
@@ -159,7 +158,7 @@ export function render(container, { api }) {
   const swapSub = sub('swap_detail');
 
   const summary = h('div', { class: 'grid', id: 'monitor-summary' },
-    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'CPU'), cpuValue, cpuLine),
+    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'CPU in use (all cores)'), cpuValue, cpuLine),
     h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Memory'), memValue, memSub),
     h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Swap'), swapValue, swapSub));
 
@@ -191,7 +190,7 @@ export function render(container, { api }) {
     h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', null, 'Filesystems')),
       table('disk-table', ['Filesystem', 'Mounted on', 'Size', 'Used', 'Available', 'Use%'], disksBody)),
     h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', null, 'Services')),
-      table('services-table', ['Service', 'State', 'Running', 'Memory'], servicesBody)));
+      table('services-table', ['Service', 'State', 'Memory', admin ? 'Actions' : null].filter(Boolean), servicesBody)));
 
   const errors = new Map();
   function setError(key, err) {
@@ -202,6 +201,7 @@ export function render(container, { api }) {
 
   function fillCpu(cpu) {
     cpuValue.textContent = `${num(cpu.overall)}%`;
+    // user / system / idle shares, as top shows them
     cpuLine.textContent = text(cpu.cpu);
     const cores = Array.isArray(cpu.cores) ? cpu.cores : [];
     coresBody.replaceChildren(...(cores.length ? cores.map((c) => h('tr', { dataset: { core: String(c.core) } },
@@ -231,13 +231,36 @@ export function render(container, { api }) {
       : [emptyRow(6, 'No filesystems found.')]));
   }
 
+  // start/stop/restart (admins, confirmed): the state comes back from systemd
+  async function controlService(name, action) {
+    const ok = await modal({
+      title: `${action[0].toUpperCase()}${action.slice(1)} ${name}?`,
+      text: action === 'start' ? `systemd starts ${name}.`
+        : `What ${name} serves is unavailable while it ${action === 'stop' ? 'is stopped' : 'restarts'}.`,
+      confirmLabel: `${action[0].toUpperCase()}${action.slice(1)}`,
+      danger: action !== 'start',
+    });
+    if (!ok) return;
+    try {
+      const r = await api.post(`/api/monitor/services/${encodeURIComponent(name)}/${action}`);
+      toast(`${name} ${r.status}: now ${r.active}`);
+    } catch (err) {
+      if (err.status !== 401) toast(`Could not ${action} ${name}: ${err.message}`, 'error');
+    }
+    fillServices(await api.get('/api/monitor/services'));
+  }
+
   function fillServices(list) {
+    const cols = admin ? 4 : 3;
     servicesBody.replaceChildren(...(list.length ? list.map((s) => h('tr', { dataset: { service: s.name } },
       h('td', null, text(s.name)),
       h('td', null, activeBadge(s)),
-      h('td', null, s.running ? 'yes' : 'no'),
-      h('td', null, text(s.memory))))
-      : [emptyRow(4, 'No services are monitored.')]));
+      h('td', null, text(s.memory)),
+      admin ? h('td', { class: 'actions' }, ['start', 'stop', 'restart'].map((a) => h('button', {
+        class: `btn btn-sm${a === 'stop' ? ' btn-danger' : ''}`, type: 'button', dataset: { action: a },
+        'aria-label': `${a} ${s.name}`, onclick: () => controlService(s.name, a),
+      }, a[0].toUpperCase() + a.slice(1)))) : null))
+      : [emptyRow(cols, 'No services are monitored.')]));
   }
 
   function fillHistory(hist) {

@@ -2,6 +2,7 @@
 // buttons (admins; restart asks first), the output of the last test, and a
 // vhost viewer (GET /nginx/config/{domain}) with the domains of GET /sites.
 import { h, pageHeader, badge, alertBox, toast, confirmDialog, isAdmin, loadCss } from '../ui.js';
+import { unitStateBadge } from '../ui.js';
 
 // Mirrors the server's domain rule for quick feedback; the server checks again.
 export function checkDomain(value) {
@@ -28,7 +29,7 @@ export function render(container, { api, user }) {
   const actions = admin ? [testBtn, reloadBtn, restartBtn] : [];
 
   function showStatus(s) {
-    running.replaceChildren(s.running ? badge(s.status || 'active', 'ok') : badge(s.status || 'inactive', 'err'));
+    running.replaceChildren(unitStateBadge(s.status || (s.running ? 'active' : 'unknown')));
     configOk.replaceChildren(s.config_ok ? badge('valid', 'ok') : badge('invalid', 'err'));
   }
 
@@ -124,7 +125,7 @@ export function render(container, { api, user }) {
 
   const viewer = h('form', { id: 'ngx-viewer', novalidate: true },
     h('div', { class: 'form-row' },
-      h('label', { class: 'field' }, 'Domain', domain, domains),
+      h('label', { class: 'field' }, 'Domain (type to search)', domain, domains),
       h('div', { class: 'field field-narrow' }, viewBtn)));
   viewer.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -141,15 +142,28 @@ export function render(container, { api, user }) {
       return;
     }
     domains.replaceChildren(...sites.map((s) => h('option', { value: s.domain })));
-    siteList.replaceChildren(...sites.map((s) => {
+    allSites = sites;
+    showPicks();
+  }
+
+  // A searchable picker: the domain field filters the sites, and at most
+  // PICKS of the matches are offered as buttons (36 sites are not 36 buttons).
+  const PICKS = 8;
+  let allSites = [];
+  function showPicks() {
+    const q = domain.value.trim().toLowerCase();
+    const hits = allSites.filter((s) => !q || s.domain.includes(q) || String(s.aliases || '').includes(q));
+    siteList.replaceChildren(...hits.slice(0, PICKS).map((s) => {
       const b = h('button', { class: 'btn btn-sm', type: 'button', dataset: { domain: s.domain } }, s.domain);
       b.addEventListener('click', () => {
         domain.value = s.domain;
         view(s.domain);
       });
       return b;
-    }));
+    }), hits.length > PICKS ? h('span', { class: 'muted', id: 'ngx-more' }, `and ${hits.length - PICKS} more: type to narrow`) : null,
+    allSites.length && !hits.length ? h('span', { class: 'muted' }, 'No site matches.') : null);
   }
+  domain.addEventListener('input', showPicks);
 
   container.append(
     pageHeader('Nginx', 'Web server status and virtual hosts', ...actions),

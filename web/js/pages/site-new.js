@@ -65,6 +65,7 @@ export function checkField(name, v) {
   switch (name) {
     case 'domain':
       if (!value) return 'domain is required';
+      if (/(^|\.)localhost$/i.test(value)) return 'domain: localhost names only this machine, no visitor can reach it';
       return validDomain(value) ? '' : 'domain must be a DNS name: labels of letters, digits and -, not starting or ending with -, up to 253 characters';
     case 'aliases':
       return validAliases(value) ? '' : 'aliases must be DNS names separated by spaces';
@@ -189,7 +190,7 @@ export async function render(container, { api, user }) {
     return;
   }
 
-  const FIELDS = ['domain', 'aliases', 'app_type', 'app_root', 'app_entry', 'app_port', 'git_repo', 'git_branch'];
+  const FIELDS = ['domain', 'aliases', 'app_type', 'app_root', 'app_entry', 'app_port', 'git_repo', 'git_branch', 'dns_provider'];
   const inputs = {};
   const errors = {};
   const groups = {};
@@ -212,6 +213,14 @@ export async function render(container, { api, user }) {
   const text = (attrs) => h('input', { type: 'text', spellcheck: 'false', autocomplete: 'off', ...attrs });
   const typeSelect = h('select', null, APP_TYPES.map((t) => h('option', { value: t.value }, t.label)));
   const typeHint = h('p', { class: 'muted site-type-hint', id: 'site-type-hint' });
+  // Hosting providers with DNS that are configured: the create job points
+  // the domain and aliases at this server there (a "dns" step).
+  const dnsSelect = h('select', null, h('option', { value: '' }, 'None: I manage DNS myself'));
+  api.get('/api/hosting/providers').then((list) => {
+    for (const p of Array.isArray(list) ? list : []) {
+      if (p.configured && (p.capabilities || []).includes('dns')) dnsSelect.append(h('option', { value: p.name }, p.display_name || p.name));
+    }
+  }).catch(() => {});
 
   const formError = h('div', { id: 'site-form-error' });
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'site-submit' }, 'Create site');
@@ -229,6 +238,7 @@ export async function render(container, { api, user }) {
     h('div', { class: 'form-row' },
       field('git_repo', 'Git repository', text({ maxlength: '2048', placeholder: 'https://github.com/user/repo.git (optional)' })),
       field('git_branch', 'Branch', text({ maxlength: '255', placeholder: 'main' }))),
+    field('dns_provider', 'DNS records', dnsSelect, 'Create A/AAAA records of the domain and aliases at this provider, pointing at this server'),
     h('div', { class: 'form-actions' },
       h('a', { class: 'btn', href: '/sites', id: 'site-cancel' }, 'Cancel'),
       submit));
@@ -277,8 +287,16 @@ export async function render(container, { api, user }) {
   }
 
   for (const name of FIELDS) {
-    inputs[name].addEventListener('input', () => showFieldError(name, ''));
-    inputs[name].addEventListener('blur', () => {
+    inputs[name].addEventListener('input', () => {
+      showFieldError(name, '');
+      // the "Fix the marked fields" banner goes with the last marked field
+      if (!FIELDS.some((f) => inputs[f].getAttribute('aria-invalid') === 'true')) formError.replaceChildren();
+    });
+    inputs[name].addEventListener('blur', (ev) => {
+      // leaving the field for the submit button: the submit checks every
+      // field itself, and a message shown now would move the button away
+      // under the pointer and lose the click
+      if (ev.relatedTarget && ev.relatedTarget.type === 'submit') return;
       const v = values();
       if (name === 'domain' && !v.domain) return; // not yet an error while filling in
       showFieldError(name, checkField(name, v));
@@ -295,6 +313,7 @@ export async function render(container, { api, user }) {
     }
     if (v.git_repo) b.git_repo = v.git_repo;
     if (v.git_branch) b.git_branch = v.git_branch;
+    if (v.dns_provider) b.dns_provider = v.dns_provider;
     return b;
   }
 

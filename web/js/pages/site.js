@@ -3,7 +3,7 @@
 // delete (files kept), the deployments with their output, and a live tail of
 // the app's journal over Server-Sent Events.
 import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin, loadCss } from '../ui.js';
-import { statusBadge, runningBadge, sslBadge, typeLabel } from './sites.js';
+import { statusBadge, runningBadge, sslBadge, sslState, typeLabel } from './sites.js';
 import { APP_TYPES, checkField, fieldOfError, postPrefer, followDeployment, isSuccess } from './site-new.js';
 
 const REFRESH_MS = 5000;
@@ -43,6 +43,7 @@ export async function render(container, { api, user }) {
   let deployments = [];
   let busy = false;
   let alive = true;
+  let dns = null; // GET /sites/{id}/dns: does the domain point at this server?
   const expanded = new Set(); // deployment ids whose output is shown
   const live = new Map(); // deployment id -> output text followed live
 
@@ -116,11 +117,15 @@ export async function render(container, { api, user }) {
     title.textContent = site.domain || `Site ${id}`;
     subtitle.textContent = `${typeLabel(site.app_type)} site`;
     const app = site.app_type !== 'static';
+    const live = `${sslState(site) === 'on' ? 'https' : 'http'}://${site.domain}/`;
     infoBody.replaceChildren(kv([
+      ['Live site', h('a', { href: live, target: '_blank', rel: 'noopener', id: 'site-live-link' }, live), 'live'],
       ['Status', h('span', null, statusBadge(site), ' ', runningBadge(site)), 'status'],
       ['Enabled', site.enabled === false ? badge('disabled', 'warn') : badge('enabled', 'ok'), 'enabled'],
       ['Type', typeLabel(site.app_type), 'app_type'],
       ['Aliases', site.aliases || '', 'aliases'],
+      ['DNS', dnsNode(), 'dns'],
+      site.dns_provider ? ['DNS provider', site.dns_provider, 'dns_provider'] : null,
       ['App root', site.app_root ? h('span', { class: 'mono' }, site.app_root) : '', 'app_root'],
       app ? ['Entry', site.app_entry ? h('span', { class: 'mono' }, site.app_entry) : '', 'app_entry'] : null,
       app ? ['Port', site.app_port ? String(site.app_port) : '', 'app_port'] : null,
@@ -138,12 +143,33 @@ export async function render(container, { api, user }) {
         site.ssl_key_path ? ['Key', h('span', { class: 'mono' }, site.ssl_key_path), 'ssl_key_path'] : null,
         site.ssl_auto !== undefined ? ['Auto-renew', site.ssl_auto ? 'yes' : 'no', 'ssl_auto'] : null,
       ].filter(Boolean)),
-      h('p', { class: 'muted site-ssl-note' }, site.ssl_enabled
+      h('p', { class: 'muted site-ssl-note' }, sslState(site) === 'on'
         ? 'Port 80 answers ACME challenges and redirects everything else to HTTPS.'
-        : 'The site is served over plain HTTP. Certificates are issued on the ',
-      site.ssl_enabled ? null : h('a', { href: '/ssl' }, 'SSL/TLS page'),
-      site.ssl_enabled ? null : '.'));
+        : (sslState(site) === 'pending'
+          ? 'HTTPS is asked for but there is no certificate yet: the site is still served over plain HTTP. Issue one on the '
+          : 'The site is served over plain HTTP. Certificates are issued on the '),
+      sslState(site) === 'on' ? null : h('a', { href: '/ssl' }, 'SSL/TLS page'),
+      sslState(site) === 'on' ? null : '.'));
     renderActions();
+  }
+
+  // One lookup (getaddrinfo on the server) when the page opens.
+  function dnsNode() {
+    if (!dns) return h('span', { class: 'muted', id: 'site-dns' }, 'checking…');
+    const seen = dns.addresses && dns.addresses.length ? dns.addresses.join(', ') : (dns.error || 'no address');
+    const here = (dns.server_addresses || []).join(', ') || 'unknown';
+    return h('span', { id: 'site-dns', title: `this server: ${here}` },
+      dns.points_here ? badge('points here', 'ok') : badge('points elsewhere', 'warn'), ' ',
+      h('span', { class: 'mono muted' }, seen));
+  }
+
+  async function checkDns() {
+    try {
+      dns = await api.get(`${base}/dns`);
+    } catch (err) {
+      dns = { points_here: false, addresses: [], error: `lookup failed: ${err.message}` };
+    }
+    if (alive) renderInfo();
   }
 
   function actionButton(action, label, cls, handler) {
@@ -163,9 +189,24 @@ export async function render(container, { api, user }) {
       buttons.push(actionButton('stop', 'Stop', '', confirmStop));
       buttons.push(actionButton('restart', 'Restart', '', () => control('restart', 'restarted')));
     }
+    buttons.push(actionButton('backup', 'Back up now', '', backupNow));
     buttons.push(actionButton('edit', 'Edit', '', edit));
     buttons.push(actionButton('delete', 'Delete', 'btn-danger', remove));
     actionBar.replaceChildren(...buttons);
+  }
+
+  // a site backup from here, without looking up anything on the Backups page
+  async function backupNow() {
+    setBusy(true);
+    try {
+      const b = await api.post(`/backups/site/${encodeURIComponent(site.id)}`);
+      const file = String(b.path || '').split('/').pop();
+      toast(`Backup of ${site.domain} made: ${file}. It is listed on the Backups page.`);
+    } catch (err) {
+      if (err.status !== 401) toast(`Backup of ${site.domain} failed: ${err.message}`, 'error');
+    } finally {
+      setBusy(false);
+    }
   }
 
   function setBusy(b) {
@@ -496,6 +537,7 @@ export async function render(container, { api, user }) {
 
   renderInfo();
   renderDeployments();
+  checkDns();
   if (site.app_type === 'static') {
     pauseBtn.hidden = true;
     clearBtn.hidden = true;

@@ -1,6 +1,7 @@
 // Sites list (GET /sites) with live status: refreshed every 5 s while the
 // page is visible, at once when it becomes visible again.
 import { h, pageHeader, badge, alertBox, isAdmin, loadCss } from '../ui.js';
+import { listControls, fetchPage } from '../ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -45,8 +46,17 @@ export function runningBadge(site) {
   return site.running ? badge('running', 'ok') : badge('stopped', 'err');
 }
 
+// ssl_state says what the vhost really serves: "pending" is HTTPS asked for
+// without a certificate yet (still plain HTTP), never shown as on.
+export function sslState(site) {
+  return site.ssl_state || (site.ssl_enabled ? 'pending' : 'off');
+}
+
 export function sslBadge(site) {
-  return site.ssl_enabled ? badge('HTTPS', 'ok') : badge('HTTP only', null);
+  const st = sslState(site);
+  if (st === 'on') return badge('HTTPS', 'ok');
+  if (st === 'pending') return badge('HTTPS pending: no certificate yet', 'warn');
+  return badge('HTTP only', null);
 }
 
 export async function render(container, { api, user }) {
@@ -70,10 +80,26 @@ export async function render(container, { api, user }) {
   const actions = admin ? [h('a', { class: 'btn btn-primary', href: '/sites/new', id: 'new-site' }, 'New site')] : [];
   const sections = [pageHeader('Sites', 'Web sites and applications served by nginx', ...actions)];
   if (!admin) sections.push(alertBox('info', 'You are signed in as a viewer: you can see the sites but not create or change them.'));
+  // search, sort and paging by the server (a long list stays one screen)
+  const list = listControls({
+    id: 'sites', label: 'sites', perPage: 25, placeholder: 'Search domains and aliases',
+    sorts: [['domain', 'Domain'], ['status', 'Status'], ['app_type', 'Type'], ['created_at', 'Created', 'desc']],
+    load: (qs) => fetchPage('/sites', qs),
+    show: (rows, total) => {
+      count.textContent = `${total} ${total === 1 ? 'site' : 'sites'}`;
+      tbody.replaceChildren(...(rows.length
+        ? rows.map(row)
+        : [h('tr', null, h('td', { colspan: '6', class: 'empty', id: 'sites-empty' },
+          list.state.q ? 'No site matches.' : (admin ? 'No sites yet. ' : 'No sites yet.'),
+          admin && !list.state.q ? h('a', { href: '/sites/new' }, 'Create the first one') : null))]));
+    },
+  });
   sections.push(h('section', { class: 'card', id: 'sites-list' },
     h('div', { class: 'card-header' }, h('h2', null, 'All sites'), h('div', { class: 'sites-meta' }, count, updated)),
+    h('div', { class: 'card-body' }, list.node),
     listError,
-    h('div', { class: 'table-wrap' }, table)));
+    h('div', { class: 'table-wrap' }, table),
+    h('div', { class: 'card-body' }, list.pager)));
   container.replaceChildren(...sections);
 
   let timer = null;
@@ -100,16 +126,9 @@ export async function render(container, { api, user }) {
     if (loading || !alive) return;
     loading = true;
     try {
-      let rows = await api.get('/sites');
-      rows = Array.isArray(rows) ? rows : [];
+      await list.reload();
       listError.replaceChildren();
-      count.textContent = `${rows.length} ${rows.length === 1 ? 'site' : 'sites'}`;
       updated.textContent = ` · updated ${new Date().toLocaleTimeString()}`;
-      tbody.replaceChildren(...(rows.length
-        ? rows.map(row)
-        : [h('tr', null, h('td', { colspan: '6', class: 'empty', id: 'sites-empty' },
-          admin ? 'No sites yet. ' : 'No sites yet.',
-          admin ? h('a', { href: '/sites/new' }, 'Create the first one') : null))]));
     } catch (err) {
       if (err.status === 401) {
         stop();

@@ -91,7 +91,18 @@ export async function render(container, { api, user }) {
   if (!admin) {
     sections.push(alertBox('info', 'You are signed in as a viewer: you can see the certificates but not issue or renew them.'));
   }
+  // one search over both lists: a long SSL page narrows to what is typed
+  const search = h('input', { type: 'search', id: 'ssl-q', placeholder: 'Search domains', autocomplete: 'off', spellcheck: 'false' });
+  const applySearch = () => {
+    const q = search.value.trim().toLowerCase();
+    for (const tr of container.querySelectorAll('#ssl-table tbody tr[data-domain], #ssl-sites-table tbody tr[data-domain]')) {
+      tr.hidden = Boolean(q) && !tr.dataset.domain.toLowerCase().includes(q);
+    }
+  };
+  search.addEventListener('input', applySearch);
   sections.push(listError,
+    h('div', { class: 'list-controls', role: 'search', 'aria-label': 'certificates' },
+      h('label', { class: 'sr-only', for: 'ssl-q' }, 'Search certificates and sites'), search),
     h('section', { class: 'card', id: 'ssl-certs' },
       h('div', { class: 'card-header' }, h('h2', null, 'Certificates'), count),
       h('div', { class: 'table-wrap' }, table)),
@@ -186,16 +197,20 @@ export async function render(container, { api, user }) {
     certs = Array.isArray(certs) ? certs : [];
     attempts = Array.isArray(attempts) ? attempts : [];
     sites = Array.isArray(sites) ? sites : [];
+    // a site with HTTPS asked for but no certificate file is listed once,
+    // under "Sites without a certificate", not also as an unreadable one
+    certs = certs.filter((c) => c.cert_path || !c.managed);
     count.textContent = `${certs.length} ${certs.length === 1 ? 'certificate' : 'certificates'}`;
     tbody.replaceChildren(...(certs.length
       ? certs.map(certRow)
       : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'No certificates yet.'))]));
 
-    const withCert = new Set(certs.filter((c) => c.managed && c.not_after).map((c) => c.domain));
+    const withCert = new Set(certs.filter((c) => c.managed).map((c) => c.domain));
     const bare = sites.filter((s) => !withCert.has(s.domain));
     const lastOf = (d) => attempts.find((a) => a.domain === d);
     sitesBody.replaceChildren(...bare.map((s) => siteRow(s, lastOf(s.domain))));
     sitesCard.hidden = bare.length === 0;
+    applySearch();
 
     attemptsBody.replaceChildren(...(attempts.length
       ? attempts.map(attemptRow)

@@ -1,5 +1,5 @@
 // Users page: panel accounts and the system (Linux) users of this server.
-import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin, loadCss } from '../ui.js';
+import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin, loadCss, listControls, fetchPage } from '../ui.js';
 
 const ROLES = ['admin', 'viewer'];
 
@@ -25,10 +25,24 @@ export async function render(container, { api, user }) {
       admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
     tbody);
 
+  // search, sort and paging by the server
+  const list = listControls({
+    id: 'panel-users', label: 'panel users', perPage: 50, placeholder: 'Search user names',
+    sorts: [['username', 'Name'], ['role', 'Role'], ['last_login', 'Last login', 'desc'], ['created_at', 'Created', 'desc']],
+    load: (qs) => fetchPage('/panel/users', qs),
+    show: (users, total) => {
+      count.textContent = `${total} ${total === 1 ? 'account' : 'accounts'}`;
+      tbody.replaceChildren(...(users.length
+        ? users.map(row)
+        : [h('tr', null, h('td', { colspan: '5', class: 'empty' }, list.state.q ? 'No user matches.' : 'No panel users.'))]));
+    },
+  });
   const panelCard = h('section', { class: 'card', id: 'panel-users' },
     h('div', { class: 'card-header' }, h('h2', null, 'Panel users'), count),
+    h('div', { class: 'card-body' }, list.node),
     listError,
-    h('div', { class: 'table-wrap' }, table));
+    h('div', { class: 'table-wrap' }, table),
+    h('div', { class: 'card-body' }, list.pager));
 
   const sections = [
     pageHeader('Users', 'Accounts that can sign in to this panel, and the system users of this server'),
@@ -46,9 +60,8 @@ export async function render(container, { api, user }) {
   await Promise.all([load(), system.load()]);
 
   async function load() {
-    let users;
     try {
-      users = await api.get('/panel/users');
+      await list.reload();
     } catch (err) {
       if (err.status === 401) return;
       listError.replaceChildren(h('div', { class: 'card-body' }, alertBox('error', `Could not load panel users: ${err.message}`)));
@@ -56,11 +69,6 @@ export async function render(container, { api, user }) {
       return;
     }
     listError.replaceChildren();
-    users = Array.isArray(users) ? users : [];
-    count.textContent = `${users.length} ${users.length === 1 ? 'account' : 'accounts'}`;
-    tbody.replaceChildren(...(users.length
-      ? users.map(row)
-      : [h('tr', null, h('td', { colspan: '5', class: 'empty' }, 'No panel users.'))]));
   }
 
   function isSelf(u) {
@@ -100,6 +108,19 @@ export async function render(container, { api, user }) {
 
   async function changeRole(u, select) {
     const role = select.value;
+    const ok = await modal({
+      title: `Make ${u.username} ${role === 'admin' ? 'an admin' : 'a viewer'}?`,
+      text: role === 'admin'
+        ? `${u.username} will be able to change everything on this server.`
+        : `${u.username} will only be able to look, not change anything${isSelf(u) ? ' (that includes you)' : ''}.`,
+      confirmLabel: 'Change role',
+      danger: true,
+    });
+    if (!ok) {
+      select.value = u.role;
+      select.focus();
+      return;
+    }
     select.disabled = true;
     try {
       await api.put(`/panel/users/${encodeURIComponent(u.id)}`, { role });
