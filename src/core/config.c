@@ -112,6 +112,7 @@ static const struct key keys[] = {
     STR("nginx", "client_max_body_size", nginx.client_max_body_size, "64m"),
     STR("systemd", "unit_dir", systemd.unit_dir, "/etc/systemd/system"),
     STR("git", "local_root", git.local_root, "/srv/git"),
+    STR("git", "ca_bundle", git.ca_bundle, ""),
     STR("acme", "email", acme.email, ""),
     BOOL("acme", "staging", acme.staging, false),
     STR("acme", "account_dir", acme.account_dir, "/opt/setec-manager/data/acme"),
@@ -798,6 +799,11 @@ static int check_config(struct loader *L)
         const char *root = str_empty(c->git.local_root) ? NULL : c->git.local_root;
         if (!valid_git_repo(c->autarch.git_repo, root)) {
                 set_err(L, NULL, "config key 'autarch.git_repo' is not an accepted repository URL");
+                return -EINVAL;
+        }
+        /* reaches git's environment (GIT_SSL_CAINFO): an absolute, normalised path */
+        if (!str_empty(c->git.ca_bundle) && !valid_path_inside(c->git.ca_bundle, "/")) {
+                set_err(L, NULL, "config key 'git.ca_bundle' must be an absolute normalised path");
                 return -EINVAL;
         }
         if (!valid_git_branch(c->autarch.git_branch)) {

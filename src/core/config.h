@@ -49,6 +49,7 @@ struct config {
         } systemd;
         struct {
                 char *local_root;
+                char *ca_bundle; /* "" = the system store; else GIT_SSL_CAINFO for git */
         } git;
         struct {
                 char *email;

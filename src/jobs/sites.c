@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "db/sites.h"
+#include "sys/accounts.h"
 #include "providers/provider.h"
 #include "sys/deploy.h"
 #include "sys/files.h"
@@ -26,6 +27,9 @@
 
 #define UNIT_TIMEOUT_MS 60000
 #define ERROR_TAIL      2000
+
+_Static_assert(sizeof(((struct site_job *)0)->user) == ACCOUNTS_SITE_NAME_MAX,
+               "site_job.user holds a site user's name");
 
 /* The check-then-write sequences on the sites table (domain, port). */
 static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -154,17 +158,34 @@ int site_unit_op(const struct site *s, int op, const char *what, struct site_out
         return unit_op(s, (enum unit_op)op, what, NULL, out);
 }
 
-static int deps(const struct site *s, struct job *j, struct site_outcome *o)
+/* How a site's deploy steps run: python/node code as the site's own system
+ * user (w->user, "setec-s<id>"), never as root; static sites' git as the
+ * panel (root owns their tree). */
+static struct deploy_as site_as(const struct site_job *w)
+{
+        const struct site *s = &w->site;
+        struct deploy_as as = {.ca_bundle = w->cfg->git.ca_bundle};
+        if (has_unit(s) && w->user[0]) {
+                as.user = w->user;
+                /* a local repository (validated inside git.local_root) */
+                if (!str_empty(s->git_repo) && s->git_repo[0] == '/')
+                        as.local_source = s->git_repo;
+        }
+        return as;
+}
+
+static int deps(const struct deploy_as *as, const struct site *s, struct job *j,
+                struct site_outcome *o)
 {
         int rc = 0;
         if (s->app_type == APP_PYTHON || s->app_type == APP_AUTARCH) {
                 job_printf(j, "==> python venv and pip install\n");
-                rc = deploy_python(s->app_root, job_output, j);
+                rc = deploy_python(as, s->app_root, job_output, j);
                 if (rc < 0)
                         return fail_output(o, j, "pip install", rc);
         } else if (s->app_type == APP_NODE) {
                 job_printf(j, "==> npm install\n");
-                rc = deploy_node(s->app_root, job_output, j);
+                rc = deploy_node(as, s->app_root, job_output, j);
                 if (rc < 0)
                         return fail_output(o, j, "npm install", rc);
         }
@@ -183,17 +204,62 @@ static int check_systemd(struct job *j, struct site_outcome *o)
         return 0;
 }
 
-/* The app's files belong to the unprivileged user the unit runs as. */
-static int owner(const struct site *s, struct job *j, struct site_outcome *o, const char **user)
+/* The site's own system user (home: app_root). 0 created, 1 it existed. */
+static int site_user_add(const struct site *s, const char *user, struct job *j,
+                         struct site_outcome *o)
 {
-        int rc = units_ensure_app_user(user);
+        _cleanup_free_ char *err = NULL;
+        if (j)
+                job_printf(j, "==> site user %s\n", user);
+        int rc = accounts_site_user_add(user, s->app_root, &err);
         if (rc < 0)
-                return failf(o, j, 500, "app user", "cannot create the user %s: %s", UNITS_APP_USER,
-                             strerror(-rc));
-        rc = units_chown_tree(s->app_root, *user);
+                return failf(o, j, 500, "site user", "cannot create the user %s: %s", user,
+                             err ? err : strerror(-rc));
+        return rc;
+}
+
+/* The app's files belong to the site's user, the one the unit runs as
+ * (made when missing: a site from before per-site users). 1 when the tree
+ * changed hands, 0 when it was the user's already, -1 (o set). */
+static int owner(const struct site *s, struct job *j, struct site_outcome *o,
+                 char user[ACCOUNTS_SITE_NAME_MAX])
+{
+        int rc = accounts_site_user_name(s->id, user);
+        if (rc < 0)
+                return failf(o, j, 500, "site user", "bad site id %lld", s->id);
+        if (site_user_add(s, user, j, o) < 0)
+                return -1;
+        unsigned uid = 0;
+        struct stat sb;
+        if (accounts_lookup(user, &uid) == 0 && lstat(s->app_root, &sb) == 0 && sb.st_uid == uid)
+                return 0;
+        rc = units_chown_tree(s->app_root, user);
         if (rc < 0)
                 return failf(o, j, 500, "chown", "%s: %s", s->app_root, strerror(-rc));
-        return 0;
+        return 1;
+}
+
+/* Kill the site user's processes and remove it (the files stay). */
+static void drop_site_user(long long id)
+{
+        char user[ACCOUNTS_SITE_NAME_MAX];
+        _cleanup_free_ char *err = NULL;
+        if (accounts_site_user_name(id, user) < 0)
+                return;
+        int rc = accounts_site_user_del(user, &err);
+        if (rc < 0)
+                log_warn("sites: cannot remove the user %s: %s", user, err ? err : strerror(-rc));
+}
+
+/* A site that has no app any more (deleted, or made static): root owns its
+ * kept tree again, as it does every static site's, so a later user given
+ * the same uid does not own them. */
+static void root_owns(const char *app_root)
+{
+        struct stat sb;
+        if (lstat(app_root, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+            units_chown_tree(app_root, "root") < 0)
+                log_warn("sites: cannot give %s back to root", app_root);
 }
 
 static int unit_install_step(const struct config *cfg, const struct site *s, const char *user,
@@ -363,6 +429,7 @@ static void data_flags(struct job *j, struct site_job *w)
         job_set_data(j, "made_root", json_boolean(w->made_root));
         job_set_data(j, "filled_root", json_boolean(w->filled_root));
         job_set_data(j, "unit_tried", json_boolean(w->unit_tried));
+        job_set_data(j, "made_user", json_boolean(w->made_user));
 }
 
 static int create_row(struct job *j, void *ctx)
@@ -408,12 +475,28 @@ static int create_root(struct job *j, void *ctx)
                 return failf(&w->out, j, 409, "app_root", "%s exists and is not a directory",
                              s->app_root);
         }
+        if (has_unit(s)) {
+                int e = units_chown_tree(s->app_root, w->user); /* empty: the dir itself */
+                if (e < 0)
+                        return failf(&w->out, j, 500, "chown", "%s: %s", s->app_root, strerror(-e));
+        }
         return 0;
+}
+
+/* The user this create made goes, its processes first. */
+static void create_user_drop(struct site_job *w)
+{
+        if (!w->made_user || w->user_dropped)
+                return;
+        drop_site_user(w->site.id);
+        w->user_dropped = true;
 }
 
 static void create_root_undo(struct job *j, void *ctx)
 {
         struct site_job *w = ctx;
+        /* before the files go: none of its processes may still be at work */
+        create_user_drop(w);
         if (w->made_root)
                 files_rm_tree(w->site.app_root, true);
         else if (w->filled_root)
@@ -430,7 +513,8 @@ static int create_clone(struct job *j, void *ctx)
         job_printf(j, "==> git clone %s (branch %s)\n", shown ? shown : "", s->git_branch);
         w->filled_root = true;
         data_flags(j, w);
-        int e = deploy_git_clone(s->git_repo, s->git_branch, s->app_root, job_output, j);
+        struct deploy_as as = site_as(w);
+        int e = deploy_git_clone(&as, s->git_repo, s->git_branch, s->app_root, job_output, j);
         if (e < 0)
                 return fail_output(&w->out, j, "git clone", e);
         return 0;
@@ -443,7 +527,8 @@ static int step_deps(struct job *j, void *ctx)
                 return JOB_SKIP;
         w->filled_root = true;
         data_flags(j, w);
-        return deps(&w->site, j, &w->out);
+        struct deploy_as as = site_as(w);
+        return deps(&as, &w->site, j, &w->out);
 }
 
 static int step_systemd(struct job *j, void *ctx)
@@ -454,12 +539,41 @@ static int step_systemd(struct job *j, void *ctx)
         return check_systemd(j, &w->out);
 }
 
-static int step_owner(struct job *j, void *ctx)
+/* create: the site's user, before any of its code runs */
+static int create_user(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        struct site *s = &w->site;
+        if (!has_unit(s))
+                return JOB_SKIP;
+        if (accounts_site_user_name(s->id, w->user) < 0)
+                return failf(&w->out, j, 500, "site user", "bad site id %lld", s->id);
+        int rc = site_user_add(s, w->user, j, &w->out);
+        if (rc < 0)
+                return -1;
+        w->made_user = rc == 0;
+        data_flags(j, w);
+        return 0;
+}
+
+static void create_user_undo(struct job *j, void *ctx)
+{
+        create_user_drop(ctx);
+}
+
+/* deploy: every step as the site user, so first make sure it owns the tree
+ * (a site from before per-site users: its unit is rewritten for it) */
+static int deploy_owner(struct job *j, void *ctx)
 {
         struct site_job *w = ctx;
         if (!has_unit(&w->site))
                 return JOB_SKIP;
-        return owner(&w->site, j, &w->out, &w->user);
+        int own = owner(&w->site, j, &w->out, w->user);
+        if (own < 0)
+                return -1;
+        if (own == 1 && unit_install_step(w->cfg, &w->site, w->user, j, &w->out) < 0)
+                return -1;
+        return 0;
 }
 
 static int create_unit(struct job *j, void *ctx)
@@ -702,6 +816,9 @@ static void create_recover(const struct config *cfg, struct db *db, const char *
                 site_unit_name(&s, unit, sizeof(unit));
                 site_remove_unit(cfg, unit);
         }
+        /* the user it made, before its files go */
+        if (has_unit(&s) && json_is_true(json_object_get(data, "made_user")))
+                drop_site_user(s.id);
         if (streq(failed_step, "nginx")) {
                 struct nginx_txn *t = NULL;
                 if (nginx_txn_begin(cfg, &t) == 0) {
@@ -724,11 +841,11 @@ static void create_recover(const struct config *cfg, struct db *db, const char *
 
 static const struct job_step create_steps[] = {
     {"site row", create_row, create_row_undo},
+    {"systemd", step_systemd, NULL},
+    {"site user", create_user, create_user_undo},
     {"app_root", create_root, create_root_undo},
     {"git clone", create_clone, NULL},
     {"dependencies", step_deps, NULL},
-    {"systemd", step_systemd, NULL},
-    {"app user", step_owner, NULL},
     {"unit", create_unit, create_unit_undo},
     {"dns", create_dns, create_dns_undo},
     {"nginx", create_nginx, NULL},
@@ -746,7 +863,8 @@ static int deploy_pull(struct job *j, void *ctx)
         if (str_empty(s->git_repo))
                 return JOB_SKIP;
         job_printf(j, "==> git pull --ff-only in %s\n", s->app_root);
-        int rc = deploy_git_pull(s->app_root, job_output, j);
+        struct deploy_as as = site_as(w);
+        int rc = deploy_git_pull(&as, s->app_root, job_output, j);
         if (rc < 0)
                 return fail_output(&w->out, j, "git pull", rc);
         return 0;
@@ -770,8 +888,8 @@ static int deploy_end(struct job *j, void *ctx)
 }
 
 static const struct job_step deploy_steps[] = {
+    {"systemd", step_systemd, NULL},   {"owner", deploy_owner, NULL},
     {"git pull", deploy_pull, NULL},   {"dependencies", step_deps, NULL},
-    {"systemd", step_systemd, NULL},   {"app user", step_owner, NULL},
     {"restart", deploy_restart, NULL}, {"end", deploy_end, NULL},
 };
 
@@ -854,7 +972,9 @@ static int units_update(const struct config *cfg, const struct site *old, const 
                 site_unit_name(old, old_unit, sizeof(old_unit));
         if (has_unit(nw))
                 site_unit_name(nw, new_unit, sizeof(new_unit));
-        const char *user = UNITS_APP_USER;
+        char user[ACCOUNTS_SITE_NAME_MAX] = "";
+        if (accounts_site_user_name(nw->id, user) < 0)
+                return failf(o, NULL, 500, "site user", "bad site id %lld", nw->id);
         _cleanup_free_ char *old_text = has_unit(old) ? unit_render_app(old, cfg, user) : NULL;
         _cleanup_free_ char *new_text = has_unit(nw) ? unit_render_app(nw, cfg, user) : NULL;
         bool renamed = !streq(old_unit, new_unit);
@@ -870,12 +990,18 @@ static int units_update(const struct config *cfg, const struct site *old, const 
                         return failf(o, NULL, 500, "unit", "cannot remove %s: %s", old_unit,
                                      strerror(-rc));
         }
-        if (!*new_unit)
+        if (!*new_unit) {
+                /* no app any more (now static): root owns the tree again, as
+                 * it does every static site's, and the site user goes */
+                if (*old_unit) {
+                        drop_site_user(old->id);
+                        root_owns(nw->app_root);
+                }
                 return 0;
+        }
         if (renamed || text_changed) {
                 *changed = true;
-                if (owner(nw, NULL, o, &user) < 0 ||
-                    unit_install_step(cfg, nw, user, NULL, o) < 0 ||
+                if (owner(nw, NULL, o, user) < 0 || unit_install_step(cfg, nw, user, NULL, o) < 0 ||
                     unit_op(nw, UNIT_ENABLE, "enable", NULL, o) < 0)
                         return -1;
         }
@@ -970,6 +1096,21 @@ static int delete_unit(struct job *j, void *ctx)
         return 0;
 }
 
+/* The site's user goes (its processes first); the kept files go back to
+ * root, so a later user given the same uid does not own them. */
+static int delete_user(struct job *j, void *ctx)
+{
+        struct site_job *w = ctx;
+        if (!has_unit(&w->site))
+                return JOB_SKIP;
+        char user[ACCOUNTS_SITE_NAME_MAX];
+        if (accounts_site_user_name(w->site.id, user) == 0)
+                job_printf(j, "==> remove the site user %s\n", user);
+        drop_site_user(w->site.id);
+        root_owns(w->site.app_root);
+        return 0;
+}
+
 static int delete_row_step(struct job *j, void *ctx)
 {
         struct site_job *w = ctx;
@@ -989,6 +1130,7 @@ static int delete_row_step(struct job *j, void *ctx)
 static const struct job_step delete_steps[] = {
     {"nginx", delete_nginx, delete_nginx_undo},
     {"unit", delete_unit, NULL},
+    {"site user", delete_user, NULL},
     {"site row", delete_row_step, NULL},
 };
 

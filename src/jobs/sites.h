@@ -2,21 +2,30 @@
  * of the engine (jobs/engine.h), subject "site:<id>", with their steps and
  * undo steps.
  *
- * create: site row (undo: delete it), app_root (undo: remove what this job
- *   made or filled), git clone, dependencies (pip/npm), systemd, app user,
- *   unit (install, enable, start; undo: remove the unit), dns (with
- *   dns_provider: A/AAAA of the domain and aliases at the provider; undo:
- *   remove the sets it made, restore the ones it replaced), nginx (a failed
- *   transaction restores its own files).
- * deploy: git pull, dependencies, systemd, app user, restart.
+ * An app site's code (git, pip, npm, the unit) runs as the site's own
+ * system user "setec-s<id>" (sys/accounts), never as root; static sites'
+ * git runs as the panel (root owns their tree).
+ *
+ * create: site row (undo: delete it), systemd, site user (undo: remove the
+ *   user this job made, before any of its files go), app_root owned by the
+ *   site user (undo: remove what this job made or filled), git clone,
+ *   dependencies (pip/npm), unit (install with User= the site user, enable,
+ *   start; undo: remove the unit), dns (with dns_provider: A/AAAA of the
+ *   domain and aliases at the provider; undo: remove the sets it made,
+ *   restore the ones it replaced), nginx (a failed transaction restores its
+ *   own files).
+ * deploy: systemd, owner (the site user made when missing, the tree chowned
+ *   to it and the unit rewritten: a site from before per-site users), git
+ *   pull, dependencies, restart.
  * update: site row (undo: restore the old row), unit (undo: back to the old
- *   unit), nginx.
- * delete: nginx (undo: put the vhost back), unit, site row.
+ *   unit; a site made static loses its user, root owns its tree), nginx.
+ * delete: nginx (undo: put the vhost back), unit, site user (removed, the
+ *   kept files given back to root), site row.
  *
  * Each job's ctx is a struct site_job; its `out` says how a failure is
  * answered (the seed's "<step> failed: ..." text, the step and an HTTP
  * status). After a crash, an interrupted create is rolled back (unit, vhost,
- * row, the app_root it made). */
+ * row, the site user it made, the app_root it made). */
 #pragma once
 
 #include <stdbool.h>
@@ -68,7 +77,8 @@ struct site_job {
         struct site_outcome out;
         /* what ran, for the undo steps */
         bool made_root, filled_root, unit_tried, row_updated, units_changed, vhost_dropped;
-        const char *user;
+        bool made_user, user_dropped;
+        char user[32]; /* the site's system user "setec-s<id>" (sys/accounts), "" for static */
         long long deployment_id; /* the seed's deployments row (create, deploy), else 0 */
         struct site_dns *dns;    /* create with dns_provider, else NULL (freed with the job) */
 };

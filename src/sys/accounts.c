@@ -377,3 +377,99 @@ out:
         pthread_mutex_unlock(&change_lock);
         return rc;
 }
+
+/* ---- per-site system users ---- */
+
+int accounts_site_user_name(long long site_id, char out[ACCOUNTS_SITE_NAME_MAX])
+{
+        if (site_id < 1)
+                return -EINVAL;
+        int n = snprintf(out, ACCOUNTS_SITE_NAME_MAX, ACCOUNTS_SITE_PREFIX "%lld", site_id);
+        return n > 0 && n < ACCOUNTS_SITE_NAME_MAX ? 0 : -EINVAL;
+}
+
+bool accounts_is_site_user(const char *name)
+{
+        size_t pl = strlen(ACCOUNTS_SITE_PREFIX);
+        if (!name || strncmp(name, ACCOUNTS_SITE_PREFIX, pl) != 0 || !valid_username(name))
+                return false;
+        const char *d = name + pl;
+        if (*d < '1' || *d > '9')
+                return false;
+        for (; *d; d++)
+                if (*d < '0' || *d > '9')
+                        return false;
+        return true;
+}
+
+int accounts_site_user_add(const char *name, const char *home, char **err)
+{
+        if (!accounts_is_site_user(name) || !valid_path_inside(home, "/"))
+                return -EINVAL;
+        pthread_mutex_lock(&change_lock);
+        unsigned uid;
+        int rc = accounts_lookup(name, &uid);
+        if (rc == 0) {
+                /* a leftover of ours (a crash between useradd and the row's
+                 * end) is reused; a regular account of that name never */
+                rc = uid < ACCOUNTS_UID_MIN && uid != 0 ? 1 : -EEXIST;
+                goto out;
+        }
+        if (rc != -ENOENT)
+                goto out;
+        const char *argv[] = {"useradd",
+                              "--system",
+                              "--user-group",
+                              "--no-create-home",
+                              "--home-dir",
+                              home,
+                              "--shell",
+                              "/usr/sbin/nologin",
+                              "--",
+                              name,
+                              NULL};
+        int st = 0;
+        rc = run(argv, NULL, 0, &st, err);
+        if (rc == 0 && st != 0)
+                rc = -EIO;
+out:
+        pthread_mutex_unlock(&change_lock);
+        return rc;
+}
+
+int accounts_site_user_del(const char *name, char **err)
+{
+        if (!accounts_is_site_user(name))
+                return -EINVAL;
+        pthread_mutex_lock(&change_lock);
+        unsigned uid;
+        int rc = accounts_lookup(name, &uid);
+        if (rc == -ENOENT) {
+                rc = 0;
+                goto out;
+        }
+        if (rc < 0)
+                goto out;
+        if (uid == 0 || uid >= ACCOUNTS_UID_MIN) {
+                rc = -EPERM; /* not one we made */
+                goto out;
+        }
+        const char *by_euid[] = {"pkill", "--signal", "KILL", "--euid", name, NULL};
+        const char *by_ruid[] = {"pkill", "--signal", "KILL", "--uid", name, NULL};
+        const char *argv[] = {"userdel", "--", name, NULL};
+        int st = 0;
+        run(by_euid, NULL, 0, &st, NULL);
+        run(by_ruid, NULL, 0, &st, NULL);
+        /* killed processes may take a moment to go (userdel: exit 8) */
+        for (int attempt = 0;; attempt++) {
+                rc = run(argv, NULL, 0, &st, err);
+                if (rc < 0 || st != 8 || attempt == 20)
+                        break;
+                sleep_ms(50);
+        }
+        if (rc == 0 && st != 0 && st != 6 /* gone meanwhile */)
+                rc = -EIO;
+out:
+        pthread_mutex_unlock(&change_lock);
+        return rc;
+}

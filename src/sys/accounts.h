@@ -67,3 +67,23 @@ int accounts_create(const char *name, const char *password, const char *shell,
  * *home_kept is set when userdel removed the account but not the home
  * directory (exit 12): the account is gone, so this still counts as success. */
 int accounts_delete(const char *name, bool *home_kept, char **err);
+
+/* ---- per-site system users: each python/node site's code runs as its own
+ * user (created at provision, removed at delete), never as root ---- */
+
+/* "setec-s<id>": fits the 32 characters of a user name for any site id. */
+#define ACCOUNTS_SITE_PREFIX   "setec-s"
+#define ACCOUNTS_SITE_NAME_MAX 32
+/* The site user's name for site id into out. 0, or -EINVAL (id < 1). */
+int accounts_site_user_name(long long site_id, char out[ACCOUNTS_SITE_NAME_MAX]);
+/* A name accounts_site_user_name can produce (and nothing else). */
+bool accounts_is_site_user(const char *name);
+/* useradd --system --user-group --no-create-home --home-dir HOME --shell
+ * /usr/sbin/nologin -- NAME. 0 created, 1 it existed already (a system
+ * account of that name: reused), -EINVAL (bad name or home), -EIO (*err),
+ * -errno. */
+int accounts_site_user_add(const char *name, const char *home, char **err);
+/* End the user's processes, then userdel (its group goes with it; the home,
+ * the site's app_root, is the caller's). 0 (also when it did not exist),
+ * -EINVAL not a site user's name, -EIO (*err), -errno. */
+int accounts_site_user_del(const char *name, char **err);

@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,44 +23,10 @@
  * copy exec keeps for us. */
 #define KEEP_OUTPUT (64u * 1024u)
 
-/* Never prompt for credentials: there is nobody to answer. */
-static const char *const git_env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
-
 static void emit(deploy_output_fn out, void *ctx, const char *s)
 {
         if (out)
                 out(ctx, s, strlen(s));
-}
-
-static int run_step(const char *const *argv, const char *cwd, const char *const *env,
-                    deploy_output_fn out, void *ctx)
-{
-        struct exec_opts o = {
-            .argv = argv,
-            .cwd = cwd,
-            .env = env,
-            .timeout_ms = STEP_TIMEOUT_MS,
-            .max_output = KEEP_OUTPUT,
-            .on_output = out,
-            .ctx = ctx,
-        };
-        struct exec_result res = {0};
-        int r = exec_run(&o, &res);
-        if (r < 0) {
-                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
-                strbuf_printf(&m, "%s: cannot run: %s\n", argv[0], strerror(-r));
-                emit(out, ctx, m.data ? m.data : "");
-                return r;
-        }
-        if (res.timed_out) {
-                emit(out, ctx, "timed out\n");
-                r = -ETIMEDOUT;
-        } else if (res.status != 0) {
-                log_debug("deploy: %s exited with %d", argv[0], res.status);
-                r = -EIO;
-        }
-        exec_result_free(&res);
-        return r;
 }
 
 static bool safe_arg(const char *s)
@@ -76,6 +44,119 @@ static bool safe_dir(const char *s)
         return safe_arg(s) && s[0] == '/';
 }
 
+/* A path git's config syntax takes verbatim (no quote, backslash, '#', ';'). */
+static bool config_safe_path(const char *s)
+{
+        return safe_dir(s) && !strpbrk(s, "\"\\#;") && strlen(s) < 4000;
+}
+
+/* The environment of a step: never a prompt (nobody answers), the private
+ * CA of git.ca_bundle, and for a local source repository a global git
+ * config, written by us and read-only to the step, that trusts exactly that
+ * repository (git drops -c and GIT_CONFIG_* for local transports). */
+struct step_env {
+        const char *env[5];
+        char cainfo[4200];
+        char global[4200];
+        char global_file[64];
+};
+
+static int step_env_init(struct step_env *e, const struct deploy_as *as, bool git)
+{
+        memset(e, 0, sizeof(*e));
+        size_t n = 0;
+        if (!git)
+                return 0;
+        e->env[n++] = "GIT_TERMINAL_PROMPT=0";
+        if (as && !str_empty(as->ca_bundle)) {
+                if (!safe_dir(as->ca_bundle))
+                        return -EINVAL;
+                snprintf(e->cainfo, sizeof(e->cainfo), "GIT_SSL_CAINFO=%s", as->ca_bundle);
+                e->env[n++] = e->cainfo;
+        }
+        if (as && as->user && !str_empty(as->local_source)) {
+                if (!config_safe_path(as->local_source))
+                        return -EINVAL;
+                snprintf(e->global_file, sizeof(e->global_file), "/tmp/setec-gitconfig-XXXXXX");
+                int fd = mkostemp(e->global_file, O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                _cleanup_strbuf_ struct strbuf c = STRBUF_INIT(0);
+                strbuf_printf(&c, "[safe]\n\tdirectory = %s\n\tdirectory = %s/.git\n",
+                              as->local_source, as->local_source);
+                bool ok =
+                    c.data && fchmod(fd, 0644) == 0 && write(fd, c.data, c.len) == (ssize_t)c.len;
+                close(fd);
+                if (!ok) {
+                        unlink(e->global_file);
+                        e->global_file[0] = 0;
+                        return -EIO;
+                }
+                snprintf(e->global, sizeof(e->global), "GIT_CONFIG_GLOBAL=%s", e->global_file);
+                e->env[n++] = e->global;
+        }
+        return 0;
+}
+
+static void step_env_done(struct step_env *e)
+{
+        if (e->global_file[0])
+                unlink(e->global_file);
+}
+
+static int run_step(const struct deploy_as *as, const char *const *argv, const char *cwd, bool git,
+                    deploy_output_fn out, void *ctx)
+{
+        struct exec_user user;
+        if (as && as->user) {
+                int r = exec_user_lookup(as->user, &user);
+                if (r < 0) {
+                        _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+                        strbuf_printf(&m, "user %s: %s\n", as->user, strerror(-r));
+                        emit(out, ctx, m.data ? m.data : "");
+                        return r;
+                }
+                /* never root through a site user's name */
+                if (user.uid == 0 || user.gid == 0)
+                        return -EPERM;
+        }
+        struct step_env e;
+        int r = step_env_init(&e, as, git);
+        if (r < 0) {
+                step_env_done(&e);
+                return r;
+        }
+        struct exec_opts o = {
+            .argv = argv,
+            /* a site user may not enter the panel's own working directory */
+            .cwd = cwd ? cwd : (as && as->user ? "/" : NULL),
+            .env = e.env,
+            .timeout_ms = STEP_TIMEOUT_MS,
+            .max_output = KEEP_OUTPUT,
+            .on_output = out,
+            .ctx = ctx,
+            .user = as && as->user ? &user : NULL,
+        };
+        struct exec_result res = {0};
+        r = exec_run(&o, &res);
+        step_env_done(&e);
+        if (r < 0) {
+                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+                strbuf_printf(&m, "%s: cannot run: %s\n", argv[0], strerror(-r));
+                emit(out, ctx, m.data ? m.data : "");
+                return r;
+        }
+        if (res.timed_out) {
+                emit(out, ctx, "timed out\n");
+                r = -ETIMEDOUT;
+        } else if (res.status != 0) {
+                log_debug("deploy: %s exited with %d", argv[0], res.status);
+                r = -EIO;
+        }
+        exec_result_free(&res);
+        return r;
+}
+
 static bool exists(const char *dir, const char *rel)
 {
         _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
@@ -84,8 +165,8 @@ static bool exists(const char *dir, const char *rel)
         return access(p.data, F_OK) == 0;
 }
 
-int deploy_git_clone(const char *repo, const char *branch, const char *dest, deploy_output_fn out,
-                     void *ctx)
+int deploy_git_clone(const struct deploy_as *as, const char *repo, const char *branch,
+                     const char *dest, deploy_output_fn out, void *ctx)
 {
         /* The repo is validated upstream too; this layer refuses anything
          * git could read as an option on its own. */
@@ -93,23 +174,22 @@ int deploy_git_clone(const char *repo, const char *branch, const char *dest, dep
                 return -EINVAL;
         const char *const argv[] = {"git", "clone", "--branch", branch, "--progress",
                                     "--",  repo,    dest,       NULL};
-        return run_step(argv, NULL, git_env, out, ctx);
+        return run_step(as, argv, NULL, true, out, ctx);
 }
 
-int deploy_git_pull(const char *dir, deploy_output_fn out, void *ctx)
+int deploy_git_pull(const struct deploy_as *as, const char *dir, deploy_output_fn out, void *ctx)
 {
         if (!safe_dir(dir))
                 return -EINVAL;
-        /* The tree belongs to the app user, we are root: without this git
-         * refuses it as "dubious ownership". Only for this one directory. */
-        _cleanup_strbuf_ struct strbuf safe = STRBUF_INIT(0);
-        if (strbuf_printf(&safe, "safe.directory=%s", dir) < 0)
-                return -ENOMEM;
-        const char *const argv[] = {"git", "-c", safe.data, "-C", dir, "pull", "--ff-only", NULL};
-        return run_step(argv, NULL, git_env, out, ctx);
+        /* Run by the tree's owner (the site user; root for a static site):
+         * no safe.directory override, so git itself refuses a tree that is
+         * not the runner's, and whatever the tree's .git/config names
+         * (core.fsmonitor, hooks) runs with the owner's rights only. */
+        const char *const argv[] = {"git", "-C", dir, "pull", "--ff-only", NULL};
+        return run_step(as, argv, dir, true, out, ctx);
 }
 
-int deploy_python(const char *dir, deploy_output_fn out, void *ctx)
+int deploy_python(const struct deploy_as *as, const char *dir, deploy_output_fn out, void *ctx)
 {
         if (!safe_dir(dir))
                 return -EINVAL;
@@ -128,7 +208,7 @@ int deploy_python(const char *dir, deploy_output_fn out, void *ctx)
                     access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
                 const char *const argv[] = {py, "-m", "venv", "--", venv.data, NULL};
                 emit(out, ctx, "$ python3 -m venv venv\n");
-                r = run_step(argv, dir, NULL, out, ctx);
+                r = run_step(as, argv, dir, false, out, ctx);
                 if (r < 0)
                         return r;
         }
@@ -137,10 +217,10 @@ int deploy_python(const char *dir, deploy_output_fn out, void *ctx)
         const char *const argv[] = {
             pip.data, "install", "--disable-pip-version-check", "--no-input", "-r", req.data, NULL};
         emit(out, ctx, "$ pip install -r requirements.txt\n");
-        return run_step(argv, dir, NULL, out, ctx);
+        return run_step(as, argv, dir, false, out, ctx);
 }
 
-int deploy_node(const char *dir, deploy_output_fn out, void *ctx)
+int deploy_node(const struct deploy_as *as, const char *dir, deploy_output_fn out, void *ctx)
 {
         if (!safe_dir(dir))
                 return -EINVAL;
@@ -150,7 +230,7 @@ int deploy_node(const char *dir, deploy_output_fn out, void *ctx)
         const char *const argv[] = {"npm", lock ? "ci" : "install", "--no-audit", "--no-fund",
                                     NULL};
         emit(out, ctx, lock ? "$ npm ci\n" : "$ npm install\n");
-        return run_step(argv, dir, NULL, out, ctx);
+        return run_step(as, argv, dir, false, out, ctx);
 }
 
 static bool port_free(int port)

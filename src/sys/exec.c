@@ -2,12 +2,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,31 +22,77 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 
-static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+static const char default_path[] = EXEC_PATH;
 
-bool exec_find(const char *prog)
+/* prog as the child will run it: itself when it has a '/', else the first
+ * executable EXEC_PATH entry. */
+static bool resolve(const char *prog, char full[PATH_MAX])
 {
         if (str_empty(prog))
                 return false;
-        if (strchr(prog, '/'))
+        if (strchr(prog, '/')) {
+                if (snprintf(full, PATH_MAX, "%s", prog) >= PATH_MAX)
+                        return false;
                 return access(prog, X_OK) == 0;
-        const char *path = getenv("PATH");
-        _cleanup_free_ char *copy = strdup(path && *path ? path : default_path);
+        }
+        _cleanup_free_ char *copy = strdup(default_path);
         if (!copy)
                 return false;
         char *save = NULL;
         for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                char full[PATH_MAX];
-                if (snprintf(full, sizeof(full), "%s/%s", d, prog) < (int)sizeof(full) &&
-                    access(full, X_OK) == 0)
+                struct stat st;
+                if (snprintf(full, PATH_MAX, "%s/%s", d, prog) < PATH_MAX &&
+                    access(full, X_OK) == 0 && stat(full, &st) == 0 && S_ISREG(st.st_mode))
                         return true;
         }
         return false;
 }
 
-/* The child's environment: PATH, LANG=C (stable output for parsers), HOME,
- * plus the caller's entries. Nothing else of ours leaks into it. */
-static char **build_env(const char *const *extra)
+bool exec_find(const char *prog)
+{
+        char full[PATH_MAX];
+        return resolve(prog, full);
+}
+
+int exec_user_lookup(const char *name, struct exec_user *u)
+{
+        memset(u, 0, sizeof(*u));
+        if (str_empty(name) || strlen(name) > 32)
+                return -EINVAL;
+        struct passwd pw, *res = NULL;
+        long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+        size_t bufsz = sz > 0 ? (size_t)sz : 16384;
+        _cleanup_free_ char *buf = malloc(bufsz);
+        if (!buf)
+                return -ENOMEM;
+        int r = getpwnam_r(name, &pw, buf, bufsz, &res);
+        if (r != 0)
+                return r > 0 ? -r : -EIO;
+        if (!res)
+                return -ENOENT;
+        if (!pw.pw_dir || pw.pw_dir[0] != '/' || strlen(pw.pw_dir) >= sizeof(u->home))
+                return -EINVAL;
+        u->uid = pw.pw_uid;
+        u->gid = pw.pw_gid;
+        snprintf(u->home, sizeof(u->home), "%s", pw.pw_dir);
+        int n = EXEC_USER_MAX_GROUPS;
+        if (getgrouplist(name, pw.pw_gid, u->groups, &n) < 0)
+                return -E2BIG;
+        u->ngroups = n;
+        return 0;
+}
+
+/* PATH and HOME are fixed: a caller's entry cannot redirect the lookup of
+ * argv[0] or where a tool reads its dot-files. */
+static bool reserved_entry(const char *e)
+{
+        return !strncmp(e, "PATH=", 5) || !strncmp(e, "HOME=", 5) || !strchr(e, '=');
+}
+
+/* The child's environment: PATH=EXEC_PATH, LANG=C.UTF-8 (untranslated,
+ * stable output for parsers), HOME (root's, or the user's), plus the
+ * caller's entries. Nothing of the panel's own environment leaks into it. */
+static char **build_env(const char *const *extra, const struct exec_user *user)
 {
         size_t n = 0;
         while (extra && extra[n])
@@ -49,17 +101,21 @@ static char **build_env(const char *const *extra)
         if (!env)
                 return NULL;
         size_t i = 0;
-        const char *path = getenv("PATH");
-        _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
-        strbuf_printf(&p, "PATH=%s", path && *path ? path : default_path);
-        env[i++] = strbuf_steal(&p);
-        env[i++] = strdup("LANG=C");
-        const char *home = getenv("HOME");
+        env[i++] = strdup("PATH=" EXEC_PATH);
+        env[i++] = strdup("LANG=C.UTF-8");
         _cleanup_strbuf_ struct strbuf h = STRBUF_INIT(0);
-        strbuf_printf(&h, "HOME=%s", home && *home ? home : "/root");
+        strbuf_printf(&h, "HOME=%s", user ? user->home : "/root");
         env[i++] = strbuf_steal(&h);
         for (size_t k = 0; k < n; k++)
-                env[i++] = strdup(extra[k]);
+                if (!reserved_entry(extra[k]))
+                        env[i++] = strdup(extra[k]);
+        for (size_t k = 0; k < i; k++)
+                if (!env[k]) {
+                        for (size_t f = 0; f < i; f++)
+                                free(env[f]);
+                        free(env);
+                        return NULL;
+                }
         return env;
 }
 
@@ -77,6 +133,65 @@ void exec_set_cancel_fd(int fd)
         cancel_fd = fd;
 }
 
+/* In the child: close every fd above 2. close_range (Linux 5.9) when the
+ * kernel has it, else one close per possible fd. */
+static void close_above_stderr(void)
+{
+#ifdef SYS_close_range
+        if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+                return;
+#endif
+        struct rlimit rl;
+        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                       ? (long)rl.rlim_cur
+                       : 65536;
+        if (max > 1 << 20)
+                max = 1 << 20;
+        for (long fd = 3; fd < max; fd++)
+                close((int)fd);
+}
+
+/* In the child, after fork: only async-signal-safe calls, then exec. Exit
+ * 126 when the child cannot be set up as asked (never runs the program
+ * half-configured, e.g. still as root). */
+static void __attribute__((noreturn)) child(const struct exec_opts *o, const char *prog, int in_fd,
+                                            int out_fd, int devnull, pid_t parent, char **env)
+{
+        /* own process group so a timeout or a cancel kills its children too */
+        setpgid(0, 0);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(in_fd >= 0 ? in_fd : devnull, STDIN_FILENO) < 0 ||
+            dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
+                _exit(126);
+        close_above_stderr();
+        const struct exec_user *u = o->user;
+        if (u) {
+                umask(022);
+                if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
+                    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
+                        _exit(126);
+                /* no way back: a uid that could regain root is refused */
+                if (u->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+                        _exit(126);
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                        _exit(126);
+        }
+        /* after the credential change, which clears it */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+                _exit(126); /* the panel died before the line above */
+        if (o->cwd && chdir(o->cwd) < 0)
+                _exit(126);
+        /* execve: argv[0] was resolved in the parent, on EXEC_PATH */
+        execve(prog, (char *const *)o->argv, env);
+        _exit(127);
+}
+
 static void kill_group(pid_t pid, int sig)
 {
         if (kill(-pid, sig) < 0)
@@ -88,31 +203,34 @@ int exec_run(const struct exec_opts *o, struct exec_result *res)
         memset(res, 0, sizeof(*res));
         if (!o->argv || str_empty(o->argv[0]))
                 return -EINVAL;
-        if (!exec_find(o->argv[0]))
+        char prog[PATH_MAX];
+        if (!resolve(o->argv[0], prog))
                 return -ENOENT;
+        /* every fd made here is CLOEXEC: only the dup2'd copies (0-2) reach
+         * the program, and no other thread's fork inherits them */
         int out[2] = {-1, -1}, in[2] = {-1, -1};
-        if (pipe2(out, O_CLOEXEC) < 0)
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0)
                 return -errno;
+        if (pipe2(out, O_CLOEXEC) < 0) {
+                int e = -errno;
+                close(devnull);
+                return e;
+        }
         if (o->stdin_data && pipe2(in, O_CLOEXEC) < 0) {
                 int e = -errno;
+                close(devnull);
                 close(out[0]);
                 close(out[1]);
                 return e;
         }
-        char **env = build_env(o->env);
-        if (!env) {
-                close(out[0]);
-                close(out[1]);
-                if (in[0] >= 0) {
-                        close(in[0]);
-                        close(in[1]);
-                }
-                return -ENOMEM;
-        }
-        pid_t pid = fork();
+        char **env = build_env(o->env, o->user);
+        pid_t parent = getpid();
+        pid_t pid = env ? fork() : -1;
         if (pid < 0) {
-                int e = -errno;
+                int e = env ? -errno : -ENOMEM;
                 free_env(env);
+                close(devnull);
                 close(out[0]);
                 close(out[1]);
                 if (in[0] >= 0) {
@@ -121,25 +239,11 @@ int exec_run(const struct exec_opts *o, struct exec_result *res)
                 }
                 return e;
         }
-        if (pid == 0) {
-                /* child: own process group so a timeout kills its children too */
-                setpgid(0, 0);
-                sigset_t all;
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                signal(SIGPIPE, SIG_DFL);
-                int devnull = open("/dev/null", O_RDONLY);
-                dup2(in[0] >= 0 ? in[0] : devnull, STDIN_FILENO);
-                dup2(out[1], STDOUT_FILENO);
-                dup2(out[1], STDERR_FILENO);
-                if (o->cwd && chdir(o->cwd) < 0)
-                        _exit(126);
-                /* execvpe searches PATH from the environment we pass */
-                execvpe(o->argv[0], (char *const *)o->argv, env);
-                _exit(127);
-        }
+        if (pid == 0)
+                child(o, prog, in[0], out[1], devnull, parent, env);
         setpgid(pid, pid);
         free_env(env);
+        close(devnull);
         close(out[1]);
         if (in[0] >= 0)
                 close(in[0]);

@@ -1,11 +1,42 @@
 /* The only place that starts programs. argv arrays only (never a shell),
  * a timeout, a cap on captured output, optional stdin data, a clean
  * environment. Callers validate every identifier first and put "--" before
- * user data in argv. */
+ * user data in argv.
+ *
+ * The child gets: fds 0-2 only (everything else closed with close_range
+ * before exec), its own process group (a timeout or a cancel ends the whole
+ * tree), SIGKILL when the panel dies (PR_SET_PDEATHSIG: strictly, when the
+ * thread that called exec_run ends, so call it from a thread that outlives
+ * the child, as pool workers do), the default signal
+ * mask and dispositions, and a fixed environment: PATH=EXEC_PATH,
+ * LANG=C.UTF-8, HOME, plus the caller's entries. Nothing of the panel's own
+ * environment is inherited. With .user set it runs as that user (groups,
+ * gid, uid, HOME, umask 022, no_new_privs), switched in the child before
+ * exec. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* The PATH of every child, and where exec_find looks. */
+#define EXEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#define EXEC_USER_MAX_GROUPS 64
+
+/* Who a child runs as (exec_user_lookup fills it from the passwd/group
+ * databases in the parent: the child only makes system calls). */
+struct exec_user {
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[EXEC_USER_MAX_GROUPS]; /* supplementary groups */
+        int ngroups;
+        char home[4096];
+};
+
+/* Fill u for user name: uid, primary gid, supplementary groups (initgroups'
+ * list), home. 0, -EINVAL (bad name), -ENOENT (no such user), -errno. */
+int exec_user_lookup(const char *name, struct exec_user *u);
 
 struct exec_opts {
         const char *const *argv; /* argv[0] is looked up in PATH when it has no '/' */
@@ -20,6 +51,9 @@ struct exec_opts {
         /* Called with each chunk of output as it arrives (for live progress), may be NULL. */
         void (*on_output)(void *ctx, const char *data, size_t len);
         void *ctx;
+        /* Run as this user (NULL = as ourselves). Entries of env named PATH or
+         * HOME are ignored either way: those two are fixed. */
+        const struct exec_user *user;
 };
 
 struct exec_result {
@@ -42,5 +76,6 @@ void exec_result_free(struct exec_result *res);
  * result says cancelled. -1 clears it. The fd stays the caller's. */
 void exec_set_cancel_fd(int fd);
 
-/* Search PATH for prog: true when found executable. */
+/* Search EXEC_PATH for prog (what the child would run): true when found
+ * executable. */
 bool exec_find(const char *prog);

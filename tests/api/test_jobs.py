@@ -212,9 +212,11 @@ def test_list_detail_stream_round_trip(env):
     assert d["state"] == "done" and d["error"] is None
     assert d["created_at"].endswith("Z") and d["started_at"] and d["finished_at"]
     names = [s["name"] for s in d["steps"]]
-    assert names[:3] == ["site row", "app_root", "git clone"], names
+    assert names[:5] == ["site row", "systemd", "site user", "app_root", "git clone"], names
     by = {s["name"]: s["state"] for s in d["steps"]}
     assert by["git clone"] == "done" and by["unit"] == "skipped" and by["nginx"] == "done"
+    # a static site has no app: no systemd check, no site user
+    assert by["systemd"] == "skipped" and by["site user"] == "skipped"
     assert "site created" in d["output"]
     # the list: filters, newest first, paging with X-Total-Count
     r = req(e, "GET", f"/api/jobs?kind=site_create&subject=site:{sid}")

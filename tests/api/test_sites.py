@@ -3,7 +3,7 @@ validation (nothing executed on bad input), create from a local bare git
 repository and fetch through nginx, partial update, rename, a change nginx -t
 rejects rolled back while the old site keeps serving, delete, deployments,
 asynchronous create with its SSE stream, static logs, and app sites failing
-cleanly at the unit step on a machine without systemd (full rollback)."""
+cleanly at the systemd step on a machine without systemd (full rollback)."""
 import json
 import os
 import pwd
@@ -447,7 +447,8 @@ def test_clone_into_non_empty_root_refused(env):
 
 @pytest.mark.parametrize("app_type,entry", [("python", "app.py"), ("node", "server.js")])
 def test_app_site_without_systemd_fails_cleanly(env, app_type, entry):
-    """No system bus here: the unit step fails and everything is undone."""
+    """No system bus here: the systemd step, the first of an app, fails and
+    everything is undone."""
     e = env
     had_user = user_exists("setec-app")
     domain = f"{app_type}-app.test"
@@ -458,11 +459,14 @@ def test_app_site_without_systemd_fails_cleanly(env, app_type, entry):
     assert r.status_code >= 500, r.text
     j = r.json()
     assert "failed" in j["error"]
-    # it stops at the systemd check, before anything that would outlive it
-    # (the app user) is made
+    # it stops at once at the systemd check, before any of the app's code
+    # runs and before anything that would outlive it (the site user) is made
     assert j["step"] == "systemd", j
-    assert "venv" in open_deploy_output(e, j["deployment_id"]) or app_type == "node"
+    out = open_deploy_output(e, j["deployment_id"])
+    assert "venv" not in out and "npm" not in out and "git clone" not in out, out
     assert user_exists("setec-app") == had_user
+    assert not any(p.pw_name.startswith("setec-s") and p.pw_name[7:].isdigit()
+                   and p.pw_dir.endswith(domain) for p in pwd.getpwall())
     assert_no_trace(e, domain)
     got = e.panel.query("SELECT status, site_id FROM deployments WHERE id = ?",
                         j["deployment_id"])

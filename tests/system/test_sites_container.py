@@ -5,7 +5,13 @@ systemd. A python and a node site are created from local bare git
 repositories under git.local_root (the apps of tests/fixtures/apps), fetched
 through nginx by Host header, stopped/started/restarted (ActiveState seen in
 GET /sites), their logs read and streamed, a new commit deployed and the
-sites deleted again."""
+sites deleted again.
+
+App code never runs as root: each app site has its own system user
+(setec-s<id>) that owns the tree, runs the unit and runs every build step. A
+node app's npm `preinstall` script, a `core.fsmonitor` planted in the
+deployed tree's .git/config and a replaced venv/bin/pip each record the uid
+they ran with: the site user's, never 0. Deleting the site removes the user."""
 import os
 import secrets
 import shutil
@@ -58,11 +64,12 @@ def git(ctr, *args, cwd=None):
     return r.stdout
 
 
-def make_repo(ctr, kind):
+def make_repo(ctr, kind, name=None):
     """A bare repo /srv/git/app-<kind>.git holding the fixture app, and a
     work tree to push new commits from. Returns (bare path, work path)."""
-    bare = f"{GIT_ROOT}/app-{kind}.git"
-    work = f"/root/work-{kind}"
+    name = name or kind
+    bare = f"{GIT_ROOT}/app-{name}.git"
+    work = f"/root/work-{name}"
     os.makedirs(ctr.path(GIT_ROOT), exist_ok=True)
     git(ctr, "init", "-q", "--bare", "-b", "main", bare)
     shutil.copytree(os.path.join(APPS, kind), ctr.path(work))
@@ -113,6 +120,16 @@ def inside(ctr):
 
 def via_nginx(domain, path="/", timeout=5):
     return requests.get(f"http://127.0.0.1{path}", headers={"Host": domain}, timeout=timeout)
+
+
+def not_served(domain, text):
+    """True when nginx no longer serves text for domain: the default server
+    refuses a name without a vhost (return 444 closes the connection) or
+    answers something else."""
+    try:
+        return text not in via_nginx(domain).text
+    except requests.exceptions.ConnectionError:
+        return True
 
 
 def wait_content(domain, want, timeout=15, path="/"):
@@ -172,6 +189,27 @@ def create_site(p, tok, body):
     return site_id
 
 
+def uid_of(ctr, user):
+    r = ctr.run(["id", "-u", user])
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def uid_file(ctr, path):
+    """The uid a planted program wrote to path (None when it never ran)."""
+    try:
+        with open(ctr.path(path)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def plant(ctr, path, out):
+    """An executable at path (in the container) writing its uid to out."""
+    with open(ctr.path(path), "w") as f:
+        f.write(f"#!/bin/sh\nid -u > {out}\nexit 0\n")
+    os.chmod(ctr.path(path), 0o755)
+
+
 def control(p, tok, site_id, action, expect):
     r = p.request("POST", f"/sites/{site_id}/{action}", token=tok, timeout=60)
     assert r.status_code == 200, r.text
@@ -182,6 +220,16 @@ def exercise(ctr, p, tok, kind, entry, banner):
     domain = f"{kind}-{secrets.token_hex(2)}.setec.test"
     unit = f"app-{domain}.service"
     bare, work = make_repo(ctr, kind)
+    if kind == "node":
+        # the repository's own install script: runs as whoever runs npm
+        pkg = ctr.path(f"{work}/package.json")
+        with open(pkg) as f:
+            text = f.read()
+        with open(pkg, "w") as f:
+            f.write(text.replace('"main"', '"scripts": {"preinstall": "id -u > preinstall-uid"},\n'
+                                 '  "main"', 1))
+        git(ctr, "commit", "-q", "-am", "preinstall", cwd=work)
+        git(ctr, "push", "-q", "origin", "main", cwd=work)
 
     site_id = create_site(p, tok, {"domain": domain, "app_type": kind, "app_entry": entry,
                                    "git_repo": bare, "git_branch": "main"})
@@ -201,13 +249,25 @@ def exercise(ctr, p, tok, kind, entry, banner):
     with open(ctr.path(f"/etc/systemd/system/{unit}")) as f:
         text = f.read()
     assert f'Environment="PORT={port}"' in text or f"Environment=PORT={port}" in text, text
-    assert "User=setec-app" in text and "NoNewPrivileges=yes" in text, text
+    user = f"setec-s{site_id}"
+    uid = uid_of(ctr, user)
+    assert uid and uid != "0", user
+    assert f"User={user}\n" in text and "NoNewPrivileges=yes" in text, text
     assert unit_prop(ctr, unit, "UnitFileState") == "enabled"
+    # the site user owns the whole tree (made by it: clone, venv, npm)
+    for rel in ("", "/VERSION", "/.git/config",
+                "/venv/bin/python3" if kind == "python" else "/package-lock.json"):
+        st = os.lstat(ctr.path(root + rel))
+        assert str(st.st_uid) == uid, (rel, st.st_uid, uid)
+    if kind == "node":
+        assert uid_file(ctr, f"{root}/preinstall-uid") == uid
 
-    # served through nginx by name, by the app running as the unprivileged user
+    # served through nginx by name, by the app running as the site user
     body = wait_content(domain, f"{banner} v1")
-    uid = ctr.run(["id", "-u", "setec-app"]).stdout.strip()
-    assert f"uid={uid}" in body and uid != "0", body
+    assert f"uid={uid}" in body, body
+    main_pid = unit_prop(ctr, unit, "MainPID")
+    r = ctr.run(["stat", "-c", "%u", f"/proc/{main_pid}"])
+    assert r.stdout.strip() == uid, (main_pid, r.stdout, r.stderr)
     assert unit_prop(ctr, unit, "ActiveState") == "active"
     s = listed(p, tok, site_id)
     assert s["status"] == "active" and s["running"] is True, s
@@ -259,6 +319,17 @@ def exercise(ctr, p, tok, kind, entry, banner):
     finally:
         stream.close()
 
+    # a hostile tree: a core.fsmonitor planted in .git/config and (python)
+    # a replaced venv/bin/pip. On the next deploy both run as the site user.
+    plant(ctr, "/usr/local/bin/setec-fsmonitor-probe", f"{root}/fsmonitor-uid")
+    with open(ctr.path(f"{root}/.git/config"), "a") as f:
+        f.write("[core]\n\tfsmonitor = /usr/local/bin/setec-fsmonitor-probe\n")
+    if kind == "python":
+        os.unlink(ctr.path(f"{root}/venv/bin/pip"))
+        plant(ctr, f"{root}/venv/bin/pip", f"{root}/pip-uid")
+        gid = ctr.run(["id", "-g", user]).stdout.strip()
+        os.chown(ctr.path(f"{root}/venv/bin/pip"), int(uid), int(gid))
+
     # deploy a new commit: pulled, restarted, new content
     push_version(ctr, work, "v2")
     r = p.request("POST", f"/sites/{site_id}/deploy", token=tok, timeout=PROVISION_TIMEOUT)
@@ -267,6 +338,9 @@ def exercise(ctr, p, tok, kind, entry, banner):
     assert deps[0]["status"] == "success", deps
     wait_content(domain, f"{banner} v2")
     assert unit_prop(ctr, unit, "ActiveState") == "active"
+    assert uid_file(ctr, f"{root}/fsmonitor-uid") == uid  # ran, and not as root
+    if kind == "python":
+        assert uid_file(ctr, f"{root}/pip-uid") == uid
 
     # delete: unit stopped and gone, vhost disabled, files kept
     r = p.request("DELETE", f"/sites/{site_id}", token=tok, timeout=60)
@@ -275,9 +349,13 @@ def exercise(ctr, p, tok, kind, entry, banner):
     assert not os.path.exists(ctr.path(f"/etc/systemd/system/{unit}"))
     assert unit_prop(ctr, unit, "LoadState") == "not-found"
     assert not os.path.lexists(ctr.path(f"/etc/nginx/sites-enabled/{domain}"))
-    assert f"{banner} v" not in via_nginx(domain).text
+    assert not_served(domain, f"{banner} v")
     assert os.path.isfile(ctr.path(f"{root}/VERSION"))
     assert p.request("GET", f"/sites/{site_id}", token=tok).status_code == 404
+    # its user is gone; the kept files went back to root
+    assert uid_of(ctr, user) is None
+    assert ctr.run(["getent", "group", user]).returncode != 0
+    assert os.lstat(ctr.path(f"{root}/VERSION")).st_uid == 0
     assert ctr.run(["/usr/sbin/nginx", "-t"]).returncode == 0
 
 
@@ -289,3 +367,31 @@ def test_python_site(ctr, inside):
 def test_node_site(ctr, inside):
     p, tok = inside
     exercise(ctr, p, tok, "node", "server.js", "node-app")
+
+
+def test_app_site_turned_static_gives_the_tree_back_to_root(ctr, inside):
+    """A python site changed to static: its unit and its user go, root owns
+    the tree again (static sites' git runs as root and git refuses a tree it
+    does not own), and a deploy still works."""
+    p, tok = inside
+    domain = f"retype-{secrets.token_hex(2)}.setec.test"
+    bare, work = make_repo(ctr, "python", "retype")
+    site_id = create_site(p, tok, {"domain": domain, "app_type": "python", "app_entry": "app.py",
+                                   "git_repo": bare, "git_branch": "main"})
+    user = f"setec-s{site_id}"
+    root = detail(p, tok, site_id)["Site"]["app_root"]
+    assert uid_of(ctr, user) not in (None, "0")
+    r = p.request("PUT", f"/sites/{site_id}", token=tok, json={"app_type": "static"}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert uid_of(ctr, user) is None
+    assert os.lstat(ctr.path(f"{root}/VERSION")).st_uid == 0
+    assert os.lstat(ctr.path(f"{root}/.git/config")).st_uid == 0
+    push_version(ctr, work, "static-v2")
+    r = p.request("POST", f"/sites/{site_id}/deploy", token=tok, timeout=PROVISION_TIMEOUT)
+    assert r.status_code in (200, 202), r.text
+    deps = wait_deployments_done(p, tok, site_id)
+    assert deps[0]["status"] == "success", deps
+    with open(ctr.path(f"{root}/VERSION")) as f:
+        assert f.read() == "static-v2\n"
+    r = p.request("DELETE", f"/sites/{site_id}", token=tok, timeout=60)
+    assert r.status_code == 200, r.text

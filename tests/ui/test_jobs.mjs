@@ -33,7 +33,7 @@ function silentRemote() {
 // POST /sites from the page (session cookie + CSRF), asynchronously
 async function startCreate(page, body) {
   return page.evaluate(async (b) => {
-    const csrf = document.cookie.split('; ').find((c) => c.startsWith('setec_csrf=')).split('=')[1];
+    const csrf = document.cookie.split('; ').find((c) => /^(__Host-)?setec_csrf=/.test(c)).split('=')[1];
     const r = await fetch('/sites', {
       method: 'POST',
       headers: {

@@ -243,7 +243,9 @@ async function main() {
       await page.fill('#site-git-branch', 'feature..x');
       await page.fill('#site-git-repo', '--upload-pack=evil');
       await page.click('#site-submit');
-      await sleep(300);
+      // wait for the condition (the three field errors), not for a time
+      await page.waitForFunction(() => ['domain', 'git_branch', 'git_repo'].every(
+        (f) => (document.querySelector(`[data-error-for="${f}"]`)?.textContent || '').trim() !== ''));
       page.off('request', onReq);
       assert(!posted, 'the form was sent');
       const domainErr = (await page.textContent('[data-error-for="domain"]')).trim();

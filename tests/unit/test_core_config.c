@@ -91,6 +91,7 @@ static void check_defaults(const struct config *c)
         assert_int_equal(c->nginx.https_port, 443);
         assert_string_equal(c->systemd.unit_dir, "/etc/systemd/system");
         assert_string_equal(c->git.local_root, "/srv/git");
+        assert_string_equal(c->git.ca_bundle, "");
         assert_string_equal(c->acme.email, "");
         assert_false(c->acme.staging);
         assert_string_equal(c->acme.account_dir, "/opt/setec-manager/data/acme");
@@ -174,6 +175,7 @@ static void test_full_fixture(void **state)
         assert_int_equal(c.nginx.https_port, 8443);
         assert_string_equal(c.systemd.unit_dir, "/tmp/setec/units");
         assert_string_equal(c.git.local_root, "/tmp/setec/git");
+        assert_string_equal(c.git.ca_bundle, "/tmp/setec/git-ca.pem");
         assert_string_equal(c.acme.email, "admin@example.com");
         assert_true(c.acme.staging);
         assert_string_equal(c.acme.account_dir, "/tmp/setec/acme");
@@ -318,6 +320,9 @@ static void test_bad_values(void **state)
             {"autarch:\n  git_repo: \"ext::sh -c id\"\n", "autarch.git_repo"},
             {"autarch:\n  git_repo: \"--upload-pack=x\"\n", "autarch.git_repo"},
             {"autarch:\n  git_branch: \"-x\"\n", "autarch.git_branch"},
+            {"git:\n  ca_bundle: relative/ca.pem\n", "git.ca_bundle"},
+            {"git:\n  ca_bundle: /etc/../x.pem\n", "git.ca_bundle"},
+            {"git:\n  ca_bundle: \"/etc/ca\\n.pem\"\n", "git.ca_bundle"},
             {"server: 5\n", "server"},
             {"nginx: [a, b]\n", "nginx"},
         };

@@ -217,6 +217,33 @@ static void test_lookup(void **state)
         assert_null(err);
 }
 
+static void test_site_user_names(void **state)
+{
+        char n[ACCOUNTS_SITE_NAME_MAX];
+        assert_int_equal(accounts_site_user_name(1, n), 0);
+        assert_string_equal(n, "setec-s1");
+        assert_int_equal(accounts_site_user_name(9223372036854775807LL, n), 0);
+        assert_string_equal(n, "setec-s9223372036854775807");
+        assert_true(accounts_valid_name(n));
+        assert_true(accounts_is_site_user(n));
+        assert_int_equal(accounts_site_user_name(0, n), -EINVAL);
+        assert_int_equal(accounts_site_user_name(-5, n), -EINVAL);
+        assert_true(accounts_is_site_user("setec-s42"));
+        static const char *const not_ours[] = {"setec-s",   "setec-s0", "setec-s01", "setec-s1x",
+                                               "setec-app", "root",     "setec-s-1", "xsetec-s1",
+                                               "setec-s1 ", "SETEC-S1", NULL};
+        for (size_t i = 0; not_ours[i]; i++)
+                if (accounts_is_site_user(not_ours[i]))
+                        fail_msg("%s taken for a site user", not_ours[i]);
+        assert_false(accounts_is_site_user(NULL));
+        /* nothing runs for a name that is not a site user's */
+        assert_int_equal(accounts_site_user_add("root", "/srv/x", NULL), -EINVAL);
+        assert_int_equal(accounts_site_user_add("setec-s1", "relative", NULL), -EINVAL);
+        assert_int_equal(accounts_site_user_add("setec-s1", "/srv/../etc", NULL), -EINVAL);
+        assert_int_equal(accounts_site_user_del("root", NULL), -EINVAL);
+        assert_int_equal(accounts_site_user_del("setec-app", NULL), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -232,6 +259,7 @@ int main(void)
             cmocka_unit_test(test_parse_empty_and_missing),
             cmocka_unit_test(test_refusals_run_nothing),
             cmocka_unit_test(test_lookup),
+            cmocka_unit_test(test_site_user_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

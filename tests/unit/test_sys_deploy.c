@@ -2,6 +2,7 @@
  * bare repository in a temp dir, no network. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,7 +109,7 @@ static void test_clone_and_pull(void **state)
         char dest[300];
         snprintf(dest, sizeof(dest), "%s/site-a", tmp);
         struct out o = {.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_clone(bare, "main", dest, collect, &o), 0);
+        assert_int_equal(deploy_git_clone(NULL, bare, "main", dest, collect, &o), 0);
         char *t = get(dest, "index.html");
         assert_non_null(t);
         assert_string_equal(t, "version 1\n");
@@ -121,7 +122,7 @@ static void test_clone_and_pull(void **state)
         put(work, "index.html", "version 2\n");
         commit_push("two");
         o = (struct out){.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_pull(dest, collect, &o), 0);
+        assert_int_equal(deploy_git_pull(NULL, dest, collect, &o), 0);
         t = get(dest, "index.html");
         assert_string_equal(t, "version 2\n");
         free(t);
@@ -134,7 +135,7 @@ static void test_clone_and_pull(void **state)
         put(work, "index.html", "version 3\n");
         commit_push("three");
         o = (struct out){.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_pull(dest, collect, &o), -EIO);
+        assert_int_equal(deploy_git_pull(NULL, dest, collect, &o), -EIO);
         t = get(dest, "index.html");
         assert_string_equal(t, "version 2\n");
         free(t);
@@ -150,7 +151,7 @@ static void test_clone_into_nonempty_fails(void **state)
         assert_int_equal(mkdir_p(dest, 0755), 0);
         put(dest, "keep", "mine\n");
         struct out o = {.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_clone(bare, "main", dest, collect, &o), -EIO);
+        assert_int_equal(deploy_git_clone(NULL, bare, "main", dest, collect, &o), -EIO);
         assert_non_null(strstr(out_text(&o), "already exists and is not an empty directory"));
         char *t = get(dest, "keep");
         assert_string_equal(t, "mine\n");
@@ -164,7 +165,7 @@ static void test_missing_branch(void **state)
         char dest[300];
         snprintf(dest, sizeof(dest), "%s/site-b", tmp);
         struct out o = {.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_clone(bare, "no-such-branch", dest, collect, &o), -EIO);
+        assert_int_equal(deploy_git_clone(NULL, bare, "no-such-branch", dest, collect, &o), -EIO);
         /* git's own message, for the deployment log */
         assert_non_null(strstr(out_text(&o), "no-such-branch"));
         assert_non_null(strstr(out_text(&o), "not found"));
@@ -173,7 +174,7 @@ static void test_missing_branch(void **state)
         char nope[300];
         snprintf(nope, sizeof(nope), "%s/nope.git", tmp);
         o = (struct out){.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_clone(nope, "main", dest, collect, &o), -EIO);
+        assert_int_equal(deploy_git_clone(NULL, nope, "main", dest, collect, &o), -EIO);
         assert_non_null(strstr(out_text(&o), "does not exist"));
         strbuf_free(&o.b);
 }
@@ -186,18 +187,19 @@ static void test_option_injection_refused(void **state)
         snprintf(marker, sizeof(marker), "%s/pwned", tmp);
         snprintf(evil, sizeof(evil), "--upload-pack=touch %s", marker);
         struct out o = {.b = STRBUF_INIT(1 << 20)};
-        assert_int_equal(deploy_git_clone(evil, "main", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone("-u", "main", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone(bare, "-b", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone(bare, "main", "-x", collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone(bare, "main", "relative/dir", collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone(bare, "a..b", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone(bare, "main\n", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone("", "main", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_clone(NULL, "main", dest, collect, &o), -EINVAL);
-        assert_int_equal(deploy_git_pull("-C/", collect, &o), -EINVAL);
-        assert_int_equal(deploy_python("--help", collect, &o), -EINVAL);
-        assert_int_equal(deploy_node("rel", collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, evil, "main", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, "-u", "main", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, bare, "-b", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, bare, "main", "-x", collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, bare, "main", "relative/dir", collect, &o),
+                         -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, bare, "a..b", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, bare, "main\n", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, "", "main", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_clone(NULL, NULL, "main", dest, collect, &o), -EINVAL);
+        assert_int_equal(deploy_git_pull(NULL, "-C/", collect, &o), -EINVAL);
+        assert_int_equal(deploy_python(NULL, "--help", collect, &o), -EINVAL);
+        assert_int_equal(deploy_node(NULL, "rel", collect, &o), -EINVAL);
         /* nothing ran: no output, no marker, no directory */
         assert_int_equal(o.calls, 0);
         assert_int_equal(access(marker, F_OK), -1);
@@ -213,7 +215,7 @@ static void test_python_venv(void **state)
         assert_int_equal(mkdir_p(dir, 0755), 0);
         put(dir, "requirements.txt", "# stdlib only\n");
         struct out o = {.b = STRBUF_INIT(4 << 20)};
-        int r = deploy_python(dir, collect, &o);
+        int r = deploy_python(NULL, dir, collect, &o);
         if (r != 0 && strstr(out_text(&o), "ensurepip")) {
                 strbuf_free(&o.b);
                 skip(); /* python3-venv missing: cannot make a venv here */
@@ -237,7 +239,7 @@ static void test_python_venv(void **state)
 
         /* second run: the venv is kept, requirements installed again */
         o = (struct out){.b = STRBUF_INIT(4 << 20)};
-        assert_int_equal(deploy_python(dir, collect, &o), 0);
+        assert_int_equal(deploy_python(NULL, dir, collect, &o), 0);
         assert_null(strstr(out_text(&o), "venv venv"));
         assert_non_null(strstr(out_text(&o), "pip install"));
         strbuf_free(&o.b);
@@ -245,14 +247,14 @@ static void test_python_venv(void **state)
         /* a requirement that cannot be satisfied fails the step */
         put(dir, "requirements.txt", "./no-such-local-package\n");
         o = (struct out){.b = STRBUF_INIT(4 << 20)};
-        assert_int_equal(deploy_python(dir, collect, &o), -EIO);
+        assert_int_equal(deploy_python(NULL, dir, collect, &o), -EIO);
         strbuf_free(&o.b);
 
         /* without requirements.txt only the venv matters */
         snprintf(p, sizeof(p), "%s/requirements.txt", dir);
         assert_int_equal(unlink(p), 0);
         o = (struct out){.b = STRBUF_INIT(4 << 20)};
-        assert_int_equal(deploy_python(dir, collect, &o), 0);
+        assert_int_equal(deploy_python(NULL, dir, collect, &o), 0);
         assert_null(strstr(out_text(&o), "pip install"));
         strbuf_free(&o.b);
 }
@@ -269,11 +271,11 @@ static void test_node(void **state)
         assert_int_equal(mkdir_p(dir, 0755), 0);
         struct out o = {.b = STRBUF_INIT(4 << 20)};
         /* nothing to do without package.json */
-        assert_int_equal(deploy_node(dir, collect, &o), 0);
+        assert_int_equal(deploy_node(NULL, dir, collect, &o), 0);
         assert_int_equal(o.calls, 0);
 
         put(dir, "package.json", "{\"name\":\"t\",\"version\":\"1.0.0\",\"dependencies\":{}}\n");
-        int r = deploy_node(dir, collect, &o);
+        int r = deploy_node(NULL, dir, collect, &o);
         if (r != 0)
                 fail_msg("npm install: %d\n%s", r, out_text(&o));
         assert_non_null(strstr(out_text(&o), "$ npm install"));
@@ -283,7 +285,7 @@ static void test_node(void **state)
         free(lock);
         strbuf_free(&o.b);
         o = (struct out){.b = STRBUF_INIT(4 << 20)};
-        r = deploy_node(dir, collect, &o);
+        r = deploy_node(NULL, dir, collect, &o);
         if (r != 0)
                 fail_msg("npm ci: %d\n%s", r, out_text(&o));
         assert_non_null(strstr(out_text(&o), "$ npm ci"));
@@ -292,7 +294,126 @@ static void test_node(void **state)
         /* a broken lockfile fails npm ci */
         put(dir, "package-lock.json", "not json");
         o = (struct out){.b = STRBUF_INIT(4 << 20)};
-        assert_int_equal(deploy_node(dir, collect, &o), -EIO);
+        assert_int_equal(deploy_node(NULL, dir, collect, &o), -EIO);
+        strbuf_free(&o.b);
+}
+
+/* The uid written by a planted program (0 = root ran it: the defect). */
+static long uid_in(const char *dir, const char *rel)
+{
+        char *t = get(dir, rel);
+        if (!t)
+                return -1;
+        long v = strtol(t, NULL, 10);
+        free(t);
+        return v;
+}
+
+/* Every step as the site user: clone, pull, venv, pip. A core.fsmonitor
+ * planted in the tree's .git/config and a replaced venv/bin/pip run as that
+ * user, never as root; root's own pull of the user's tree is refused by git
+ * (no safe.directory override). Needs root. */
+static void test_steps_run_as_site_user(void **state)
+{
+        (void)state;
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        struct exec_user nobody;
+        assert_int_equal(exec_user_lookup("nobody", &nobody), 0);
+        assert_int_equal(chmod(tmp, 0755), 0); /* the user reads the source repository */
+        char dest[300], hook[400], line[4200];
+        snprintf(dest, sizeof(dest), "%s/site-user", tmp);
+        assert_int_equal(mkdir(dest, 0755), 0);
+        assert_int_equal(chown(dest, nobody.uid, nobody.gid), 0);
+        /* git.ca_bundle reaches git as GIT_SSL_CAINFO */
+        struct deploy_as as = {
+            .user = "nobody", .local_source = bare, .ca_bundle = "/etc/setec-test/ca.pem"};
+        setenv("SETEC_SECRET_FOR_TEST", "leak", 1);
+        struct out o = {.b = STRBUF_INIT(1 << 20)};
+        int r = deploy_git_clone(&as, bare, "main", dest, collect, &o);
+        if (r != 0)
+                fail_msg("clone as nobody: %d\n%s", r, out_text(&o));
+        strbuf_free(&o.b);
+        struct stat st;
+        snprintf(line, sizeof(line), "%s/index.html", dest);
+        assert_int_equal(stat(line, &st), 0);
+        assert_int_equal(st.st_uid, nobody.uid);
+        /* the trusted-source config file is gone after the step */
+        glob_t g;
+        assert_int_equal(glob("/tmp/setec-gitconfig-*", 0, NULL, &g), GLOB_NOMATCH);
+
+        /* plant a core.fsmonitor that records who runs it */
+        snprintf(hook, sizeof(hook), "%s/fsmonitor.sh", tmp);
+        snprintf(line, sizeof(line),
+                 "#!/bin/sh\nid -u > %s/fsmonitor-uid\nenv > %s/fsmonitor-env\nexit 1\n", dest,
+                 dest);
+        assert_int_equal(write_file_atomic(hook, line, strlen(line), 0755), 0);
+        snprintf(line, sizeof(line), "%s/.git/config", dest);
+        FILE *f = fopen(line, "a");
+        assert_non_null(f);
+        fprintf(f, "[core]\n\tfsmonitor = %s\n", hook);
+        fclose(f);
+        put(work, "index.html", "version u2\n");
+        commit_push("u2");
+
+        /* root (as = NULL) is refused the user's tree: git's ownership check */
+        o = (struct out){.b = STRBUF_INIT(1 << 20)};
+        assert_int_equal(deploy_git_pull(NULL, dest, collect, &o), -EIO);
+        assert_non_null(strstr(out_text(&o), "dubious ownership"));
+        assert_int_equal(uid_in(dest, "fsmonitor-uid"), -1);
+        strbuf_free(&o.b);
+
+        o = (struct out){.b = STRBUF_INIT(1 << 20)};
+        r = deploy_git_pull(&as, dest, collect, &o);
+        if (r != 0)
+                fail_msg("pull as nobody: %d\n%s", r, out_text(&o));
+        strbuf_free(&o.b);
+        char *t = get(dest, "index.html");
+        assert_string_equal(t, "version u2\n");
+        free(t);
+        assert_int_equal(uid_in(dest, "fsmonitor-uid"), (long)nobody.uid);
+        /* git's environment: the fixed minimum plus what was named, nothing of ours */
+        t = get(dest, "fsmonitor-env");
+        assert_non_null(t);
+        assert_non_null(strstr(t, "GIT_SSL_CAINFO=/etc/setec-test/ca.pem\n"));
+        assert_non_null(strstr(t, "GIT_TERMINAL_PROMPT=0\n"));
+        /* (git puts its exec-path in front for its helpers) */
+        assert_non_null(strstr(t, ":" EXEC_PATH "\n"));
+        snprintf(line, sizeof(line), "HOME=%s\n", nobody.home);
+        assert_non_null(strstr(t, line));
+        assert_null(strstr(t, "SETEC_SECRET_FOR_TEST"));
+        free(t);
+        unsetenv("SETEC_SECRET_FOR_TEST");
+
+        /* venv as the user, then a replaced venv/bin/pip: it runs as the user */
+        put(dest, "requirements.txt", "# stdlib only\n");
+        o = (struct out){.b = STRBUF_INIT(4 << 20)};
+        r = deploy_python(&as, dest, collect, &o);
+        if (r != 0 && strstr(out_text(&o), "ensurepip")) {
+                strbuf_free(&o.b);
+                return; /* python3-venv missing */
+        }
+        if (r != 0)
+                fail_msg("venv as nobody: %d\n%s", r, out_text(&o));
+        strbuf_free(&o.b);
+        snprintf(line, sizeof(line), "%s/venv/bin/python3", dest);
+        assert_int_equal(lstat(line, &st), 0);
+        assert_int_equal(st.st_uid, nobody.uid);
+        snprintf(line, sizeof(line), "#!/bin/sh\nid -u > %s/pip-uid\n", dest);
+        snprintf(hook, sizeof(hook), "%s/venv/bin/pip", dest);
+        unlink(hook);
+        assert_int_equal(write_file_atomic(hook, line, strlen(line), 0755), 0);
+        o = (struct out){.b = STRBUF_INIT(4 << 20)};
+        assert_int_equal(deploy_python(&as, dest, collect, &o), 0);
+        strbuf_free(&o.b);
+        assert_int_equal(uid_in(dest, "pip-uid"), (long)nobody.uid);
+
+        /* a user name that resolves to root is refused */
+        struct deploy_as root_as = {.user = "root"};
+        o = (struct out){.b = STRBUF_INIT(1 << 20)};
+        assert_int_equal(deploy_python(&root_as, dest, collect, &o), -EPERM);
         strbuf_free(&o.b);
 }
 
@@ -337,7 +458,7 @@ int main(void)
             cmocka_unit_test(test_clone_and_pull), cmocka_unit_test(test_clone_into_nonempty_fails),
             cmocka_unit_test(test_missing_branch), cmocka_unit_test(test_option_injection_refused),
             cmocka_unit_test(test_python_venv),    cmocka_unit_test(test_node),
-            cmocka_unit_test(test_pick_port),
+            cmocka_unit_test(test_pick_port),      cmocka_unit_test(test_steps_run_as_site_user),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
