@@ -1153,7 +1153,8 @@ static unsigned connection_limit(void)
  * SHA-1 MACs, no CCM, no RSA key exchange; the server's order wins. */
 #define TLS_PRIORITIES                                                                             \
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
-        "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:" \
+        "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-"     \
+        "X25519:"                                                                                  \
         "+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:+GROUP-SECP521R1:%SERVER_PRECEDENCE"
 
 int http_server_start(const struct http_server_opts *opts, struct http_server **out)
