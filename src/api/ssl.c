@@ -1,10 +1,11 @@
 /* SSL/TLS section: GET /ssl and GET /api/ssl/status (certificates of the
  * sites and any other certificate under acme.cert_dir, parsed from the
- * files), POST /ssl/{domain}/issue and /renew (an ACME order run inside the
- * request on the worker pool, then the vhost regenerated with TLS), and
+ * files), POST /ssl/{domain}/issue and /renew (cert_issue/cert_renew jobs
+ * of the engine: an ACME order, then the vhost regenerated with TLS), and
  * GET /api/ssl/attempts (the stored history of issuances and renewals).
  * POST /ssl/panel/issue and /renew order the panel's own certificate for
- * server.acme_hostname; they come before the {domain} routes (the first
+ * server.acme_hostname, as cert_issue/cert_renew jobs on
+ * "domain:<acme_hostname>" like the sites' routes; they come before the {domain} routes (the first
  * match wins), so a site literally named "panel" has no /ssl/ routes. */
 #include <errno.h>
 #include <stdlib.h>
@@ -114,12 +115,12 @@ static void issue_done(struct job *j, void *ctx, void *arg)
         if (rc == 0 && job_state_of(j) != JOB_DONE)
                 rc = -ECANCELED;
         if (rc < 0) {
-                int status = rc == -ENOENT      ? 404
-                             : rc == -EBUSY     ? 409
-                             : rc == -EINVAL    ? 400
-                             : rc == -ENOMEM    ? 500
-                             : rc == -ECANCELED ? 409
-                                                : 502;
+                int status = rc == -ENOENT                        ? 404
+                             : rc == -EBUSY || rc == -EEXIST      ? 409
+                             : rc == -EINVAL || rc == -EOPNOTSUPP ? 400
+                             : rc == -ENOMEM                      ? 500
+                             : rc == -ECANCELED                   ? 409
+                                                                  : 502;
                 api_reply_json(r, status,
                                json_pack("{s:o}", "error",
                                          text_or_null(w->err             ? w->err
@@ -127,6 +128,10 @@ static void issue_done(struct job *j, void *ctx, void *arg)
                                                                          : strerror(-rc))));
         } else if (api_body_is_form(r)) {
                 http_redirect(r, 303, "/ssl");
+        } else if (w->panel) {
+                api_reply_json(r, 200,
+                               json_pack("{s:s,s:o}", "status", w->renew ? "renewed" : "issued",
+                                         "cert", text_or_null(w->cfg->server.cert)));
         } else if (w->renew) {
                 api_reply_status(r, 200, "renewed");
         } else {
@@ -172,6 +177,8 @@ static void ssl_renew(struct http_req *r)
         issue_or_renew(r, true);
 }
 
+/* The panel's own certificate: a job on "domain:<server.acme_hostname>",
+ * like a site's. */
 static void panel_issue_or_renew(struct http_req *r, bool renew)
 {
         const struct config *cfg = app_of(r)->cfg;
@@ -179,26 +186,29 @@ static void panel_issue_or_renew(struct http_req *r, bool renew)
                 http_reply_error(r, 400, "server.acme_hostname is not set");
                 return;
         }
-        _cleanup_free_ char *err = NULL;
-        int rc = certs_issue_panel(cfg, app_of(r)->db, renew, &err);
-        if (rc < 0) {
-                int status = rc == -ENOENT                        ? 404
-                             : rc == -EBUSY || rc == -EEXIST      ? 409
-                             : rc == -EINVAL || rc == -EOPNOTSUPP ? 400
-                             : rc == -ENOMEM                      ? 500
-                                                                  : 502;
-                api_reply_json(
-                    r, status,
-                    json_pack("{s:o}", "error", text_or_null(err ? err : strerror(-rc))));
+        if (!valid_domain(cfg->server.acme_hostname)) {
+                http_reply_error(r, 400, "server.acme_hostname must be a valid DNS host name");
                 return;
         }
-        if (api_body_is_form(r)) {
-                http_redirect(r, 303, "/ssl");
+        _cleanup_free_ char *host = strdup(cfg->server.acme_hostname);
+        struct cert_job *w =
+            host ? cert_job_new(cfg, app_of(r)->db, str_tolower(host), renew) : NULL;
+        if (!w) {
+                http_reply_error(r, 500, "out of memory");
                 return;
         }
-        api_reply_json(r, 200,
-                       json_pack("{s:s,s:o}", "status", renew ? "renewed" : "issued", "cert",
-                                 text_or_null(cfg->server.cert)));
+        w->panel = true;
+        _cleanup_strbuf_ struct strbuf subject = STRBUF_INIT(0);
+        strbuf_printf(&subject, "domain:%s", host);
+        if (!subject.data) {
+                cert_job_free(w);
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        json_t *body = json_pack("{s:s,s:s,s:b}", "status", renew ? "renewing" : "issuing",
+                                 "domain", host, "panel", true);
+        api_start_job(r, renew ? &cert_renew_kind : &cert_issue_kind, subject.data, w, NULL,
+                      issue_done, body);
 }
 
 static void ssl_panel_issue(struct http_req *r)

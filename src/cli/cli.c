@@ -21,6 +21,7 @@
 #include "cli/setup.h"
 #include "core/password.h"
 #include "db/audit.h"
+#include "db/jobs.h"
 #include "db/users.h"
 #include "sys/portowner.h"
 
@@ -133,6 +134,16 @@ static void prune_audit(struct app *app)
                          app->cfg->audit.max_age_days);
 }
 
+/* Ended job rows older than jobs.max_age_days go (at start, then daily). */
+static void prune_jobs(struct app *app)
+{
+        long n = jobs_prune(app->db, app->cfg->jobs.max_age_days);
+        if (n < 0)
+                log_warn("could not prune the jobs: %s", strerror((int)-n));
+        else if (n > 0)
+                log_info("pruned %ld jobs older than %d days", n, app->cfg->jobs.max_age_days);
+}
+
 static int run_server(struct config *cfg)
 {
         int r;
@@ -169,6 +180,7 @@ static int run_server(struct config *cfg)
         if (!app.login_limit || !app.login_backoff || !app.auth_cache || !app.audit_tally)
                 goto fail;
         prune_audit(&app);
+        prune_jobs(&app);
 
         struct http_server_opts o = {
             .host = cfg->server.host,
@@ -229,7 +241,7 @@ static int run_server(struct config *cfg)
         /* The main thread waits for a signal, and once a second does the
          * housekeeping that needs no thread of its own: the buffered access
          * log is written, the tally of anonymous requests (at most once a
-         * minute) and, once a day, old audit rows are pruned. */
+         * minute) and, once a day, old audit and job rows are pruned. */
         double last_prune = time_monotonic();
         for (;;) {
                 struct timespec tick = {1, 0};
@@ -239,6 +251,7 @@ static int run_server(struct config *cfg)
                 audit_tally_flush(app.audit_tally, app.db, now, false);
                 if (now - last_prune >= 24 * 3600) {
                         prune_audit(&app);
+                        prune_jobs(&app);
                         last_prune = now;
                 }
                 if (sig < 0 || sig == SIGHUP)

@@ -142,6 +142,7 @@ static const struct key keys[] = {
     STR("hosting", "ca_bundle", hosting.ca_bundle, ""),
     INT("audit", "max_age_days", audit.max_age_days, 90, 1, 36500),
     INT("jobs", "workers", jobs.workers, 2, 1, 64),
+    INT("jobs", "max_age_days", jobs.max_age_days, 30, 1, 36500),
 };
 
 static const char *const sections[] = {"server",  "database", "nginx", "systemd", "git",

@@ -89,7 +89,8 @@ struct config {
                 int max_age_days; /* audit rows older than this are pruned */
         } audit;
         struct {
-                int workers; /* job threads (jobs/engine.h), 1-64, default 2 */
+                int workers;      /* job threads (jobs/engine.h), 1-64, default 2 */
+                int max_age_days; /* ended job rows older than this are pruned, default 30 */
         } jobs;
 
         char *path;     /* the file it was loaded from, NULL when defaults only */

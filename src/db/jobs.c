@@ -273,3 +273,24 @@ int jobs_recovered(struct db *db, long long id)
         int rc = sqlite3_step(s);
         return rc == SQLITE_DONE ? 0 : db_step_error(sql, rc, "mark job recovered");
 }
+
+long jobs_prune(struct db *db, int max_age_days)
+{
+        if (max_age_days < 1)
+                return -EINVAL;
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        /* the times are RFC 3339 UTC text: they compare as text */
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')"
+                            " AND recover_pending = 0 AND COALESCE(finished_at, created_at) < "
+                            "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ? || ' days')");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int(s, 1, max_age_days);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return db_step_error(sql, rc, "prune job rows");
+        return (long)sqlite3_changes(sql);
+}

@@ -46,3 +46,7 @@ int jobs_fail_stale(struct db *db);
 /* Rows of kind marked for recovery (every column). */
 int jobs_list_recover(struct db *db, const char *kind, struct job_row **out, size_t *n);
 int jobs_recovered(struct db *db, long long id);
+/* Retention: delete ended rows (done, failed, cancelled; none still waiting
+ * for recovery) that ended more than max_age_days ago. The number of rows
+ * deleted, -EINVAL (max_age_days < 1) or -errno. */
+long jobs_prune(struct db *db, int max_age_days);

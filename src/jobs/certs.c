@@ -435,7 +435,8 @@ wipe:
         return r;
 }
 
-static int panel_issue(const struct config *cfg, struct db *db, const char *kind, char **err)
+static int panel_issue(const struct config *cfg, struct db *db, const char *kind, struct job *job,
+                       char **err)
 {
         _cleanup_free_ char *host = panel_host(cfg);
         if (!host) {
@@ -471,7 +472,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                 return -ENOENT;
         }
         bool held = false;
-        if ((r = domain_lock(host, NULL, &held)) < 0) {
+        if ((r = domain_lock(host, job, &held)) < 0) {
                 if (r == -EBUSY)
                         set_err(err, "a certificate request for %s is already running", host);
                 return r;
@@ -494,7 +495,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                 goto out;
         }
 
-        const struct acme_opts o = acme_opts_of(cfg, NULL);
+        const struct acme_opts o = acme_opts_of(cfg, job);
         const char *const names[] = {host};
         r = acme_issue(&o, names, 1, &res);
         if (r < 0) {
@@ -525,7 +526,7 @@ int certs_issue_panel(const struct config *cfg, struct db *db, bool renew, char 
 {
         if (err)
                 *err = NULL;
-        return panel_issue(cfg, db, renew ? "renew" : "issue", err);
+        return panel_issue(cfg, db, renew ? "renew" : "issue", NULL, err);
 }
 
 /* ---- listing ---- */
@@ -696,8 +697,30 @@ static time_t ari_start(const struct config *cfg, const char *cert)
         return t;
 }
 
-/* 0 when the panel's certificate was renewed, 1 when nothing was due,
- * -errno when the renewal failed. */
+/* Start a scheduled renewal of domain (the panel's certificate when panel)
+ * as a cert_renew job: the scheduler thread only starts it. 0 when started,
+ * -EBUSY when another job holds the domain, else -errno. */
+static int start_renewal(const struct config *cfg, struct db *db, const char *domain, bool panel)
+{
+        struct cert_job *w = cert_job_new(cfg, db, domain, true);
+        if (!w)
+                return -ENOMEM;
+        w->panel = panel;
+        w->automatic = true;
+        char subject[300];
+        snprintf(subject, sizeof(subject), "domain:%s", domain);
+        struct job_start_opts o = {.user = "scheduler"};
+        long long busy = 0;
+        int r = job_start(&cert_renew_kind, subject, w, &o, NULL, &busy);
+        if (r == -EBUSY)
+                log_debug("renewal of %s not started: job %lld holds it", domain, busy);
+        else if (r < 0)
+                log_warn("cannot start the renewal of %s: %s", domain, strerror(-r));
+        return r;
+}
+
+/* 0 when the renewal of the panel's certificate was started, 1 when nothing
+ * was due, -errno when it could not be started. */
 static int renew_panel_if_due(const struct config *cfg, struct db *db, time_t now)
 {
         _cleanup_free_ char *host = panel_host(cfg);
@@ -713,11 +736,7 @@ static int renew_panel_if_due(const struct config *cfg, struct db *db, time_t no
                           failures);
                 return 1;
         }
-        _cleanup_free_ char *err = NULL;
-        int r = panel_issue(cfg, db, "auto", &err);
-        if (r < 0 && r != -EBUSY)
-                log_warn("renewal of the panel certificate for %s failed: %s", host,
-                         err ? err : strerror(-r));
+        int r = start_renewal(cfg, db, host, true);
         return r == -EBUSY ? 1 : r;
 }
 
@@ -754,13 +773,8 @@ int certs_renew_due(const struct config *cfg, struct db *db, time_t now)
                                   failures);
                         continue;
                 }
-                _cleanup_free_ char *err = NULL;
-                int ir = issue(cfg, db, s->domain, "auto", NULL, NULL, &err);
-                if (ir == 0)
+                if (start_renewal(cfg, db, s->domain, false) == 0)
                         renewed++;
-                else if (ir != -EBUSY)
-                        log_warn("renewal of the certificate of %s failed: %s", s->domain,
-                                 err ? err : strerror(-ir));
         }
         sites_list_free(sites, nsites);
         if (renew_panel_if_due(cfg, db, now) == 0)
@@ -801,9 +815,15 @@ void cert_job_free(void *ctx)
 static int cert_step(struct job *j, void *ctx)
 {
         struct cert_job *w = ctx;
-        w->rc = issue(w->cfg, w->db, w->domain, w->renew ? "renew" : "issue", j, &w->cert_path,
-                      &w->err);
+        const char *kind = w->automatic ? "auto" : w->renew ? "renew" : "issue";
+        if (w->panel)
+                w->rc = panel_issue(w->cfg, w->db, kind, j, &w->err);
+        else
+                w->rc = issue(w->cfg, w->db, w->domain, kind, j, &w->cert_path, &w->err);
         if (w->rc < 0) {
+                if (w->automatic)
+                        log_warn("renewal of the certificate of %s failed: %s", w->domain,
+                                 w->err ? w->err : strerror(-w->rc));
                 job_fail(j, "%s", w->err ? w->err : strerror(-w->rc));
                 return w->rc;
         }

@@ -46,6 +46,8 @@ struct cert_job {
         struct db *db;
         char *domain; /* lower-case */
         bool renew;
+        bool panel;      /* the panel's own certificate (domain is server.acme_hostname) */
+        bool automatic;  /* a scheduled renewal (recorded as "auto") */
         int rc;          /* certs_issue_for_site's result */
         char *cert_path; /* on success */
         char *err;       /* on failure */
@@ -60,9 +62,11 @@ extern const struct job_kind cert_issue_kind, cert_renew_kind;
 int certs_list(const struct config *cfg, struct db *db, struct cert_status **out, size_t *n);
 void certs_list_free(struct cert_status *list, size_t n);
 
-/* Renew every certificate that is due (acme_should_renew; failed ones retried
- * with back-off), reloading nginx after each success. Returns the number
- * renewed, or -errno. Called by the scheduler. The panel's certificate is
+/* Start a cert_renew job (subject "domain:<domain>", user "scheduler",
+ * recorded as "auto") for every certificate that is due (acme_should_renew;
+ * failed ones retried with back-off) and return without waiting for them:
+ * the number of renewals started, or -errno. A domain another job holds is
+ * skipped. Called by the scheduler; the jobs show in /api/jobs. The panel's certificate is
  * included when server.acme_hostname is set and server.cert is a CA-issued
  * certificate for it. */
 int certs_renew_due(const struct config *cfg, struct db *db, time_t now);

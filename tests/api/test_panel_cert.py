@@ -85,6 +85,14 @@ def pebble_cadata(e):
     return e.pb.root_pem() + e.pb.intermediate_pem()
 
 
+def panel_jobs(e, kind):
+    r = req(e, "GET", f"/api/jobs?kind={kind}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return [j for j in items if j["kind"] == kind]
+
+
 def status_entry(e):
     r = req(e, "GET", "/api/ssl/status")
     assert r.status_code == 200, r.text
@@ -183,6 +191,9 @@ def test_issue_is_served_without_restart(env):
     assert s["last_result"] == "success" and s["last_error"] is None
     rows = e.panel.query("SELECT domain, kind, result FROM cert_attempts")
     assert rows == [(HOST, "issue", "success")]
+    # the order ran as a job of the engine, not on the request worker
+    j = panel_jobs(e, "cert_issue")
+    assert len(j) == 1 and j[0]["state"] == "done" and j[0]["subject"] == "domain:" + HOST, j
 
 
 def test_renew_serves_a_new_serial(env):
@@ -201,6 +212,37 @@ def test_renew_serves_a_new_serial(env):
     e.serial2 = serial2
     rows = e.panel.query("SELECT kind, result FROM cert_attempts ORDER BY id")
     assert rows == [("issue", "success"), ("renew", "success")]
+    # newest first: the renewal before any certificate (404) failed as a job too
+    j = panel_jobs(e, "cert_renew")
+    assert [x["state"] for x in j] == ["done", "failed"], j
+    assert j[0]["subject"] == "domain:" + HOST and "issue one first" in j[1]["error"], j
+
+
+def test_async_renew_is_a_job_and_a_second_one_is_busy(env):
+    e = env
+    if not getattr(e, "serial2", None):
+        pytest.skip("issuance/renewal failed")
+    r = e.panel.request("POST", "/ssl/panel/renew", token=e.token,
+                        headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    jid = body["job_id"]
+    assert body["status"] == "renewing" and body["domain"] == HOST
+    assert r.headers["Location"] == f"/api/jobs/{jid}"
+    r2 = req(e, "POST", "/ssl/panel/renew")
+    if r2.status_code == 409:  # the first one still runs: the busy answer names it
+        assert str(jid) in r2.json()["error"], r2.text
+    else:
+        assert r2.status_code == 200, r2.text
+    done = wait_for(lambda: (lambda j: j if j["state"] not in ("queued", "running") else None)(
+        req(e, "GET", f"/api/jobs/{jid}").json()), timeout=120)
+    assert done and done["state"] == "done" and done["kind"] == "cert_renew", done
+    assert done["subject"] == "domain:" + HOST
+    cadata = pebble_cadata(e)
+    serial = wait_for(lambda: (lambda s: s if s != e.serial2 else None)(
+        panel_cert(e, cadata)[0]["serialNumber"]), timeout=3)
+    assert serial and serial != e.serial2
+    e.serial2 = serial
 
 
 def test_scheduled_renewal_renews_the_panel_certificate(env):
@@ -210,9 +252,15 @@ def test_scheduled_renewal_renews_the_panel_certificate(env):
     r = req(e, "GET", "/api/scheduler/jobs")
     assert r.status_code == 200, r.text
     job = [j for j in r.json() if j["job_type"] == "ssl_renew"][0]
+    known = {j["id"] for j in panel_jobs(e, "cert_renew")}
     r = req(e, "POST", f"/api/scheduler/jobs/{job['id']}/run")
     assert r.status_code == 200, r.text
-    assert r.json()["ok"] is True and r.json()["result"] == 1, r.json()
+    assert r.json()["ok"] is True and r.json()["result"] == 1, r.json()  # one renewal started
+    # the scheduler only started it: a cert_renew job on the panel's host name
+    rj = wait_for(lambda: [j for j in panel_jobs(e, "cert_renew") if j["id"] not in known
+                           and j["state"] not in ("queued", "running")], timeout=120)
+    assert rj and len(rj) == 1 and rj[0]["state"] == "done", rj
+    assert rj[0]["subject"] == "domain:" + HOST
     cadata = pebble_cadata(e)
     serial3 = wait_for(lambda: (lambda s: s if s != e.serial2 else None)(
         panel_cert(e, cadata)[0]["serialNumber"]), timeout=3)

@@ -125,6 +125,28 @@ def run_job(e, job_id):
     return r.json()
 
 
+def renew_jobs(e):
+    """The cert_renew jobs on DOMAIN, newest first."""
+    r = req(e, "GET", "/api/jobs?kind=cert_renew")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return [j for j in items if j["kind"] == "cert_renew" and j["subject"] == "domain:" + DOMAIN]
+
+
+def wait_renewal_job(e, known):
+    """The scheduler only starts the renewal: wait for the new cert_renew job to end."""
+    def ended():
+        new = [j for j in renew_jobs(e) if j["id"] not in known]
+        return new if new and all(j["state"] not in ("queued", "running") for j in new) else None
+    new = wait_for(ended, timeout=120)
+    assert new, "no scheduled cert_renew job ended:\n" + e.panel.read_log()[-3000:]
+    assert len(new) == 1, new
+    r = req(e, "GET", f"/api/jobs/{new[0]['id']}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def attempt_rows(e):
     return e.panel.query("SELECT id, kind, result, error FROM cert_attempts WHERE domain = ?"
                          " ORDER BY id", DOMAIN)
@@ -166,10 +188,17 @@ def test_scheduled_run_renews_short_lived_certificate(env):
 
     job = ssl_renew_job(e)
     assert job["enabled"] and job["has_handler"]
+    known = {j["id"] for j in renew_jobs(e)}
     out = run_job(e, job["id"])
-    assert out["ok"] is True and out["result"] == 1, out  # one certificate renewed
+    assert out["ok"] is True and out["result"] == 1, out  # one renewal started
     assert out["last_run"] and out["next_run"] == job["next_run"]
     assert ssl_renew_job(e)["last_run"] == out["last_run"]
+
+    # the renewal ran as a cert_renew job of the engine, with its output
+    rj = wait_renewal_job(e, known)
+    assert rj["state"] == "done" and rj["error"] is None, rj
+    assert rj["subject"] == "domain:" + DOMAIN
+    assert rj["output"], rj
 
     # nginx serves the new certificate, chained to Pebble's root
     serial2 = wait_for(lambda: (lambda s: s if s != serial1 else None)(
@@ -200,8 +229,11 @@ def test_failed_renewal_warns_and_backs_off(env):
 
     job = ssl_renew_job(e)
     before = attempt_rows(e)
+    known = {j["id"] for j in renew_jobs(e)}
     out = run_job(e, job["id"])
-    assert out["ok"] is True and out["result"] == 0, out  # nothing renewed
+    assert out["ok"] is True and out["result"] == 1, out  # one renewal started
+    rj = wait_renewal_job(e, known)
+    assert rj["state"] == "failed" and rj["kind"] == "cert_renew", rj
     new = attempt_rows(e)[len(before):]
     assert len(new) == 1 and new[0][1:3] == ("auto", "failed"), new
     err = new[0][3]
@@ -211,11 +243,14 @@ def test_failed_renewal_warns_and_backs_off(env):
     assert len(w) == 1, w
     assert w[0]["kind"] == "ssl_renewal"
     assert "renewal failed" in w[0]["message"] and err[:60] in w[0]["message"], w
+    assert err[:60] in rj["error"], rj
     # the site keeps serving the last good certificate
     assert tls_fetch(e, DOMAIN, e.root)[0]["serialNumber"] == e.serial2
 
-    # at once again: held back by the back-off, no new attempt
+    # at once again: held back by the back-off, no new attempt, no job
+    known = {j["id"] for j in renew_jobs(e)}
     out = run_job(e, job["id"])
     assert out["ok"] is True and out["result"] == 0, out
+    assert {j["id"] for j in renew_jobs(e)} == known
     assert attempt_rows(e) == before + new
     assert len(warnings_for(e, DOMAIN)) == 1

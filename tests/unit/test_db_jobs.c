@@ -127,12 +127,69 @@ static void test_stale_and_recover(void **state)
         job_rows_free(rows, n);
 }
 
+static const char *state_of(long long id)
+{
+        static char st[32];
+        struct job_row r;
+        if (jobs_get(db, id, &r) < 0)
+                return "gone";
+        snprintf(st, sizeof(st), "%s", r.state);
+        job_row_clear(&r);
+        return st;
+}
+
+static void test_prune(void **state)
+{
+        const char *old = "2000-01-01T00:00:00Z";
+        long long done_old = jobs_insert(db, "cert_renew", "domain:a.test", "", "[]", 0);
+        long long failed_old = jobs_insert(db, "cert_renew", "domain:b.test", "", "[]", 0);
+        long long done_new = jobs_insert(db, "cert_renew", "domain:c.test", "", "[]", 0);
+        long long running_old = jobs_insert(db, "site_create", "site:1", "", "[]", 0);
+        long long stale_old = jobs_insert(db, "site_create", "site:2", "", "[]", 0);
+        assert_true(done_old > 0 && failed_old > 0 && done_new > 0 && running_old > 0 &&
+                    stale_old > 0);
+        assert_int_equal(jobs_save(db, done_old, "done", NULL, NULL, NULL, NULL, NULL, old, old),
+                         0);
+        assert_int_equal(
+            jobs_save(db, failed_old, "failed", NULL, NULL, NULL, NULL, NULL, old, old), 0);
+        assert_int_equal(jobs_save(db, done_new, "done", NULL, NULL, NULL, NULL, NULL, NULL,
+                                   "2999-01-01T00:00:00Z"),
+                         0);
+        assert_int_equal(
+            jobs_save(db, running_old, "running", NULL, NULL, NULL, NULL, NULL, old, NULL), 0);
+        assert_int_equal(
+            jobs_save(db, stale_old, "running", NULL, NULL, NULL, NULL, NULL, old, NULL), 0);
+        /* a crash leftover still waiting for recovery is kept */
+        assert_int_equal(jobs_fail_stale(db), 2);
+
+        assert_int_equal(jobs_prune(db, 0), -EINVAL);
+        assert_int_equal(jobs_prune(db, 30), 2);
+        assert_string_equal(state_of(done_old), "gone");
+        assert_string_equal(state_of(failed_old), "gone");
+        assert_string_equal(state_of(done_new), "done");
+        assert_string_equal(state_of(running_old), "failed");
+        assert_string_equal(state_of(stale_old), "failed");
+        assert_int_equal(jobs_prune(db, 30), 0);
+
+        /* once recovered, an old failed row goes too */
+        assert_int_equal(jobs_recovered(db, running_old), 0);
+        assert_int_equal(jobs_recovered(db, stale_old), 0);
+        /* jobs_fail_stale stamped finished_at now: still younger than 30 days */
+        assert_int_equal(jobs_prune(db, 30), 0);
+        assert_int_equal(jobs_save(db, stale_old, NULL, NULL, NULL, NULL, NULL, NULL, NULL, old),
+                         0);
+        assert_int_equal(jobs_prune(db, 30), 1);
+        assert_string_equal(state_of(stale_old), "gone");
+        assert_string_equal(state_of(running_old), "failed");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_insert_save_get, setup, teardown),
             cmocka_unit_test_setup_teardown(test_list_filters_and_paging, setup, teardown),
             cmocka_unit_test_setup_teardown(test_stale_and_recover, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
