@@ -464,11 +464,11 @@ static void create_site(struct http_req *r)
                 return;
         }
         if (s->app_type != APP_STATIC && !systemd_present()) {
-                site_job_free(w);
                 http_reply_errorf(r, 503,
                                   "%s apps need systemd running as PID 1, and this machine has "
                                   "none (static sites work without it)",
                                   app_type_name(s->app_type));
+                site_job_free(w);
                 return;
         }
         int status;
