@@ -18,6 +18,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 SETEC_BIN=${SETEC_BIN:-$root/build/setec-manager}
 DUR=${BENCH_DURATION:-5}
@@ -93,18 +95,8 @@ echo "# GET /autarch/status: $(probe get "$PORT" /autarch/status "$TOKEN" | cut 
 out="$TMP/wrk.txt"
 timeout $((DUR + 15)) wrk -t1 -c1 -d"${DUR}s" --latency -H "Authorization: Bearer $TOKEN" \
         "https://127.0.0.1:$PORT/autarch/status" >"$out" 2>&1 || true
-awk '
-function ms(v) {
-        if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-        if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-        if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-        return v
-}
-/Requests\/sec:/ { rps = $2 }
-$1 == "50%" { p50 = ms($2) }
-$1 == "99%" { p99 = ms($2) }
-/Non-2xx or 3xx responses:/ { bad = $NF }
-END { printf "%-44s %9.3f %9.3f  (%d req/s, non-2xx %d)\n", "panel (files + sd-bus, no spawn)", p50, p99, rps, bad }' "$out"
+read -r rps p50 p99 bad _ < <(parse_wrk "$out")
+printf "%-44s %9.3f %9.3f  (%d req/s, non-2xx %d)\n" "panel (files + sd-bus, no spawn)" "$p50" "$p99" "$rps" "$bad"
 
 "$PY" - "$REF_N" "$DIR" <<'EOPY'
 import statistics, subprocess, sys, time

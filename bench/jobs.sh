@@ -14,6 +14,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 SETEC_BIN=${SETEC_BIN:-/work/main/build/setec-manager}
 DUR=${BENCH_DURATION:-5}
 ((DUR >= 1 && DUR <= 10)) || { echo "bench: BENCH_DURATION must be 1..10" >&2; exit 2; }
@@ -30,17 +32,6 @@ done
 TMP=$(mktemp -d /tmp/setec-bench-jobs.XXXXXX)
 PANEL_PID=
 LOAD_PID=
-stop_pid() {
-        local pid=$1
-        [ -n "$pid" ] || return 0
-        kill -TERM "$pid" 2>/dev/null || return 0
-        for _ in $(seq 200); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-}
 cleanup() {
         local rc=$?
         stop_pid "$LOAD_PID"
@@ -116,28 +107,14 @@ end
 EOF
 
 # wrk output -> "req/s p50_ms p99_ms non2xx"
-parse_wrk() {
-        awk '
-        function ms(v) {
-                if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-                if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-                if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-                return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }' "$1"
-}
 
 measure() { # LABEL
         local base="https://127.0.0.1:$PORT"
         wrk -t2 -c16 -d"${DUR}s" --latency -H "Authorization: Bearer $TOKEN" \
                 "$base/api/auth/status" >"$TMP/status-$1.txt" 2>&1
         wrk -t1 -c1 -d"${DUR}s" --latency -s "$TMP/login.lua" "$base/login" >"$TMP/login-$1.txt" 2>&1
-        read -r s_rps s_p50 s_p99 s_bad < <(parse_wrk "$TMP/status-$1.txt")
-        read -r l_rps l_p50 l_p99 l_bad < <(parse_wrk "$TMP/login-$1.txt")
+        read -r s_rps s_p50 s_p99 s_bad _ < <(parse_wrk "$TMP/status-$1.txt")
+        read -r l_rps l_p50 l_p99 l_bad _ < <(parse_wrk "$TMP/login-$1.txt")
         printf "%-6s GET /api/auth/status c=16: %6s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s\n" \
                 "$1" "$s_rps" "$s_p50" "$s_p99" "$s_bad"
         printf "%-6s POST /login          c=1:  %6s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s\n" \

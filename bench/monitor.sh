@@ -13,6 +13,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 SETEC_BIN=${SETEC_BIN:-/work/main/build/setec-manager}
 DUR=${BENCH_DURATION:-5}
 ((DUR >= 1 && DUR <= 10)) || { echo "bench: BENCH_DURATION must be 1..10" >&2; exit 2; }
@@ -58,20 +60,6 @@ TOKEN=$(probe login "$PORT")
 sleep 2 # two CPU samples and the first history point exist
 
 # wrk output -> "p50_ms p99_ms req/s non2xx"
-parse_wrk() {
-        awk '
-        function ms(v) {
-                if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-                if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-                if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-                return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        END { printf "%.3f %.3f %.0f %d\n", p50, p99, rps, bad }' "$1"
-}
 
 ROUTES=(/api/system/info /api/monitor/cpu /api/monitor/memory /api/monitor/disk
         /api/monitor/services "/api/monitor/history?minutes=60" "/api/monitor/history?minutes=1440")
@@ -81,7 +69,7 @@ for r in "${ROUTES[@]}"; do
         out="$TMP/wrk.txt"
         timeout $((DUR + 15)) wrk -t1 -c1 -d"${DUR}s" --latency -H "Authorization: Bearer $TOKEN" \
                 "https://127.0.0.1:$PORT$r" >"$out" 2>&1 || true
-        read -r p50 p99 rps bad < <(parse_wrk "$out")
+        read -r rps p50 p99 bad _ < <(parse_wrk "$out")
         bytes=$(probe get "$PORT" "$r" "$TOKEN" | awk '{print $3}')
         printf "%-36s %9s %9s %9s %6s %8s\n" "$r" "$p50" "$p99" "$rps" "$bad" "$bytes"
 done

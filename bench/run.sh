@@ -21,6 +21,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 SETEC_BIN=${SETEC_BIN:-/work/main/build/setec-manager}
 DUR=${BENCH_DURATION:-10}
 ((DUR >= 1 && DUR <= 10)) || { echo "bench: BENCH_DURATION must be 1..10" >&2; exit 2; }
@@ -54,17 +56,6 @@ PANEL_PID=
 NGINX_PID=
 LOAD_PID=
 
-stop_pid() {
-        local pid=$1
-        [ -n "$pid" ] || return 0
-        kill -TERM "$pid" 2>/dev/null || return 0
-        for _ in $(seq 100); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
         local rc=$?
@@ -120,21 +111,6 @@ mem() {
 fmt_mem() { awk '{printf "VmRSS %.1f MB (anon %.1f, file %.1f), Pss %.1f MB", $1/1024, $3/1024, $4/1024, $2/1024}'; }
 
 # wrk output -> "req/s p50_ms p99_ms non2xx socket_errors"
-parse_wrk() {
-        awk '
-        function ms(v) {
-                if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-                if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-                if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-                return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        /Socket errors:/ { gsub(",", ""); err = $4 + $6 + $8 + $10 }
-        END { printf "%.0f %.3f %.3f %d %d\n", rps, p50, p99, bad, err }' "$1"
-}
 
 # user+system CPU ticks of the given PIDs (all their threads), summed
 cpu_ticks() {

@@ -16,6 +16,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 SETEC_BIN=${SETEC_BIN:-/work/main/build/setec-manager}
 N=${BENCH_SITES:-500}
 NC=${BENCH_CLONES:-50}
@@ -36,17 +38,6 @@ PANEL_PID=
 NGINX_PID=
 PERF_PID=
 
-stop_pid() {
-        local pid=$1 sig=${2:-TERM}
-        [ -n "$pid" ] || return 0
-        kill -"$sig" "$pid" 2>/dev/null || return 0
-        for _ in $(seq 200); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
         local rc=$?
@@ -178,21 +169,6 @@ PYEOF
 client() { timeout 1200 "$PY" "$TMP/sites_client.py" "$@"; }
 
 # wrk output -> "req/s p50_ms p99_ms non2xx socket_errors"
-parse_wrk() {
-        awk '
-        function ms(v) {
-                if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-                if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-                if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-                return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        /Socket errors:/ { gsub(",", ""); err = $4 + $6 + $8 + $10 }
-        END { printf "%.0f %.3f %.3f %d %d\n", rps, p50, p99, bad, err }' "$1"
-}
 # user+system CPU ticks of a process (all its threads)
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 HZ=$(getconf CLK_TCK)

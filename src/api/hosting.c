@@ -286,6 +286,18 @@ static void finish_status(struct http_req *r, struct hreq *h, int rc, int status
         finish(r, h, rc, status, rc < 0 ? NULL : json_pack("{s:s}", "status", s));
 }
 
+/* a GET with no arguments: open, call, the answer or the error */
+static void get_json(struct http_req *r, const struct provider *p,
+                     int (*call)(struct prov_ctx *, json_t **))
+{
+        struct hreq h;
+        if (!hreq_open(r, p, &h))
+                return;
+        json_t *j = NULL;
+        int rc = call(&h.ctx, &j);
+        finish(r, &h, rc, 200, j);
+}
+
 /* ---- request bodies ---- */
 
 static json_t *body_json(struct http_req *r)
@@ -721,12 +733,8 @@ static void dns_reset(struct http_req *r)
 static void domains_list(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->domains) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->domains->list(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->domains))
+                get_json(r, p, p->domains->list);
 }
 
 static void domains_get(struct http_req *r)
@@ -941,12 +949,8 @@ static const char *vm_param(struct http_req *r)
 static void vms_list(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->vps) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->vps->list(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->vps))
+                get_json(r, p, p->vps->list);
 }
 
 static void vms_get(struct http_req *r)
@@ -1094,23 +1098,15 @@ static void vm_metrics(struct http_req *r)
 static void vps_datacenters(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->vps) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->vps->datacenters(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->vps))
+                get_json(r, p, p->vps->datacenters);
 }
 
 static void vps_templates(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->vps) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->vps->templates(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->vps))
+                get_json(r, p, p->vps->templates);
 }
 
 /* ---- SSH keys ---- */
@@ -1118,12 +1114,8 @@ static void vps_templates(struct http_req *r)
 static void keys_list(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->ssh_keys) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->ssh_keys->list(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->ssh_keys))
+                get_json(r, p, p->ssh_keys->list);
 }
 
 static void keys_add(struct http_req *r)
@@ -1229,12 +1221,8 @@ static void keys_attach(struct http_req *r)
 static void billing_subscriptions(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->billing) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->billing->subscriptions(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->billing))
+                get_json(r, p, p->billing->subscriptions);
 }
 
 static void billing_catalog(struct http_req *r)
@@ -1258,12 +1246,8 @@ static void billing_catalog(struct http_req *r)
 static void billing_payment_methods(struct http_req *r)
 {
         const struct provider *p = provider_of(r);
-        struct hreq h;
-        if (!p || !can(r, p, p->billing) || !hreq_open(r, p, &h))
-                return;
-        json_t *j = NULL;
-        int rc = p->billing->payment_methods(&h.ctx, &j);
-        finish(r, &h, rc, 200, j);
+        if (p && can(r, p, p->billing))
+                get_json(r, p, p->billing->payment_methods);
 }
 
 /* ---- site DNS (api/hosting.h) ---- */

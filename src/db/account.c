@@ -289,11 +289,9 @@ int apitokens_lookup(struct db *db, const char *hash_hex, struct token_auth *out
         if (!s)
                 return -EIO;
         sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "look up API token");
+        int rc = db_step_row(sql, s, "look up API token");
+        if (rc < 0)
+                return rc;
         const char *scope = (const char *)sqlite3_column_text(s, 2);
         const char *user = (const char *)sqlite3_column_text(s, 3);
         const char *role = (const char *)sqlite3_column_text(s, 4);
@@ -335,11 +333,9 @@ int totp_state_get(struct db *db, long long user_id, struct totp_state *out)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, user_id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read TOTP state");
+        int rc = db_step_row(sql, s, "read TOTP state");
+        if (rc < 0)
+                return rc;
         *out = (struct totp_state){.enabled = sqlite3_column_int(s, 0) != 0,
                                    .last_step = sqlite3_column_int64(s, 3)};
         snprintf(out->secret, sizeof(out->secret), "%s", (const char *)sqlite3_column_text(s, 1));

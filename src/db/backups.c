@@ -86,11 +86,9 @@ int backups_get(struct db *db, long long id, struct backup_rec *out)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read backup");
+        int rc = db_step_row(sql, s, "read backup");
+        if (rc < 0)
+                return rc;
         return from_row(s, out);
 }
 
@@ -121,10 +119,7 @@ int backups_delete(struct db *db, long long id)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "delete backup");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "delete backup");
 }
 
 int backups_site_lookup(struct db *db, long long site_id, char **domain, char **app_root)
@@ -138,11 +133,9 @@ int backups_site_lookup(struct db *db, long long site_id, char **domain, char **
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, site_id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read site");
+        int rc = db_step_row(sql, s, "read site");
+        if (rc < 0)
+                return rc;
         *domain = db_column_strdup(s, 0);
         *app_root = db_column_strdup(s, 1);
         if (!*domain || !*app_root) {

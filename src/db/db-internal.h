@@ -51,3 +51,9 @@ void db_list_free(void *list, size_t n, size_t elem_size, void (*clear)(void *el
 
 /* Map an sqlite3_step() failure to -errno and log it. */
 int db_step_error(sqlite3 *conn, int rc, const char *what);
+/* Step an UPDATE/DELETE s once: 0 when it changed a row, -ENOENT when it
+ * changed none, -EIO on failure (`what` names it in the log). */
+int db_step_changed(sqlite3 *conn, sqlite3_stmt *s, const char *what);
+/* Step a SELECT s for its one row: 0 with the row current, -ENOENT when there
+ * is none, -EIO on failure (`what` names it in the log). */
+int db_step_row(sqlite3 *conn, sqlite3_stmt *s, const char *what);

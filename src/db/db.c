@@ -121,6 +121,24 @@ int db_step_error(sqlite3 *conn, int rc, const char *what)
         return -EIO;
 }
 
+int db_step_changed(sqlite3 *conn, sqlite3_stmt *s, const char *what)
+{
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return db_step_error(conn, rc, what);
+        return sqlite3_changes(conn) > 0 ? 0 : -ENOENT;
+}
+
+int db_step_row(sqlite3 *conn, sqlite3_stmt *s, const char *what)
+{
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_step_error(conn, rc, what);
+        return 0;
+}
+
 /* setec_rfc3339(x): any timestamp layout time_parse() knows, rewritten as RFC
  * 3339 UTC; anything else (NULL, numbers, garbage) is returned unchanged so a
  * migration never loses data. */

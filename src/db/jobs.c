@@ -121,10 +121,7 @@ int jobs_save(struct db *db, long long id, const char *state, const char *step, 
                 else
                         sqlite3_bind_null(s, i + 1);
         sqlite3_bind_int64(s, 9, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "save job");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "save job");
 }
 
 int jobs_get(struct db *db, long long id, struct job_row *out)
@@ -138,11 +135,9 @@ int jobs_get(struct db *db, long long id, struct job_row *out)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read job");
+        int rc = db_step_row(sql, s, "read job");
+        if (rc < 0)
+                return rc;
         return from_row(s, out);
 }
 

@@ -84,11 +84,9 @@ int schedjobs_get(struct db *db, long long id, struct cron_job_row *out)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "get cron job");
+        int rc = db_step_row(sql, s, "get cron job");
+        if (rc < 0)
+                return rc;
         return from_row(s, out);
 }
 
@@ -133,10 +131,7 @@ static int update(struct db *db, const char *q, long long id, const char *a, con
                 sqlite3_bind_text(s, 2, a, -1, SQLITE_STATIC);
         if (b)
                 sqlite3_bind_text(s, 3, b, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "update cron job");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "update cron job");
 }
 
 int schedjobs_set_times(struct db *db, long long id, const char *last_run, const char *next_run)

@@ -112,11 +112,9 @@ static int get_one(struct db *db, const char *where, long long id, const char *t
                 sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
         else
                 sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read site");
+        int rc = db_step_row(sql, s, "read site");
+        if (rc < 0)
+                return rc;
         return site_from_row(s, out);
 }
 
@@ -423,10 +421,7 @@ int deployments_append_output(struct db *db, long long id, const char *data, siz
                 return -EIO;
         sqlite3_bind_text(s, 1, data, (int)len, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "append deployment output");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "append deployment output");
 }
 
 int deployments_set_output(struct db *db, long long id, const char *output)
@@ -440,10 +435,7 @@ int deployments_set_output(struct db *db, long long id, const char *output)
                 return -EIO;
         sqlite3_bind_text(s, 1, nz(output), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "write deployment output");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "write deployment output");
 }
 
 int deployments_finish(struct db *db, long long id, bool ok, const char *output)
@@ -462,10 +454,7 @@ int deployments_finish(struct db *db, long long id, bool ok, const char *output)
         else
                 sqlite3_bind_null(s, 2);
         sqlite3_bind_int64(s, 3, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "finish deployment");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "finish deployment");
 }
 
 int deployments_list(struct db *db, long long site_id, size_t limit, struct deployment **out,
@@ -500,11 +489,9 @@ int deployments_get(struct db *db, long long id, struct deployment *out)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read deployment");
+        int rc = db_step_row(sql, s, "read deployment");
+        if (rc < 0)
+                return rc;
         return deployment_from_row(s, out);
 }
 
@@ -538,10 +525,7 @@ int sites_set_dns_provider(struct db *db, long long id, const char *provider)
                 return -EIO;
         sqlite3_bind_text(s, 1, nz(provider), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "set dns_provider");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "set dns_provider");
 }
 
 int sites_get_dns_provider(struct db *db, long long id, char **out)
@@ -555,11 +539,9 @@ int sites_get_dns_provider(struct db *db, long long id, char **out)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read dns_provider");
+        int rc = db_step_row(sql, s, "read dns_provider");
+        if (rc < 0)
+                return rc;
         *out = db_column_strdup(s, 0);
         return *out ? 0 : -ENOMEM;
 }

@@ -50,11 +50,9 @@ static int user_from_row(sqlite3_stmt *s, void *elem)
 
 static int get_one(sqlite3 *sql, sqlite3_stmt *s, struct panel_user *out)
 {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read user");
+        int rc = db_step_row(sql, s, "read user");
+        if (rc < 0)
+                return rc;
         return user_from_row(s, out);
 }
 
@@ -158,10 +156,7 @@ static int update_user(sqlite3 *sql, long long id, const char *password_hash, co
                 sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, (long long)time(NULL));
         sqlite3_bind_int64(s, 4, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "update user");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "update user");
 }
 
 int users_update(struct db *db, long long id, const char *password_hash, const char *role)
@@ -184,10 +179,7 @@ static int delete_user(sqlite3 *sql, long long id)
         if (rc != SQLITE_DONE)
                 return db_step_error(sql, rc, "delete float sessions of user");
         sqlite3_bind_int64(s, 1, id);
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "delete user");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "delete user");
 }
 
 static int finish_tx(sqlite3 *sql, int r)
@@ -223,10 +215,7 @@ int users_touch_login(struct db *db, long long id)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-                return db_step_error(sql, rc, "touch login");
-        return sqlite3_changes(sql) > 0 ? 0 : -ENOENT;
+        return db_step_changed(sql, s, "touch login");
 }
 
 static long long count_query(sqlite3 *sql, const char *query, const char *text, long long id,
@@ -266,11 +255,9 @@ static int guarded(sqlite3 *sql, long long id, const char *new_role)
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return db_step_error(sql, rc, "read user role");
+        int rc = db_step_row(sql, s, "read user role");
+        if (rc < 0)
+                return rc;
         bool is_admin = streq((const char *)sqlite3_column_text(s, 0), "admin");
 
         if (is_admin && !streq(new_role, "admin")) {

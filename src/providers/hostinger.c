@@ -56,6 +56,23 @@ static int not_array(struct prov_ctx *c, json_t *j)
         return prov_fail(c, -EPROTO, "Hostinger sent an unexpected answer");
 }
 
+/* call, and the answer must be a JSON array (or object): else -EPROTO. A NULL
+ * path (out of memory building it) is -ENOMEM. */
+static int call_as(struct prov_ctx *c, const char *method, const char *path, json_t *body,
+                   bool array, json_t **out)
+{
+        if (!path)
+                return -ENOMEM;
+        json_t *j = NULL;
+        int r = call(c, method, path, body, &j);
+        if (r < 0)
+                return r;
+        if (array ? !json_is_array(j) : !json_is_object(j))
+                return not_array(c, j);
+        *out = j;
+        return 0;
+}
+
 static const char *jstr(const json_t *o, const char *k)
 {
         const json_t *v = json_object_get(o, k);
@@ -87,11 +104,9 @@ static int dns_list(struct prov_ctx *c, const char *zone, struct dns_record **ou
         ESC(z, zone);
         _cleanup_free_ char *p = pathf("/api/dns/v1/zones/%s", z);
         json_t *j = NULL;
-        int r = p ? call(c, "GET", p, NULL, &j) : -ENOMEM;
+        int r = call_as(c, "GET", p, NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         size_t cap = 0, i, k;
         json_t *set, *rec;
         struct dns_record *v = NULL;
@@ -251,11 +266,9 @@ static json_t *domain_json(const json_t *d, bool detail)
 static int domains_list(struct prov_ctx *c, json_t **out)
 {
         json_t *j = NULL;
-        int r = call(c, "GET", "/api/domains/v1/portfolio", NULL, &j);
+        int r = call_as(c, "GET", "/api/domains/v1/portfolio", NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         json_t *a = json_array();
         size_t i;
         json_t *d;
@@ -271,11 +284,9 @@ static int domains_get(struct prov_ctx *c, const char *domain, json_t **out)
         ESC(d, domain);
         _cleanup_free_ char *p = pathf("/api/domains/v1/portfolio/%s", d);
         json_t *j = NULL;
-        int r = p ? call(c, "GET", p, NULL, &j) : -ENOMEM;
+        int r = call_as(c, "GET", p, NULL, false, &j);
         if (r < 0)
                 return r;
-        if (!json_is_object(j))
-                return not_array(c, j);
         *out = domain_json(j, true);
         json_decref(j);
         return 0;
@@ -314,11 +325,9 @@ static const json_t *item_price(const json_t *item, long years)
 static int domain_catalog(struct prov_ctx *c, json_t **out)
 {
         json_t *j = NULL;
-        int r = call(c, "GET", "/api/billing/v1/catalog?category=DOMAIN", NULL, &j);
+        int r = call_as(c, "GET", "/api/billing/v1/catalog?category=DOMAIN", NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         *out = j;
         return 0;
 }
@@ -510,11 +519,9 @@ static json_t *vm_json(const json_t *v)
 static int vps_list(struct prov_ctx *c, json_t **out)
 {
         json_t *j = NULL;
-        int r = call(c, "GET", "/api/vps/v1/virtual-machines", NULL, &j);
+        int r = call_as(c, "GET", "/api/vps/v1/virtual-machines", NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         json_t *a = json_array();
         size_t i;
         json_t *v;
@@ -529,11 +536,9 @@ static int vps_get(struct prov_ctx *c, const char *id, json_t **out)
         ESC(e, id);
         _cleanup_free_ char *p = pathf("/api/vps/v1/virtual-machines/%s", e);
         json_t *j = NULL;
-        int r = p ? call(c, "GET", p, NULL, &j) : -ENOMEM;
+        int r = call_as(c, "GET", p, NULL, false, &j);
         if (r < 0)
                 return r;
-        if (!json_is_object(j))
-                return not_array(c, j);
         *out = vm_json(j);
         json_decref(j);
         return 0;
@@ -584,11 +589,9 @@ static int vps_power(struct prov_ctx *c, const char *id, const char *action, jso
         ESC(e, id);
         _cleanup_free_ char *p = pathf("/api/vps/v1/virtual-machines/%s/%s", e, action);
         json_t *j = NULL;
-        int r = p ? call(c, "POST", p, NULL, &j) : -ENOMEM;
+        int r = call_as(c, "POST", p, NULL, false, &j);
         if (r < 0)
                 return r;
-        if (!json_is_object(j))
-                return not_array(c, j);
         *out = json_pack("{s:o,s:o,s:o}", "action_id", jcopy(j, "id"), "action",
                          json_object_get(j, "name") ? jcopy(j, "name") : json_string(action),
                          "state", jcopy(j, "state"));
@@ -668,11 +671,9 @@ static int vps_metrics(struct prov_ctx *c, const char *id, const char *from, con
         _cleanup_free_ char *p =
             pathf("/api/vps/v1/virtual-machines/%s/metrics?date_from=%s&date_to=%s", e, f, t);
         json_t *j = NULL;
-        int r = p ? call(c, "GET", p, NULL, &j) : -ENOMEM;
+        int r = call_as(c, "GET", p, NULL, false, &j);
         if (r < 0)
                 return r;
-        if (!json_is_object(j))
-                return not_array(c, j);
         *out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "cpu_percent",
                          series(json_object_get(j, "cpu_usage")), "ram_bytes",
                          series(json_object_get(j, "ram_usage")), "disk_bytes",
@@ -687,11 +688,9 @@ static int vps_metrics(struct prov_ctx *c, const char *id, const char *from, con
 static int list_of(struct prov_ctx *c, const char *path, const char *const *keys, json_t **out)
 {
         json_t *j = NULL;
-        int r = call(c, "GET", path, NULL, &j);
+        int r = call_as(c, "GET", path, NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         json_t *a = json_array();
         size_t i;
         json_t *v;
@@ -824,11 +823,9 @@ static const struct prov_sshkey_ops key_ops = {
 static int subscriptions(struct prov_ctx *c, json_t **out)
 {
         json_t *j = NULL;
-        int r = call(c, "GET", "/api/billing/v1/subscriptions", NULL, &j);
+        int r = call_as(c, "GET", "/api/billing/v1/subscriptions", NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         json_t *a = json_array();
         size_t i;
         json_t *s;
@@ -868,11 +865,9 @@ static int catalog(struct prov_ctx *c, const char *category, json_t **out)
         _cleanup_free_ char *p = cat ? pathf("/api/billing/v1/catalog?category=%s", cat)
                                      : strdup("/api/billing/v1/catalog");
         json_t *j = NULL;
-        int r = p ? call(c, "GET", p, NULL, &j) : -ENOMEM;
+        int r = call_as(c, "GET", p, NULL, true, &j);
         if (r < 0)
                 return r;
-        if (!json_is_array(j))
-                return not_array(c, j);
         json_t *a = json_array();
         size_t i, k;
         json_t *it, *pr;
