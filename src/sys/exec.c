@@ -159,9 +159,14 @@ static void __attribute__((noreturn)) child(const struct exec_opts *o, const cha
 {
         /* own process group so a timeout or a cancel kills its children too */
         setpgid(0, 0);
+        /* the raw call: glibc's refuses the signals it keeps for itself (32,
+         * 33), and those too may have been ignored by whoever started us.
+         * All zeroes is SIG_DFL with no flags and an empty mask, whatever
+         * the architecture's layout of the kernel's struct. */
+        unsigned long dfl[4] = {0};
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);
+                        syscall(SYS_rt_sigaction, sig, dfl, NULL, sizeof(unsigned long));
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
