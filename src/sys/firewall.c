@@ -74,6 +74,8 @@ void fw_rules_free(struct fw_rule *rules, size_t n)
 }
 
 /* Split on spaces; '...' groups (ufw quotes app names with spaces). */
+#define SPEC_MAX_WORDS 63
+
 static int tokenize(const char *s, size_t len, char ***out, size_t *n)
 {
         char **v = NULL;
@@ -98,6 +100,10 @@ static int tokenize(const char *s, size_t len, char ***out, size_t *n)
                                 i++;
                         end = i;
                 }
+                /* ufw's own rules have a dozen words: a longer line is
+                 * not one of them (and would not fit a delete's argv) */
+                if (cnt >= SPEC_MAX_WORDS)
+                        goto bad;
                 if (cnt + 2 > cap) {
                         cap = cap ? cap * 2 : 16;
                         char **nv = realloc(v, cap * sizeof(*v));
