@@ -175,6 +175,11 @@ int fw_parse_rule_line(const char *line, struct fw_rule *r)
         if (!r->comment && !(r->comment = strdup("")))
                 goto fail;
 
+        /* "ufw comment '...'": the comment starts inside "ufw " (fuzzing) */
+        if (spec_len <= 4) {
+                rc = -EINVAL;
+                goto fail;
+        }
         char **tok = NULL;
         size_t nt = 0;
         rc = tokenize(line + 4, spec_len - 4, &tok, &nt);
