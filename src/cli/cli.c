@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "db/audit.h"
 #include "db/jobs.h"
 #include "db/users.h"
+#include "sys/exec.h"
 #include "sys/portowner.h"
 
 #ifndef SETEC_VERSION
@@ -100,27 +100,22 @@ static int open_data(struct config *cfg, struct db **db, unsigned char key[TOKEN
  * password hashing) then never become resident in the long-running server,
  * whose own open_data() finds everything in place. 0, or -1 when the child
  * failed (it has logged why). */
+static int prepare(void *arg)
+{
+        struct db *db = NULL;
+        unsigned char key[TOKEN_KEY_LEN];
+        int r = open_data(arg, &db, key);
+        explicit_bzero(key, sizeof(key));
+        db_close(db);
+        return r;
+}
+
 static int prepare_in_child(struct config *cfg)
 {
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-                log_error("cannot fork to prepare the data directory: %s", strerror(errno));
-                return -1;
-        }
-        if (pid == 0) {
-                struct db *db = NULL;
-                unsigned char key[TOKEN_KEY_LEN];
-                int r = open_data(cfg, &db, key);
-                explicit_bzero(key, sizeof(key));
-                db_close(db);
-                fflush(NULL);
-                _exit(r < 0 ? 1 : 0);
-        }
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+        int r = exec_in_child(prepare, cfg);
+        if (r < 0 && r != -ECHILD)
+                log_error("cannot fork to prepare the data directory: %s", strerror(-r));
+        return r < 0 ? -1 : 0;
 }
 
 /* Audit rows older than audit.max_age_days go (at start, then daily). */

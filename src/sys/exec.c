@@ -344,3 +344,20 @@ void exec_result_free(struct exec_result *res)
         free(res->output);
         res->output = NULL;
 }
+
+int exec_in_child(int (*fn)(void *arg), void *arg)
+{
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int r = fn(arg);
+                fflush(NULL);
+                _exit(r < 0 ? 1 : 0);
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}

@@ -76,6 +76,12 @@ void exec_result_free(struct exec_result *res);
  * result says cancelled. -1 clears it. The fd stays the caller's. */
 void exec_set_cancel_fd(int fd);
 
+/* Run fn(arg) in a short-lived forked child of this process (no exec) and
+ * wait for it: for work whose code and memory must not stay resident in the
+ * caller. fn's return value < 0 makes the child exit 1. 0 when the child
+ * exited 0, -ECHILD when it failed, -errno when it could not be forked. */
+int exec_in_child(int (*fn)(void *arg), void *arg);
+
 /* Search EXEC_PATH for prog (what the child would run): true when found
  * executable. */
 bool exec_find(const char *prog);

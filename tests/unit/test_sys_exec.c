@@ -288,6 +288,28 @@ static void test_live_output(void **state)
         exec_result_free(&r);
 }
 
+static int child_fn(void *arg)
+{
+        /* runs in the child: the parent's copy stays as it was */
+        *(int *)arg = 42;
+        return *(int *)arg == 42 ? 0 : -1;
+}
+
+static int failing_fn(void *arg)
+{
+        (void)arg;
+        return -EIO;
+}
+
+static void test_in_child(void **state)
+{
+        (void)state;
+        int v = 1;
+        assert_int_equal(exec_in_child(child_fn, &v), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(exec_in_child(failing_fn, NULL), -ECHILD);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -303,6 +325,7 @@ int main(void)
             cmocka_unit_test(test_group_and_signals),
             cmocka_unit_test(test_parent_death_kills_child),
             cmocka_unit_test(test_run_as_user),
+            cmocka_unit_test(test_in_child),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
