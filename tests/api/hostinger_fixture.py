@@ -140,9 +140,8 @@ class State:
 
 
 class Fixture:
-    def __init__(self, token="hst-test-token", certfile=None, keyfile=None, latency=0.0):
+    def __init__(self, token="hst-test-token", certfile=None, keyfile=None):
         self.token = token
-        self.latency = latency
         self.state = State()
         self.log = []
         self.connections = 0
@@ -511,8 +510,6 @@ def _handler(fx):
                     if u.path.startswith(f[0]):
                         forced = fx.forced.pop(i)
                         break
-            if fx.latency:
-                time.sleep(fx.latency)
             if forced:
                 _, status, fbody, fheaders = forced
                 if fbody is None:

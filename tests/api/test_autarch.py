@@ -13,6 +13,8 @@ import shutil
 import stat
 import time
 
+import waiting
+
 import pytest
 
 from autarch_fixture import break_requirements, make_autarch_repo, settings_text
@@ -65,14 +67,11 @@ def req(e, method, path, token=None, **kw):
 
 def wait_job(e, job_id):
     """GET /api/jobs/{id} (with steps and output) once the job has ended."""
-    deadline = time.time() + JOB_TIMEOUT
-    while time.time() < deadline:
+    def ended():
         r = req(e, "GET", f"/api/jobs/{job_id}")
         assert r.status_code == 200, r.text
-        if r.json()["state"] not in ("queued", "running"):
-            return r.json()
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end")
+        return r.json() if r.json()["state"] not in ("queued", "running") else None
+    return waiting.wait_for(ended, JOB_TIMEOUT, f"job {job_id} to end")
 
 
 def step_states(job):

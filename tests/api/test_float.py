@@ -13,6 +13,8 @@ import struct
 import subprocess
 import time
 
+import waiting
+
 import pytest
 
 from conftest import BIN, FIXTURES, Panel, assert_no_sanitizer_report
@@ -111,13 +113,7 @@ def session(p, token, sid):
 
 
 def wait_for(cond, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
+    return waiting.wait_for(cond, timeout)
 
 
 def parse_enum(p):

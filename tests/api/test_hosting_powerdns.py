@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import time
 
+import waiting
+
 import pytest
 import requests
 
@@ -53,13 +55,11 @@ class Pdns:
         return f"http://127.0.0.1:{self.api_port}"
 
     def wait_for(self, cond, what):
-        deadline = time.time() + 20
-        while time.time() < deadline:
+        def alive_and():
             assert self.proc.poll() is None, "pdns_server exited"
-            if cond():
-                return
-            time.sleep(0.05)
-        raise RuntimeError("pdns_server: " + what)
+            return cond()
+        if not waiting.wait_for(alive_and, 20):
+            raise RuntimeError("pdns_server: " + what)
 
     def api_up(self):
         try:

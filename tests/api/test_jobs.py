@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 
+import waiting
+
 import pytest
 import requests
 
@@ -102,14 +104,7 @@ def req(e, method, path, **kw):
 
 
 def wait_for(cond, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
+    return waiting.wait_for(cond, timeout, what)
 
 
 def job(e, jid):

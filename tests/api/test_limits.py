@@ -9,6 +9,8 @@ import ssl
 import threading
 import time
 
+import waiting
+
 import pytest
 
 from conftest import Panel
@@ -175,9 +177,7 @@ def test_idle_connections_do_not_lock_out(tmp_path):
             socks.append(socket.create_connection(("127.0.0.1", p.port), timeout=10,
                                                   source_address=(f"127.0.0.{2 + i // 100}", 0)))
         # the panel has taken them all (they are in its descriptor table)
-        deadline = time.time() + 20
-        while len(os.listdir(f"/proc/{p.proc.pid}/fd")) < 1100 and time.time() < deadline:
-            time.sleep(0.05)
+        waiting.wait_for(lambda: len(os.listdir(f"/proc/{p.proc.pid}/fd")) >= 1100, 20)
         assert len(os.listdir(f"/proc/{p.proc.pid}/fd")) >= 1100
         r = p.request("GET", "/api/auth/status", token=tok)
         assert r.status_code == 200, r.text

@@ -7,6 +7,8 @@ import ssl
 import subprocess
 import time
 
+import waiting
+
 import pytest
 
 from conftest import FIXTURES
@@ -423,14 +425,11 @@ def test_stream_cap_is_configurable(fresh_panel, journal):
     assert c.status == 503 and c.headers.get("retry-after") == "5"
     c.sock.close()
     a.sock.close()
-    deadline = time.time() + 5
-    while True:
+    def opens():
         d = SSE(p, "/api/logs/stream?unit=nginx", tok)
         d.sock.close()
-        if d.status == 200 or time.time() > deadline:
-            break
-        time.sleep(0.05)
-    assert d.status == 200
+        return d.status == 200
+    assert waiting.wait_for(opens, 5)
     b.sock.close()
 
 

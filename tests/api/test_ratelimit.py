@@ -8,16 +8,13 @@ import re
 import sqlite3
 import time
 
+import waiting
+
 import requests
 
 
 def wait_rows(p, sql, *args, timeout=10):
-    deadline = time.time() + timeout
-    while True:
-        rows = p.query(sql, *args)
-        if rows or time.time() > deadline:
-            return rows
-        time.sleep(0.05)
+    return waiting.wait_for(lambda: p.query(sql, *args), timeout)
 
 
 def login(p, password, xff=None, username="admin"):
@@ -130,13 +127,13 @@ def test_per_account_delay(fresh_panel):
     p.cli("admin", "add", "bob", "--password-stdin", input="bob-pw-123\n")
     assert login(p, "bob-pw-123", username="bob").status_code == 200
     # after the delay the right password works, and resets the count
-    deadline = time.time() + 15
-    while True:
+    def logs_in():
         r = login(p, p.password)
-        if r.status_code == 200 or time.time() > deadline:
-            break
+        if r.status_code == 200:
+            return r
         assert_429(r)
-        time.sleep(0.2)
+        return None
+    r = waiting.wait_for(logs_in, 15, "the account's delay to pass", interval=0.2)
     assert r.status_code == 200, r.text
 
     # 20 quick guesses from 20 addresses: most are refused unjudged
@@ -209,8 +206,6 @@ def test_audit_retention(fresh_panel):
                     " ('new', 'y', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-29 days'))")
     con.close()
     p.start()
-    deadline = time.time() + 10
-    while p.query("SELECT id FROM audit_log WHERE username = 'old'") and time.time() < deadline:
-        time.sleep(0.05)
+    waiting.wait_for(lambda: not p.query("SELECT id FROM audit_log WHERE username = 'old'"))
     assert not p.query("SELECT id FROM audit_log WHERE username = 'old'")
     assert p.query("SELECT action FROM audit_log WHERE username = 'new'") == [("y",)]

@@ -22,6 +22,8 @@ import subprocess
 import threading
 import time
 
+import waiting
+
 import pytest
 
 import pebble
@@ -140,15 +142,7 @@ def served_serial(e, host, cadata):
 def wait_for(fn, timeout=10):
     """fn() until it returns something true (nginx swaps workers
     gracefully after a reload); the last value."""
-    deadline = time.time() + timeout
-    while True:
-        try:
-            v = fn()
-        except (OSError, ssl.SSLError):
-            v = None
-        if v or time.time() > deadline:
-            return v
-        time.sleep(0.1)
+    return waiting.wait_for(fn, timeout, errors=(OSError, ssl.SSLError))
 
 
 def rfc3339(t):

@@ -19,6 +19,8 @@ import ssl
 import subprocess
 import time
 
+import waiting
+
 import pytest
 
 import pebble
@@ -100,15 +102,7 @@ def tls_fetch(e, host, cadata):
 
 
 def wait_for(fn, timeout=10):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            v = fn()
-        except (OSError, ssl.SSLError):
-            v = None
-        if v or time.time() > deadline:
-            return v
-        time.sleep(0.1)
+    return waiting.wait_for(fn, timeout, errors=(OSError, ssl.SSLError))
 
 
 def ssl_renew_job(e):

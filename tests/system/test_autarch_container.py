@@ -16,6 +16,7 @@ import time
 
 import pytest
 import requests
+import waiting
 
 from autarch_fixture import break_requirements, commit_file, make_autarch_repo, push_version
 from conftest import BIN
@@ -95,18 +96,21 @@ def unit_prop(ctr, unit, prop):
 
 def web_get(timeout=30, want=None):
     """The fixture web app's JSON once it answers (and contains want)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
+    last = [None]
+
+    def answers():
         try:
             r = requests.get(f"http://127.0.0.1:{WEB_PORT}/", timeout=2)
-            last = f"{r.status_code} {r.text!r}"
+            last[0] = f"{r.status_code} {r.text!r}"
             if r.status_code == 200 and (want is None or want in r.text):
                 return r.json()
         except requests.RequestException as e:
-            last = repr(e)
-        assert time.monotonic() < deadline, f"autarch-web never answered {want!r}: {last}"
-        time.sleep(0.1)
+            last[0] = repr(e)
+        return None
+
+    j = waiting.wait_for(answers, timeout)
+    assert j is not None, f"autarch-web never answered {want!r}: {last[0]}"
+    return j
 
 
 def dns_query(name, timeout=30):
@@ -219,13 +223,10 @@ def test_dns_build_and_start(ctr, inside):
     r = call(inside, "POST", "/autarch/dns/build", headers={"Prefer": "respond-async"})
     assert r.status_code == 202, r.text
     job_id = r.json()["job_id"]
-    deadline = time.time() + JOB_TIMEOUT
-    while True:
-        job = call(inside, "GET", f"/api/jobs/{job_id}").json()
-        if job["state"] not in ("queued", "running"):
-            break
-        assert time.time() < deadline
-        time.sleep(0.2)
+    def ended():
+        j = call(inside, "GET", f"/api/jobs/{job_id}").json()
+        return j if j["state"] not in ("queued", "running") else None
+    job = waiting.wait_for(ended, JOB_TIMEOUT, f"job {job_id} to end")
     assert job["state"] == "done", job
     assert job["kind"] == "autarch_dns_build"
     print(f"dns build: {time.time() - t0:.1f} s")
