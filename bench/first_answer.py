@@ -23,14 +23,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+from ports import free_port  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def measure(port, path, n, nodelay):
@@ -84,7 +79,8 @@ http {{ access_log off; client_body_temp_path {nd}/tmp; proxy_temp_path {nd}/tmp
     ngx = subprocess.Popen(["nginx", "-c", conf, "-e", f"{nd}/logs/error.log", "-g",
                             "daemon off;"])
     try:
-        time.sleep(0.5)
+        wait_for(lambda: socket.create_connection(("127.0.0.1", ngx_port), 1).close() or True,
+                 10, "nginx to listen", errors=(OSError,))
         print(f"{'server':8} {'client':12} {'handshake p50/p90 ms':>22} {'first answer p50/p90 ms':>26}")
         for name, port in (("panel", panel.port), ("nginx", ngx_port)):
             for nodelay in (False, True):

@@ -21,6 +21,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+from waiting import wait_for  # noqa: E402
 
 
 def rss_kb(pid):
@@ -80,8 +81,10 @@ def main():
         pid = panel_pid(p)
         time.sleep(0.5)
         r0, th0 = rss_kb(pid)
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
         socks = [connect(p, tok)[0] for _ in range(a.idle)]
-        time.sleep(1)
+        wait_for(lambda: len(os.listdir(f"/proc/{pid}/fd")) >= fds + a.idle, 30,
+                 "the panel to hold the idle sockets")
         r1, th1 = rss_kb(pid)
         print(f"{a.idle} idle TLS WebSockets: RSS {r0} -> {r1} KB "
               f"({(r1 - r0) / a.idle:.1f} KB each), threads {th0} -> {th1}")
