@@ -15,6 +15,7 @@
 #include "base/validate.h"
 #include "sys/accounts.h"
 #include "sys/autarch.h"
+#include "sys/files.h"
 #include "sys/exec.h"
 #include "sys/gitread.h"
 #include "sys/services.h"
@@ -206,7 +207,7 @@ static void undo_clone(struct job *j, void *ctx)
         if (str_empty(c->dir) || c->dir[0] != '/' || streq(c->dir, "/"))
                 return;
         job_printf(j, "undo: removing %s\n", c->dir);
-        int r = autarch_rm_tree(c->dir);
+        int r = files_remove(c->dir);
         if (r < 0)
                 job_printf(j, "undo: cannot remove %s: %s\n", c->dir, strerror(-r));
         if (c->dir_existed && mkdir(c->dir, 0755) < 0)
@@ -431,7 +432,7 @@ static void recover_install(const struct config *cfg, struct db *db, const char 
                 return;
         log_warn("autarch: an install was interrupted (step %s): removing %s",
                  failed_step && *failed_step ? failed_step : "?", dir);
-        autarch_rm_tree(dir);
+        files_remove(dir);
         if (json_is_true(json_object_get(data, "dir_existed")))
                 mkdir(dir, 0755);
         if (json_is_true(json_object_get(data, "units"))) {

@@ -5,7 +5,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <gnutls/crypto.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -21,6 +20,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "sys/archive_dl.h"
+#include "sys/files.h"
 
 #define SHA256_LEN 32
 /* A manifest line is ~70 bytes + the name: this allows millions of files
@@ -724,23 +724,6 @@ int archive_extract_safe(const char *path, const char *dest, struct archive_stat
 
 /* ---------------------------------------------------------------- restore */
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-        if (flag == FTW_DP || flag == FTW_D)
-                return rmdir(p) < 0 && errno != ENOENT ? -1 : 0;
-        return unlink(p) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-int archive_rm_tree(const char *path)
-{
-        struct stat sb;
-        if (lstat(path, &sb) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(sb.st_mode))
-                return unlink(path) < 0 ? -errno : 0;
-        return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -EIO : 0;
-}
-
 int archive_restore_dir(const char *path, const char *target, struct archive_stats *st, char *err,
                         size_t errlen)
 {
@@ -782,14 +765,14 @@ int archive_restore_dir(const char *path, const char *target, struct archive_sta
         }
         int rc = archive_extract_safe(path, tmp.data, st, err, errlen);
         if (rc < 0) {
-                archive_rm_tree(tmp.data);
+                files_remove(tmp.data);
                 return rc;
         }
         if (!exists) {
                 if (renameat2(AT_FDCWD, tmp.data, AT_FDCWD, live.data, RENAME_NOREPLACE) < 0) {
                         rc = -errno;
                         seterr(err, errlen, "rename into %s: %s", live.data, strerror(-rc));
-                        archive_rm_tree(tmp.data);
+                        files_remove(tmp.data);
                         return rc;
                 }
                 fsync_dir_of(live.data);
@@ -797,13 +780,13 @@ int archive_restore_dir(const char *path, const char *target, struct archive_sta
         }
         if (renameat2(AT_FDCWD, tmp.data, AT_FDCWD, live.data, RENAME_EXCHANGE) == 0) {
                 fsync_dir_of(live.data);
-                archive_rm_tree(tmp.data); /* now the old tree */
+                files_remove(tmp.data); /* now the old tree */
                 return 0;
         }
         if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
                 rc = -errno;
                 seterr(err, errlen, "swap %s: %s", live.data, strerror(-rc));
-                archive_rm_tree(tmp.data);
+                files_remove(tmp.data);
                 return rc;
         }
         /* No RENAME_EXCHANGE here: move the live tree onto an empty
@@ -813,17 +796,17 @@ int archive_restore_dir(const char *path, const char *target, struct archive_sta
                 rc = -errno;
                 seterr(err, errlen, "move %s aside: %s", live.data, strerror(-rc));
                 rmdir(old.data);
-                archive_rm_tree(tmp.data);
+                files_remove(tmp.data);
                 return rc;
         }
         if (rename(tmp.data, live.data) < 0) {
                 rc = -errno;
                 seterr(err, errlen, "rename into %s: %s", live.data, strerror(-rc));
                 rename(old.data, live.data);
-                archive_rm_tree(tmp.data);
+                files_remove(tmp.data);
                 return rc;
         }
         fsync_dir_of(live.data);
-        archive_rm_tree(old.data);
+        files_remove(old.data);
         return 0;
 }

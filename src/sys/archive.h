@@ -52,6 +52,3 @@ int archive_extract_safe(const char *path, const char *dest, struct archive_stat
  * as it was. -ENOTDIR when target exists and is not a directory. */
 int archive_restore_dir(const char *path, const char *target, struct archive_stats *st, char *err,
                         size_t errlen);
-
-/* rm -rf without following symlinks or crossing mounts. 0 or -errno. */
-int archive_rm_tree(const char *path);

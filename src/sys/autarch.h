@@ -37,8 +37,3 @@ int autarch_config_read(const char *dir, size_t max, char **out, size_t *len);
  * 0600, fsync'd, renamed over the old one. The caller has checked the text.
  * 0, -ENOENT (no such dir) or -errno; nothing changed on failure. */
 int autarch_config_write(const char *dir, const char *text, size_t len);
-
-/* rm -rf path without following links or entering other mounts (works on
- * overlayfs, where files and directories report different devices). 0 (also
- * when path does not exist) or the first -errno. */
-int autarch_rm_tree(const char *path);

@@ -4,32 +4,102 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+#define RM_MAX_DEPTH 256
+
+/* Remove name in dfd and everything below it without following links.
+ * Only directories are compared with the top's device (on overlayfs a
+ * regular file reports the device of the layer it comes from, so nftw's
+ * FTW_MOUNT would skip it); a directory on another device is a mount point
+ * and stays. */
+static int rm_at(int dfd, const char *name, dev_t dev, int depth)
 {
-        (void)sb;
-        (void)flag;
-        if (ftw->level == 0)
-                return 0; /* the top is handled by the caller */
-        if (remove(path) < 0 && errno != ENOENT)
-                log_warn("rollback: cannot remove %s: %m", path);
-        return 0;
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        if (st.st_dev != dev)
+                return -EXDEV;
+        if (depth > RM_MAX_DEPTH)
+                return -ELOOP;
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                close(fd);
+                return -e;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int r2 = rm_at(dirfd(d), de->d_name, dev, depth + 1);
+                if (r2 < 0 && r == 0)
+                        r = r2;
+        }
+        closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int files_remove(const char *path)
+{
+        if (!path || path[0] != '/' || streq(path, "/"))
+                return -EINVAL;
+        _cleanup_free_ char *parent = path_dirname(path);
+        const char *base = strrchr(path, '/') + 1;
+        if (!parent || !*base || streq(base, ".") || streq(base, ".."))
+                return -EINVAL;
+        _cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        struct stat st;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return rm_at(pfd, base, st.st_dev, 0);
 }
 
 void files_rm_tree(const char *dir, bool self)
 {
         if (str_empty(dir))
                 return;
-        nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-        if (self && rmdir(dir) < 0 && errno != ENOENT)
-                log_warn("rollback: cannot remove %s: %m", dir);
+        int r = 0;
+        if (self) {
+                r = files_remove(dir);
+        } else {
+                _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                struct stat st;
+                DIR *d = fd >= 0 && fstat(fd, &st) == 0 ? fdopendir(fd) : NULL;
+                if (d) {
+                        fd = -1; /* the DIR owns it */
+                        struct dirent *de;
+                        while ((de = readdir(d)))
+                                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                                        int r2 = rm_at(dirfd(d), de->d_name, st.st_dev, 1);
+                                        if (r2 < 0 && r == 0)
+                                                r = r2;
+                                }
+                        closedir(d);
+                } else if (errno != ENOENT) {
+                        r = -errno;
+                }
+        }
+        if (r < 0)
+                log_warn("rollback: cannot remove (all of) %s: %s", dir, strerror(-r));
 }
 
 bool files_dir_empty(const char *dir)

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <gnutls/crypto.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +20,7 @@
 
 #include "base/util.h"
 #include "sys/archive.h"
+#include "sys/files.h"
 
 static char tmpdir[64];
 
@@ -74,7 +74,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         if (!getenv("KEEP"))
-                assert_int_equal(archive_rm_tree(tmpdir), 0);
+                assert_int_equal(files_remove(tmpdir), 0);
         return 0;
 }
 
@@ -386,7 +386,7 @@ static void expect_refused(const char *rel, const struct crafted *c, size_t n, c
         craft(rel, c, n, true, false);
         path(p, sizeof(p), rel);
         path(dest, sizeof(dest), "dest");
-        archive_rm_tree(dest);
+        files_remove(dest);
         assert_int_equal(mkdir(dest, 0755), 0);
         int rc = archive_extract_safe(p, dest, NULL, err, sizeof(err));
         if (rc != -EPERM)
@@ -459,7 +459,7 @@ static void test_extract_refuses_escapes(void **state)
         char p[512], dest[512], err[256] = "";
         path(p, sizeof(p), "over.tar.gz");
         path(dest, sizeof(dest), "dest");
-        archive_rm_tree(dest);
+        files_remove(dest);
         assert_int_equal(mkdir(dest, 0755), 0);
         int rc = archive_extract_safe(p, dest, NULL, err, sizeof(err));
         assert_true(rc == 0 || rc == -EPERM);
@@ -534,7 +534,7 @@ static void test_restore_dir(void **state)
         closedir(dir);
 
         /* a missing target is created */
-        archive_rm_tree(target);
+        files_remove(target);
         path(p, sizeof(p), "s.tar.gz");
         assert_int_equal(archive_restore_dir(p, target, NULL, err, sizeof(err)), 0);
         snprintf(q, sizeof(q), "%s/big.bin", target);
@@ -543,7 +543,7 @@ static void test_restore_dir(void **state)
         assert_int_equal(sb.st_size, BIG);
 
         /* a target that is not a directory is refused */
-        archive_rm_tree(target);
+        files_remove(target);
         write_bytes("site", "file", 4);
         assert_int_equal(archive_restore_dir(p, target, NULL, err, sizeof(err)), -ENOTDIR);
 }

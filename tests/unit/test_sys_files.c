@@ -1,5 +1,6 @@
 /* files_rm_tree removes what is inside (and the top with self) without
- * following a symlink out of the tree; files_dir_empty. */
+ * following a symlink out of the tree; files_remove; files_dir_empty. */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,8 +59,34 @@ static void test_rm_tree_and_empty(void **state)
         rmdir(base);
 }
 
+static void test_remove(void **state)
+{
+        char base[] = "/tmp/setec-files-test-XXXXXX";
+        assert_non_null(mkdtemp(base));
+        char file[128], tree[64], sub[96];
+        snprintf(file, sizeof(file), "%s/file", base);
+        snprintf(tree, sizeof(tree), "%s/tree", base);
+        snprintf(sub, sizeof(sub), "%s/a/b", tree);
+        touch(file);
+        assert_int_equal(files_remove(file), 0);
+        assert_int_equal(access(file, F_OK), -1);
+        assert_int_equal(mkdir(tree, 0755), 0);
+        snprintf(sub, sizeof(sub), "%s/a", tree);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        snprintf(file, sizeof(file), "%s/a/f", tree);
+        touch(file);
+        assert_int_equal(files_remove(tree), 0);
+        assert_int_equal(access(tree, F_OK), -1);
+        assert_int_equal(files_remove(tree), 0); /* absent: fine */
+        assert_int_equal(files_remove("relative/path"), -EINVAL);
+        assert_int_equal(files_remove("/"), -EINVAL);
+        assert_int_equal(files_remove(NULL), -EINVAL);
+        rmdir(base);
+}
+
 int main(void)
 {
-        const struct CMUnitTest tests[] = {cmocka_unit_test(test_rm_tree_and_empty)};
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_rm_tree_and_empty),
+                                           cmocka_unit_test(test_remove)};
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
