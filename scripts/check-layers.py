@@ -23,7 +23,7 @@ LOWER["jobs"] = {"base", "core", "db", "sys", "net", "acme", "providers"}
 LOWER["http"] = {"base"}
 LOWER["api"] = LOWER["jobs"] | {"jobs", "http"}
 LOWER["helper"] = {"base", "core", "sys"}
-LOWER["cli"] = LOWER["api"] | {"api"}
+LOWER["cli"] = LOWER["api"] | {"api", "helper"}
 LAYERS = set(LOWER)
 
 # A library's headers belong to the layers that wrap it (base: libc only).

@@ -22,6 +22,7 @@
 #include "db/audit.h"
 #include "db/jobs.h"
 #include "db/users.h"
+#include "helper/helper.h"
 #include "sys/exec.h"
 #include "sys/portowner.h"
 
@@ -162,6 +163,10 @@ static int run_server(struct config *cfg)
 
         if (prepare_in_child(cfg) < 0)
                 return 1;
+        /* from here on this process is the unprivileged HTTP side (when
+         * started as root); the root helper does the system changes */
+        if (helper_split(cfg) < 0)
+                return 1;
         if (open_data(cfg, &app.db, app.jwt_key) < 0)
                 goto fail;
         if (api_routes_build(&routes, &nroutes) < 0)
@@ -242,6 +247,11 @@ static int run_server(struct config *cfg)
                 struct timespec tick = {1, 0};
                 int sig = sigtimedwait(&sigs, NULL, &tick);
                 log_flush();
+                if (!helper_alive()) {
+                        log_error("stopping: nothing that changes the system can be done "
+                                  "without the root helper");
+                        break;
+                }
                 double now = time_monotonic();
                 audit_tally_flush(app.audit_tally, app.db, now, false);
                 if (now - last_prune >= 24 * 3600) {

@@ -90,6 +90,7 @@ static const struct key keys[] = {
     STR("server", "key", server.key, "/opt/setec-manager/data/acme/manager.key"),
     LIST("server", "trusted_proxies", server.trusted_proxies, valid_ip_or_cidr),
     STR("server", "acme_hostname", server.acme_hostname, ""),
+    STR("server", "user", server.user, "setec"),
     STR("server", "public_ipv4", server.public_ipv4, ""),
     STR("server", "public_ipv6", server.public_ipv6, ""),
     INT("server", "max_streams", server.max_streams, 0, 0, 1000000),
@@ -779,6 +780,10 @@ static int check_config(struct loader *L)
                 set_err(L, NULL,
                         "config key 'nginx.client_max_body_size' must be a size such as 64m "
                         "(1-6 digits, optional k, m or g)");
+                return -EINVAL;
+        }
+        if (!str_empty(c->server.user) && !valid_username(c->server.user)) {
+                set_err(L, NULL, "config key 'server.user' must be a user name or \"\"");
                 return -EINVAL;
         }
         if (!str_empty(c->server.acme_hostname) && !valid_domain(c->server.acme_hostname)) {

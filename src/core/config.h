@@ -22,6 +22,10 @@ struct config {
                  * ACME for this host name (POST /ssl/panel/issue) and is
                  * renewed with the sites' certificates */
                 char *acme_hostname;
+                /* the unprivileged user the HTTP process becomes when serve
+                 * starts as root (a root helper stays); "" = no drop: both
+                 * processes keep the starting user (development, tests) */
+                char *user;
                 /* this server's public addresses for DNS records (site
                  * dns_provider); "" = detected from the routing table */
                 char *public_ipv4, *public_ipv6;

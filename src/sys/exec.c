@@ -133,6 +133,11 @@ void exec_set_cancel_fd(int fd)
         cancel_fd = fd;
 }
 
+int exec_cancel_fd(void)
+{
+        return cancel_fd;
+}
+
 /* In the child: close every fd above 2. close_range (Linux 5.9) when the
  * kernel has it, else one close per possible fd. */
 static void close_above_stderr(void)
@@ -287,7 +292,7 @@ int exec_run(const struct exec_opts *o, struct exec_result *res)
                         continue;
                 if (pr < 0)
                         break;
-                if (np == 3 && (p[2].revents & POLLIN)) {
+                if (np == 3 && (p[2].revents & (POLLIN | POLLHUP))) {
                         res->cancelled = true;
                         kill_group(pid, SIGTERM);
                         killed = true;

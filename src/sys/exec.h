@@ -75,6 +75,8 @@ void exec_result_free(struct exec_result *res);
  * readable the process group gets SIGTERM, then SIGKILL after 2 s, and the
  * result says cancelled. -1 clears it. The fd stays the caller's. */
 void exec_set_cancel_fd(int fd);
+/* The calling thread's cancel fd, -1 when none. */
+int exec_cancel_fd(void);
 
 /* Run fn(arg) in a short-lived forked child of this process (no exec) and
  * wait for it: for work whose code and memory must not stay resident in the

@@ -202,7 +202,9 @@ class Panel:
         self.scheme = "https" if tls else "http"
         data = os.path.join(self.tmp, "data")
         sections = {
-            "server": {"host": "127.0.0.1", "port": self.port, "tls": tls,
+            # "": no privilege drop (the tests run as root in a 0700 /tmp
+            # dir); the split into HTTP process + helper happens all the same
+            "server": {"host": "127.0.0.1", "port": self.port, "tls": tls, "user": "",
                        "cert": os.path.join(self.tmp, "tls", "cert.pem"),
                        "key": os.path.join(self.tmp, "tls", "key.pem")},
             "database": {"path": os.path.join(data, "setec.db")},

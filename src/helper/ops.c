@@ -1,0 +1,42 @@
+/* The closed set of operations the helper does: one row per op of
+ * sys/helpmsg.h with the exact shape of its request ('s' string, 'i' int,
+ * 'b' bytes). An op not listed here is refused (-EOPNOTSUPP) before
+ * anything runs; a request of another shape too (-EINVAL). */
+#include "helper/ops.h"
+
+#include "base/util.h"
+
+static int op_ping(struct helper_call *c)
+{
+        (void)c;
+        return 0;
+}
+
+const struct helper_op helper_ops[] = {
+    {HOP_PING, "", op_ping},
+    {HOP_NGINX_APPLY, "?", op_nginx_apply},
+    {HOP_NGINX_RELOAD, "?", op_nginx_reload},
+    {HOP_UNIT_INSTALL_SITE, "?", op_unit_install_site},
+    {HOP_UNIT_INSTALL_AUTARCH, "?", op_unit_install_autarch},
+    {HOP_UNIT_REMOVE, "?", op_unit_remove},
+    {HOP_UNIT_CONTROL, "?", op_unit_control},
+    {HOP_CERT_INSTALL, "?", op_cert_install},
+    {HOP_FW_READ, "?", op_fw_read},
+    {HOP_FW_ADD, "?", op_fw_add},
+    {HOP_FW_DELETE, "?", op_fw_delete},
+    {HOP_FW_ENABLE, "?", op_fw_enable},
+    {HOP_FW_DISABLE, "?", op_fw_disable},
+    {HOP_USER_CREATE, "?", op_user_create},
+    {HOP_USER_DELETE, "?", op_user_delete},
+    {HOP_SITE_USER_ADD, "?", op_site_user_add},
+    {HOP_SITE_USER_DEL, "?", op_site_user_del},
+    {HOP_TREE_PREPARE, "?", op_tree_prepare},
+    {HOP_TREE_CHOWN, "?", op_tree_chown},
+    {HOP_TREE_REMOVE, "?", op_tree_remove},
+    {HOP_DEPLOY_STEP, "?", op_deploy_step},
+    {HOP_BACKUP_CREATE, "?", op_backup_create},
+    {HOP_BACKUP_RESTORE, "?", op_backup_restore},
+    {HOP_AUTARCH_CONFIG_WRITE, "?", op_autarch_config_write},
+    {HOP_AUTARCH_STEP, "?", op_autarch_step},
+};
+const size_t helper_nops = ARRAY_SIZE(helper_ops);
