@@ -21,18 +21,7 @@
 #include "sys/services.h"
 #include "sys/units.h"
 
-/* Time limits per step (a hung mirror must not hold the subject forever). */
-#define CLONE_TIMEOUT_MS (10u * 60u * 1000u)
-#define VENV_TIMEOUT_MS  (5u * 60u * 1000u)
-#define PIP_TIMEOUT_MS   (20u * 60u * 1000u)
-#define NPM_TIMEOUT_MS   (10u * 60u * 1000u)
-#define GO_TIMEOUT_MS    (10u * 60u * 1000u)
-#define SMALL_TIMEOUT_MS (60u * 1000u)
-#define UNIT_TIMEOUT_MS  (90u * 1000u)
-#define KEEP_OUTPUT      (64u * 1024u)
-
-static const char *const data_dirs[] = {"data",    "data/certs", "data/dns",
-                                        "results", "dossiers",   "models"};
+#define UNIT_TIMEOUT_MS (90u * 1000u)
 
 /* ---- context ---- */
 
@@ -47,6 +36,7 @@ struct autarch_ctx *autarch_ctx_new(const struct config *cfg)
         c->unit_dir = strdup(cfg->systemd.unit_dir ? cfg->systemd.unit_dir : "");
         c->web_port = cfg->autarch.web_port;
         c->upgrade_pip = cfg->autarch.upgrade_pip;
+        c->cfg = cfg;
         if (!c->dir || !c->repo || !c->branch || !c->unit_dir) {
                 autarch_ctx_free(c);
                 return NULL;
@@ -96,67 +86,16 @@ static bool exists_in(const struct autarch_ctx *c, const char *rel)
         return p && access(p, F_OK) == 0;
 }
 
-/* The last non-empty line of out (for the error text), at most 300 bytes. */
-static void last_line(const char *out, char *buf, size_t len)
+/* One step in the root helper (sys/autarch.c builds its argv from the
+ * helper's config), its output to the job. */
+static int run_step(struct job *j, struct autarch_ctx *c, const char *step, const char *arg,
+                    long long flags, long long *made)
 {
-        buf[0] = '\0';
-        if (!out)
-                return;
-        size_t n = strlen(out);
-        while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-                n--;
-        size_t s = n;
-        while (s > 0 && out[s - 1] != '\n' && out[s - 1] != '\r')
-                s--;
-        size_t k = n - s < len - 1 ? n - s : len - 1;
-        memcpy(buf, out + s, k);
-        buf[k] = '\0';
-        /* no cut UTF-8 sequence at the end */
-        while (k > 0 && ((unsigned char)buf[k - 1] & 0x80)) {
-                if (((unsigned char)buf[k - 1] & 0xc0) == 0xc0) {
-                        buf[k - 1] = '\0';
-                        break;
-                }
-                k--;
-        }
-}
-
-/* Run a program for the current step with its output going to the job. */
-static int run_prog(struct job *j, struct autarch_ctx *c, const char *const *argv, const char *cwd,
-                    const char *const *env, unsigned timeout_ms)
-{
-        _cleanup_strbuf_ struct strbuf shown = STRBUF_INIT(0);
-        strbuf_puts(&shown, "$");
-        for (size_t i = 0; argv[i]; i++)
-                strbuf_printf(&shown, " %s", argv[i]);
-        job_printf(j, "%s\n", shown.data ? shown.data : "");
-        struct exec_opts o = {
-            .argv = argv,
-            .cwd = cwd,
-            .env = env,
-            .timeout_ms = timeout_ms,
-            .max_output = KEEP_OUTPUT,
-            .on_output = job_output,
-            .ctx = j,
-        };
-        struct exec_result res = {0};
-        int r = exec_run(&o, &res);
+        char err[600] = "";
+        int r = autarch_step(c->cfg, step, arg, flags, job_output, j, made, err, sizeof(err));
         if (r < 0)
-                return failf(j, r, "cannot run %s: %s", argv[0], strerror(-r));
-        char line[300];
-        last_line(res.output, line, sizeof(line));
-        if (res.timed_out)
-                r = failf(j, -ETIMEDOUT, "%s timed out after %u s", argv[0], timeout_ms / 1000);
-        else if (res.status != 0)
-                r = failf(j, -EIO, "%s exited with status %d%s%s", argv[0], res.status,
-                          line[0] ? ": " : "", line);
-        exec_result_free(&res);
-        return r;
-}
-
-static const char *python(void)
-{
-        return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+                return failf(j, r, "%s", err[0] ? err : strerror(-r));
+        return 0;
 }
 
 static bool unit_running(const char *unit)
@@ -181,64 +120,38 @@ static int step_clone(struct job *j, void *ctx)
         c->dir_existed = stat(c->dir, &st) == 0;
         job_set_data(j, "dir", json_string(c->dir));
         job_set_data(j, "dir_existed", json_boolean(c->dir_existed));
-        _cleanup_free_ char *parent = path_dirname(c->dir);
-        if (!parent)
-                return failf(j, -ENOMEM, "out of memory");
-        if (access(parent, F_OK) != 0) {
-                int r = mkdir_p(parent, 0755);
-                if (r < 0)
-                        return failf(j, r, "mkdir %s: %s", parent, strerror(-r));
-                c->parent_made = true;
-        }
-        /* core.fileMode false: the permission step must not make every file
-         * look modified to a later git pull --ff-only */
-        const char *const argv[] = {"git",      "clone",   "-c",         "core.fileMode=false",
-                                    "--branch", c->branch, "--progress", "--",
-                                    c->repo,    c->dir,    NULL};
-        static const char *const env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
-        return run_prog(j, c, argv, NULL, env, CLONE_TIMEOUT_MS);
+        long long made = 0;
+        int r = run_step(j, c, "clone", NULL, 0, &made);
+        c->parent_made = made & 2;
+        return r;
 }
 
 /* Whatever the clone (and every later step) put into dir goes; a dir that
- * was there (empty) before stays. */
+ * was there (empty) before stays, a parent the clone made goes when empty. */
 static void undo_clone(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (str_empty(c->dir) || c->dir[0] != '/' || streq(c->dir, "/"))
                 return;
-        job_printf(j, "undo: removing %s\n", c->dir);
-        int r = files_remove(c->dir);
+        char err[600] = "";
+        int r = autarch_step(c->cfg, "clone_undo", NULL,
+                             (c->dir_existed ? 1 : 0) | (c->parent_made ? 2 : 0), job_output, j,
+                             NULL, err, sizeof(err));
         if (r < 0)
-                job_printf(j, "undo: cannot remove %s: %s\n", c->dir, strerror(-r));
-        if (c->dir_existed && mkdir(c->dir, 0755) < 0)
-                job_printf(j, "undo: cannot recreate %s: %s\n", c->dir, strerror(errno));
+                job_printf(j, "undo: %s\n", err[0] ? err : strerror(-r));
 }
 
 static int step_venv(struct job *j, void *ctx)
 {
-        struct autarch_ctx *c = ctx;
-        _cleanup_free_ char *venv = path_in(c, "venv");
-        if (!venv)
-                return failf(j, -ENOMEM, "out of memory");
-        const char *const argv[] = {python(), "-m", "venv", "--", venv, NULL};
-        return run_prog(j, c, argv, c->dir, NULL, VENV_TIMEOUT_MS);
+        return run_step(j, ctx, "venv", NULL, 0, NULL);
 }
-
-static const char *const pip_env[] = {"PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1",
-                                      "PYTHONDONTWRITEBYTECODE=1", NULL};
 
 static int step_upgrade_pip(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
         if (!c->upgrade_pip)
                 return JOB_SKIP;
-        _cleanup_free_ char *pip = path_in(c, "venv/bin/pip");
-        if (!pip)
-                return failf(j, -ENOMEM, "out of memory");
-        const char *const argv[] = {pip,   "install",    "--no-input", "--retries",
-                                    "1",   "--timeout",  "15",         "--upgrade",
-                                    "pip", "setuptools", "wheel",      NULL};
-        return run_prog(j, c, argv, c->dir, pip_env, PIP_TIMEOUT_MS);
+        return run_step(j, c, "upgrade_pip", NULL, 0, NULL);
 }
 
 static int step_pip(struct job *j, void *ctx)
@@ -246,13 +159,7 @@ static int step_pip(struct job *j, void *ctx)
         struct autarch_ctx *c = ctx;
         if (!exists_in(c, "requirements.txt"))
                 return JOB_SKIP;
-        _cleanup_free_ char *pip = path_in(c, "venv/bin/pip");
-        _cleanup_free_ char *req = path_in(c, "requirements.txt");
-        if (!pip || !req)
-                return failf(j, -ENOMEM, "out of memory");
-        const char *const argv[] = {pip,         "install", "--no-input", "--retries", "1",
-                                    "--timeout", "15",      "-r",         req,         NULL};
-        return run_prog(j, c, argv, c->dir, pip_env, PIP_TIMEOUT_MS);
+        return run_step(j, c, "pip", NULL, 0, NULL);
 }
 
 static int step_npm(struct job *j, void *ctx)
@@ -260,23 +167,7 @@ static int step_npm(struct job *j, void *ctx)
         struct autarch_ctx *c = ctx;
         if (!exists_in(c, "package.json"))
                 return JOB_SKIP;
-        _cleanup_strbuf_ struct strbuf cache = STRBUF_INIT(0);
-        if (strbuf_printf(&cache, "npm_config_cache=%s/.cache/npm", c->dir) < 0)
-                return failf(j, -ENOMEM, "out of memory");
-        const char *const env[] = {cache.data,
-                                   "npm_config_yes=true",
-                                   "npm_config_fetch_retries=1",
-                                   "npm_config_fetch_timeout=15000",
-                                   "npm_config_update_notifier=false",
-                                   NULL};
-        bool lock = exists_in(c, "package-lock.json");
-        /* without a lock file of its own, none is made: an untracked lock in
-         * the checkout would stop a later git pull that brings one */
-        const char *const argv[] = {
-            "npm",       lock ? "ci" : "install", "--no-audit",
-            "--no-fund", "--ignore-scripts",      lock ? NULL : "--no-package-lock",
-            NULL};
-        return run_prog(j, c, argv, c->dir, env, NPM_TIMEOUT_MS);
+        return run_step(j, c, "npm", NULL, 0, NULL);
 }
 
 /* Before anything is made outside the install dir: units need systemd. */
@@ -295,16 +186,9 @@ static int step_systemd(struct job *j, void *ctx)
 static int step_user(struct job *j, void *ctx)
 {
         struct autarch_ctx *c = ctx;
-        unsigned uid;
-        if (accounts_lookup(AUTARCH_USER, &uid) == 0) {
-                job_printf(j, "user %s exists (uid %u)\n", AUTARCH_USER, uid);
-                return 0;
-        }
-        const char *const argv[] = {"useradd",          "--system", "--home-dir",        c->dir,
-                                    "--no-create-home", "--shell",  "/usr/sbin/nologin", "--",
-                                    AUTARCH_USER,       NULL};
-        int r = run_prog(j, c, argv, NULL, NULL, SMALL_TIMEOUT_MS);
-        if (r == 0)
+        long long made = 0;
+        int r = run_step(j, c, "user", NULL, 0, &made);
+        if (made)
                 c->user_made = true;
         return r;
 }
@@ -314,14 +198,11 @@ static void undo_user(struct job *j, void *ctx)
         struct autarch_ctx *c = ctx;
         if (!c->user_made)
                 return;
-        const char *const argv[] = {"userdel", "--", AUTARCH_USER, NULL};
-        struct exec_opts o = {.argv = argv, .timeout_ms = SMALL_TIMEOUT_MS, .max_output = 8192};
-        struct exec_result res = {0};
-        if (exec_run(&o, &res) == 0 && res.status == 0)
+        char err[600] = "";
+        if (autarch_step(c->cfg, "user_undo", NULL, 0, job_output, j, NULL, err, sizeof(err)) == 0)
                 job_printf(j, "undo: user %s removed\n", AUTARCH_USER);
         else
                 job_printf(j, "undo: userdel %s failed\n", AUTARCH_USER);
-        exec_result_free(&res);
         c->user_made = false;
 }
 
@@ -329,24 +210,7 @@ static void undo_user(struct job *j, void *ctx)
  * the settings file 0600. */
 static int step_permissions(struct job *j, void *ctx)
 {
-        struct autarch_ctx *c = ctx;
-        for (size_t i = 0; i < ARRAY_SIZE(data_dirs); i++) {
-                _cleanup_free_ char *p = path_in(c, data_dirs[i]);
-                int r = p ? mkdir_p(p, 0755) : -ENOMEM;
-                if (r < 0)
-                        return failf(j, r, "mkdir %s: %s", data_dirs[i], strerror(-r));
-        }
-        int r = units_chown_tree(c->dir, AUTARCH_USER);
-        if (r < 0)
-                return failf(j, r, "chown %s to %s: %s", c->dir, AUTARCH_USER, strerror(-r));
-        _cleanup_free_ char *settings = path_in(c, AUTARCH_SETTINGS);
-        if (settings && chmod(settings, 0600) < 0 && errno != ENOENT)
-                return failf(j, -errno, "chmod %s: %s", AUTARCH_SETTINGS, strerror(errno));
-        if (chmod(c->dir, 0755) < 0)
-                return failf(j, -errno, "chmod %s: %s", c->dir, strerror(errno));
-        job_printf(j, "%s owned by %s, data directories made, %s mode 0600\n", c->dir, AUTARCH_USER,
-                   AUTARCH_SETTINGS);
-        return 0;
+        return run_step(j, ctx, "permissions", NULL, 0, NULL);
 }
 
 static int install_one_unit(struct job *j, struct autarch_ctx *c, enum autarch_unit which,
@@ -398,28 +262,6 @@ static void undo_units(struct job *j, void *ctx)
         }
 }
 
-static void undo_parent(struct job *j, void *ctx)
-{
-        struct autarch_ctx *c = ctx;
-        (void)j;
-        if (!c->parent_made)
-                return;
-        _cleanup_free_ char *parent = path_dirname(c->dir);
-        if (parent)
-                rmdir(parent); /* only when still empty */
-}
-
-static int step_clone_all(struct job *j, void *ctx)
-{
-        return step_clone(j, ctx);
-}
-
-static void undo_clone_all(struct job *j, void *ctx)
-{
-        undo_clone(j, ctx);
-        undo_parent(j, ctx);
-}
-
 /* The panel stopped during an install: what the clone step recorded goes,
  * as its undo would have done, so the next install starts clean. */
 static void recover_install(const struct config *cfg, struct db *db, const char *subject,
@@ -432,24 +274,28 @@ static void recover_install(const struct config *cfg, struct db *db, const char 
                 return;
         log_warn("autarch: an install was interrupted (step %s): removing %s",
                  failed_step && *failed_step ? failed_step : "?", dir);
-        files_remove(dir);
-        if (json_is_true(json_object_get(data, "dir_existed")))
-                mkdir(dir, 0755);
+        /* the helper removes its own install_dir only */
+        if (!streq(dir, cfg->autarch.install_dir ? cfg->autarch.install_dir : ""))
+                return;
+        char err[600] = "";
+        int r = autarch_step(cfg, "clone_undo", NULL,
+                             json_is_true(json_object_get(data, "dir_existed")) ? 1 : 0, NULL, NULL,
+                             NULL, err, sizeof(err));
+        if (r < 0)
+                log_warn("autarch: %s", err[0] ? err : strerror(-r));
         if (json_is_true(json_object_get(data, "units"))) {
                 unit_remove(cfg, AUTARCH_WEB_UNIT);
                 unit_remove(cfg, AUTARCH_DNS_UNIT);
         }
 }
 
+/* The user first: the tree is its own from the clone on, and the venv, pip
+ * and npm steps (the repository's code) run as it, never as root. */
 static const struct job_step install_steps[] = {
-    {"clone", step_clone_all, undo_clone_all},
-    {"venv", step_venv, NULL},
-    {"upgrade pip", step_upgrade_pip, NULL},
-    {"pip install", step_pip, NULL},
-    {"npm install", step_npm, NULL},
-    {"systemd", step_systemd, NULL},
-    {"user", step_user, undo_user},
-    {"permissions", step_permissions, NULL},
+    {"systemd", step_systemd, NULL},         {"user", step_user, undo_user},
+    {"clone", step_clone, undo_clone},       {"venv", step_venv, NULL},
+    {"upgrade pip", step_upgrade_pip, NULL}, {"pip install", step_pip, NULL},
+    {"npm install", step_npm, NULL},         {"permissions", step_permissions, NULL},
     {"units", step_units, undo_units},
 };
 
@@ -480,13 +326,7 @@ static int step_pull(struct job *j, void *ctx)
         c->dns_was_running = unit_running(AUTARCH_DNS_UNIT);
         if (git_head_hash(c->dir, c->old_head) < 0)
                 c->old_head[0] = '\0';
-        _cleanup_strbuf_ struct strbuf safe = STRBUF_INIT(0);
-        if (strbuf_printf(&safe, "safe.directory=%s", c->dir) < 0)
-                return failf(j, -ENOMEM, "out of memory");
-        const char *const argv[] = {"git",  "-c",        safe.data,    "-C", c->dir,
-                                    "pull", "--ff-only", "--progress", NULL};
-        static const char *const env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
-        return run_prog(j, c, argv, NULL, env, CLONE_TIMEOUT_MS);
+        return run_step(j, c, "pull", NULL, 0, NULL);
 }
 
 /* A failed update goes back to the commit that was running. */
@@ -496,17 +336,12 @@ static void undo_pull(struct job *j, void *ctx)
         char now[GIT_HASH_HEX + 1];
         if (!c->old_head[0] || git_head_hash(c->dir, now) < 0 || streq(now, c->old_head))
                 return;
-        _cleanup_strbuf_ struct strbuf safe = STRBUF_INIT(0);
-        strbuf_printf(&safe, "safe.directory=%s", c->dir);
-        const char *const argv[] = {"git",   "-c",     safe.data,   "-C", c->dir,
-                                    "reset", "--hard", c->old_head, NULL};
-        struct exec_opts o = {.argv = argv, .timeout_ms = SMALL_TIMEOUT_MS, .max_output = 8192};
-        struct exec_result res = {0};
-        if (safe.data && exec_run(&o, &res) == 0 && res.status == 0)
+        char err[600] = "";
+        if (autarch_step(c->cfg, "reset", c->old_head, 0, job_output, j, NULL, err, sizeof(err)) ==
+            0)
                 job_printf(j, "undo: back at %.7s\n", c->old_head);
         else
-                job_printf(j, "undo: git reset to %.7s failed\n", c->old_head);
-        exec_result_free(&res);
+                job_printf(j, "undo: git reset to %.7s failed: %s\n", c->old_head, err);
 }
 
 static int step_venv_if_missing(struct job *j, void *ctx)
@@ -570,26 +405,7 @@ static int step_go_build(struct job *j, void *ctx)
         struct stat st;
         if (stat(src, &st) < 0 || !S_ISDIR(st.st_mode))
                 return failf(j, -ENOENT, "no services/dns-server in %s", c->dir);
-        _cleanup_strbuf_ struct strbuf cache = STRBUF_INIT(0);
-        _cleanup_strbuf_ struct strbuf gopath = STRBUF_INIT(0);
-        if (strbuf_printf(&cache, "GOCACHE=%s/.cache/go", c->dir) < 0 ||
-            strbuf_printf(&gopath, "GOPATH=%s/.cache/gopath", c->dir) < 0)
-                return failf(j, -ENOMEM, "out of memory");
-        const char *const env[] = {cache.data,          gopath.data,     "GOFLAGS=-mod=mod",
-                                   "GOTOOLCHAIN=local", "CGO_ENABLED=0", NULL};
-        /* no VCS stamp: git would refuse the tree another user owns */
-        const char *const argv[] = {"go", "build", "-buildvcs=false", "-o", "autarch-dns",
-                                    ".",  NULL};
-        r = run_prog(j, c, argv, src, env, GO_TIMEOUT_MS);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *cachedir = path_in(c, ".cache");
-        _cleanup_free_ char *bin = path_in(c, "services/dns-server/autarch-dns");
-        if (cachedir && units_chown_tree(cachedir, AUTARCH_USER) < 0)
-                job_printf(j, "note: cannot give %s to %s\n", cachedir, AUTARCH_USER);
-        if (bin && units_chown_tree(src, AUTARCH_USER) < 0)
-                job_printf(j, "note: cannot give %s to %s\n", src, AUTARCH_USER);
-        return 0;
+        return run_step(j, c, "go_build", NULL, 0, NULL);
 }
 
 static int step_dns_restart(struct job *j, void *ctx)

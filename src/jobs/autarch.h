@@ -22,6 +22,7 @@
 
 /* The steps' shared state: one per job, made by autarch_ctx_new. */
 struct autarch_ctx {
+        const struct config *cfg; /* the process's, for the steps (sys/autarch autarch_step) */
         char *dir, *repo, *branch;
         int web_port;
         bool upgrade_pip;

@@ -142,54 +142,11 @@ static int create_snapshot(struct job *j, void *ctx)
         return 0;
 }
 
-static bool is_dir(const char *p)
-{
-        struct stat sb;
-        return p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
 static int create_archive(struct job *j, void *ctx)
 {
         struct backup_job *w = ctx;
         const struct config *cfg = w->cfg;
         const char *dir = cfg->backups.dir;
-        struct archive_src srcs[4];
-        size_t n = 0;
-        _cleanup_free_ char *nginx_dir = NULL;
-        _cleanup_strbuf_ struct strbuf wal = STRBUF_INIT(0), shm = STRBUF_INIT(0),
-                                       journal = STRBUF_INIT(0);
-        const char *dbpath = cfg->database.path;
-        const char *site_exclude[] = {dir, NULL};
-        const char *full_exclude[] = {dir, dbpath, NULL, NULL, NULL, NULL};
-        const char *const *exclude = site_exclude;
-        if (w->full) {
-                nginx_dir = path_dirname(cfg->nginx.sites_available);
-                strbuf_printf(&wal, "%s-wal", dbpath);
-                strbuf_printf(&shm, "%s-shm", dbpath);
-                strbuf_printf(&journal, "%s-journal", dbpath);
-                if (!nginx_dir || !wal.data || !shm.data || !journal.data)
-                        return fail(j, w, 500, -ENOMEM, "out of memory");
-                full_exclude[2] = wal.data;
-                full_exclude[3] = shm.data;
-                full_exclude[4] = journal.data;
-                exclude = full_exclude;
-                const char *dirs[] = {cfg->nginx.webroot, nginx_dir, cfg->data_dir};
-                for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-                        if (!is_dir(dirs[i]))
-                                continue;
-                        bool dup = false;
-                        for (size_t k = 0; k < n; k++)
-                                dup |= streq(srcs[k].path, dirs[i]);
-                        /* "/" would give members absolute names */
-                        if (!dup && dirs[i][strspn(dirs[i], "/")])
-                                srcs[n++] =
-                                    (struct archive_src){dirs[i], dirs[i] + strspn(dirs[i], "/")};
-                }
-                srcs[n++] = (struct archive_src){w->snapshot, dbpath + strspn(dbpath, "/")};
-        } else {
-                const char *base = strrchr(w->root, '/') + 1; /* absolute: checked by the api */
-                srcs[n++] = (struct archive_src){w->root, base};
-        }
         char ts[16], err[512] = "";
         stamp(ts);
         _cleanup_strbuf_ struct strbuf path = STRBUF_INIT(0);
@@ -204,7 +161,9 @@ static int create_archive(struct job *j, void *ctx)
                         strbuf_printf(&path, "%s/%s-%s-%d.tar.gz", dir, w->prefix, ts, i);
                 if (!path.data)
                         return fail(j, w, 500, -ENOMEM, "out of memory");
-                rc = archive_create(path.data, srcs, n, exclude, &w->st, err, sizeof(err));
+                /* what goes in is the helper's to say (its own config) */
+                rc = archive_backup_create(cfg, path.data, w->full, w->root, w->snapshot, &w->st,
+                                           err, sizeof(err));
         }
         /* the snapshot is in the archive now (or useless): gone before the
          * job can answer, so no client ever sees it beside the backups */

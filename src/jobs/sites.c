@@ -164,7 +164,7 @@ int site_unit_op(const struct site *s, int op, const char *what, struct site_out
 static struct deploy_as site_as(const struct site_job *w)
 {
         const struct site *s = &w->site;
-        struct deploy_as as = {.ca_bundle = w->cfg->git.ca_bundle};
+        struct deploy_as as = {.site_id = s->id, .ca_bundle = w->cfg->git.ca_bundle};
         if (has_unit(s) && w->user[0]) {
                 as.user = w->user;
                 /* a local repository (validated inside git.local_root) */
@@ -464,22 +464,20 @@ static int create_root(struct job *j, void *ctx)
         struct site *s = &w->site;
         struct stat sb;
         job_printf(j, "==> app_root %s\n", s->app_root);
-        if (lstat(s->app_root, &sb) < 0) {
-                int e = mkdir_p(s->app_root, 0755);
-                if (e < 0)
-                        return failf(&w->out, j, 500, "app_root", "cannot create %s: %s",
-                                     s->app_root, strerror(-e));
-                w->made_root = true;
-                data_flags(j, w);
-        } else if (!S_ISDIR(sb.st_mode)) {
+        if (lstat(s->app_root, &sb) == 0 && !S_ISDIR(sb.st_mode))
                 return failf(&w->out, j, 409, "app_root", "%s exists and is not a directory",
                              s->app_root);
+        /* made when missing; an app's (empty) tree goes to its user, a static
+         * site's stays as it is */
+        bool made = false;
+        int e = files_tree_prepare(s->app_root, has_unit(s) ? w->user : "", &made);
+        if (made) {
+                w->made_root = true;
+                data_flags(j, w);
         }
-        if (has_unit(s)) {
-                int e = units_chown_tree(s->app_root, w->user); /* empty: the dir itself */
-                if (e < 0)
-                        return failf(&w->out, j, 500, "chown", "%s: %s", s->app_root, strerror(-e));
-        }
+        if (e < 0)
+                return failf(&w->out, j, 500, made ? "chown" : "app_root", "%s: %s", s->app_root,
+                             strerror(-e));
         return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "base/util.h"
 #include "sys/archive_dl.h"
 #include "sys/files.h"
+#include "sys/helpcall.h"
 
 #define SHA256_LEN 32
 /* A manifest line is ~70 bytes + the name: this allows millions of files
@@ -722,11 +724,117 @@ int archive_extract_safe(const char *path, const char *dest, struct archive_stat
         return rc;
 }
 
+/* ---------------------------------------------------------------- backups */
+
+/* The answer of a backup call: its stats (extras 2..4) and message. */
+static int remote_backup(struct hm_builder *hb, struct archive_stats *st, char *err, size_t errlen)
+{
+        int r = hm_end(hb);
+        struct helpcall_reply rep;
+        if (r == 0)
+                r = helpcall(hb, NULL, NULL, &rep);
+        hm_builder_free(hb);
+        if (r < 0) {
+                seterr(err, errlen, "%s", helpcall_strerror(r));
+                return r;
+        }
+        if (st)
+                *st = (struct archive_stats){(uint64_t)hm_int(&rep.m, 2, 0),
+                                             (uint64_t)hm_int(&rep.m, 3, 0),
+                                             (uint64_t)hm_int(&rep.m, 4, 0)};
+        if (rep.rc < 0)
+                seterr(err, errlen, "%s", rep.msg && *rep.msg ? rep.msg : strerror(-rep.rc));
+        r = rep.rc;
+        helpcall_reply_free(&rep);
+        return r;
+}
+
+static bool is_dir(const char *p)
+{
+        struct stat sb;
+        return p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int archive_backup_create(const struct config *cfg, const char *dest, bool full, const char *root,
+                          const char *snapshot, struct archive_stats *st, char *err, size_t errlen)
+{
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_BACKUP_CREATE);
+                hm_add_str(&hb, full ? "full" : "site");
+                hm_add_str(&hb, full ? "" : root);
+                hm_add_str(&hb, full ? snapshot : "");
+                hm_add_str(&hb, dest);
+                return remote_backup(&hb, st, err, errlen);
+        }
+        struct archive_src srcs[4];
+        size_t n = 0;
+        const char *dbpath = cfg->database.path;
+        _cleanup_free_ char *nginx_dir = NULL;
+        _cleanup_strbuf_ struct strbuf wal = STRBUF_INIT(0), shm = STRBUF_INIT(0),
+                                       journal = STRBUF_INIT(0);
+        const char *site_exclude[] = {cfg->backups.dir, NULL};
+        const char *full_exclude[] = {cfg->backups.dir, dbpath, NULL, NULL, NULL, NULL};
+        const char *const *exclude = site_exclude;
+        if (full) {
+                if (str_empty(snapshot) || str_empty(dbpath))
+                        return -EINVAL;
+                nginx_dir = path_dirname(cfg->nginx.sites_available);
+                strbuf_printf(&wal, "%s-wal", dbpath);
+                strbuf_printf(&shm, "%s-shm", dbpath);
+                strbuf_printf(&journal, "%s-journal", dbpath);
+                if (!nginx_dir || !wal.data || !shm.data || !journal.data)
+                        return -ENOMEM;
+                full_exclude[2] = wal.data;
+                full_exclude[3] = shm.data;
+                full_exclude[4] = journal.data;
+                exclude = full_exclude;
+                const char *dirs[] = {cfg->nginx.webroot, nginx_dir, cfg->data_dir};
+                for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+                        if (!is_dir(dirs[i]))
+                                continue;
+                        bool dup = false;
+                        for (size_t k = 0; k < n; k++)
+                                dup |= streq(srcs[k].path, dirs[i]);
+                        /* "/" would give members absolute names */
+                        if (!dup && dirs[i][strspn(dirs[i], "/")])
+                                srcs[n++] =
+                                    (struct archive_src){dirs[i], dirs[i] + strspn(dirs[i], "/")};
+                }
+                srcs[n++] = (struct archive_src){snapshot, dbpath + strspn(dbpath, "/")};
+        } else {
+                const char *slash = root ? strrchr(root, '/') : NULL;
+                if (!slash || !slash[1])
+                        return -EINVAL;
+                srcs[n++] = (struct archive_src){root, slash + 1};
+        }
+        int rc = archive_create(dest, srcs, n, exclude, st, err, errlen);
+        if (rc == 0 && !str_empty(cfg->server.user) && geteuid() == 0) {
+                /* the HTTP process lists, verifies, serves and deletes it */
+                struct passwd *pw = getpwnam(cfg->server.user);
+                if (!pw || lchown(dest, pw->pw_uid, pw->pw_gid) < 0) {
+                        int e = pw ? errno : ENOENT;
+                        seterr(err, errlen, "cannot give %s to %s: %s", dest, cfg->server.user,
+                               strerror(e));
+                        unlink(dest);
+                        return -e;
+                }
+        }
+        return rc;
+}
+
 /* ---------------------------------------------------------------- restore */
 
 int archive_restore_dir(const char *path, const char *target, struct archive_stats *st, char *err,
                         size_t errlen)
 {
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_BACKUP_RESTORE);
+                hm_add_str(&hb, path);
+                hm_add_str(&hb, target);
+                return remote_backup(&hb, st, err, errlen);
+        }
         _cleanup_free_ char *tcopy = strdup(target);
         if (!tcopy)
                 return -ENOMEM;

@@ -4,8 +4,11 @@
  * member; extraction refuses any entry that would land outside its target. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/config.h"
 
 #define ARCHIVE_MANIFEST_NAME "MANIFEST.sha256"
 
@@ -30,6 +33,18 @@ struct archive_stats {
 int archive_create(const char *dest, const struct archive_src *srcs, size_t nsrcs,
                    const char *const *exclude, struct archive_stats *st, char *err, size_t errlen);
 
+/* A backup into dest (a new "*.tar.gz" directly in backups.dir): full =
+ * nginx.webroot, the nginx config dir (dirname of nginx.sites_available),
+ * the data dir (without the live database and its -wal/-shm/-journal) and
+ * the database snapshot file `snapshot` under database.path's name; else
+ * the one site tree `root` (inside nginx.webroot) under its base name.
+ * backups.dir is never archived. The archive is given to server.user ("" =
+ * left as it is). In the HTTP process this is one call to the root helper
+ * (HOP_BACKUP_CREATE), which checks every path against its own config.
+ * Returns what archive_create returns. */
+int archive_backup_create(const struct config *cfg, const char *dest, bool full, const char *root,
+                          const char *snapshot, struct archive_stats *st, char *err, size_t errlen);
+
 /* Re-read the archive, hash every regular file and compare with the
  * manifest (same files, same order, same sums). 0 when everything matches,
  * -EBADMSG (corrupt stream, missing manifest, mismatch) or -errno with a
@@ -49,6 +64,8 @@ int archive_extract_safe(const char *path, const char *dest, struct archive_stat
  * "<target>.restore-XXXXXX" beside it, then swap the two atomically
  * (renameat2 RENAME_EXCHANGE; two renames with roll-back where the file
  * system lacks it) and remove the old tree. On any failure target is left
- * as it was. -ENOTDIR when target exists and is not a directory. */
+ * as it was. -ENOTDIR when target exists and is not a directory. In the
+ * HTTP process this is one call to the root helper (HOP_BACKUP_RESTORE:
+ * path inside backups.dir, target inside nginx.webroot). */
 int archive_restore_dir(const char *path, const char *target, struct archive_stats *st, char *err,
                         size_t errlen);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,13 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/strbuf.h"
 #include "base/util.h"
+#include "base/validate.h"
+#include "sys/accounts.h"
+#include "sys/exec.h"
+#include "sys/files.h"
+#include "sys/helpcall.h"
 #include "sys/units.h"
 
 static bool path_is(const char *dir, const char *rel, mode_t type)
@@ -144,6 +151,16 @@ static int owner_for(const char *path, uid_t *uid, gid_t *gid)
 
 int autarch_config_write(const char *dir, const char *text, size_t len)
 {
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_AUTARCH_CONFIG_WRITE);
+                hm_add_bytes(&hb, text, len);
+                int r = hm_end(&hb);
+                if (r == 0)
+                        r = helpcall_simple(&hb, NULL);
+                hm_builder_free(&hb);
+                return r;
+        }
         char path[4096], tmp[4096 + 16];
         if (!dir || dir[0] != '/' || !text ||
             (size_t)snprintf(path, sizeof(path), "%s/%s", dir, AUTARCH_SETTINGS) >= sizeof(path))
@@ -177,4 +194,401 @@ int autarch_config_write(const char *dir, const char *text, size_t len)
         }
         fsync_parent_dir(path);
         return 0;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+/* Time limits per step (a hung mirror must not hold the subject forever). */
+#define CLONE_TIMEOUT_MS (10u * 60u * 1000u)
+#define VENV_TIMEOUT_MS  (5u * 60u * 1000u)
+#define PIP_TIMEOUT_MS   (20u * 60u * 1000u)
+#define NPM_TIMEOUT_MS   (10u * 60u * 1000u)
+#define GO_TIMEOUT_MS    (10u * 60u * 1000u)
+#define SMALL_TIMEOUT_MS (60u * 1000u)
+#define KEEP_OUTPUT      (64u * 1024u)
+
+static const char *const data_dirs[] = {"data",    "data/certs", "data/dns",
+                                        "results", "dossiers",   "models"};
+
+struct step_run {
+        const struct config *cfg;
+        const char *dir;
+        deploy_output_fn out;
+        void *ctx;
+        char *err;
+        size_t errlen;
+};
+
+static void stepf(struct step_run *sr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void stepf(struct step_run *sr, const char *fmt, ...)
+{
+        if (!sr->err || !sr->errlen)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(sr->err, sr->errlen, fmt, ap);
+        va_end(ap);
+}
+
+static void say(struct step_run *sr, const char *s)
+{
+        if (sr->out)
+                sr->out(sr->ctx, s, strlen(s));
+}
+
+/* The last non-empty line of out (for the error text), at most len-1 bytes. */
+static void last_line(const char *out, char *buf, size_t len)
+{
+        buf[0] = '\0';
+        if (!out)
+                return;
+        size_t n = strlen(out);
+        while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+                n--;
+        size_t s = n;
+        while (s > 0 && out[s - 1] != '\n' && out[s - 1] != '\r')
+                s--;
+        size_t k = n - s < len - 1 ? n - s : len - 1;
+        memcpy(buf, out + s, k);
+        buf[k] = '\0';
+        /* no cut UTF-8 sequence at the end */
+        while (k > 0 && ((unsigned char)buf[k - 1] & 0x80)) {
+                if (((unsigned char)buf[k - 1] & 0xc0) == 0xc0) {
+                        buf[k - 1] = '\0';
+                        break;
+                }
+                k--;
+        }
+}
+
+/* Run argv (as AUTARCH_USER when as_autarch), its output to the caller. */
+static int run_prog(struct step_run *sr, const char *const *argv, const char *cwd,
+                    const char *const *env, unsigned timeout_ms, bool as_autarch)
+{
+        _cleanup_strbuf_ struct strbuf shown = STRBUF_INIT(0);
+        strbuf_puts(&shown, "$");
+        for (size_t i = 0; argv[i]; i++)
+                strbuf_printf(&shown, " %s", argv[i]);
+        strbuf_puts(&shown, "\n");
+        say(sr, shown.data ? shown.data : "");
+        struct exec_user user;
+        if (as_autarch) {
+                int r = exec_user_lookup(AUTARCH_USER, &user);
+                if (r < 0) {
+                        stepf(sr, "user %s: %s", AUTARCH_USER, strerror(-r));
+                        return r;
+                }
+                if (user.uid == 0 || user.gid == 0) {
+                        stepf(sr, "user %s is root", AUTARCH_USER);
+                        return -EPERM;
+                }
+        }
+        struct exec_opts o = {
+            .argv = argv,
+            .cwd = cwd ? cwd : "/",
+            .env = env,
+            .timeout_ms = timeout_ms,
+            .max_output = KEEP_OUTPUT,
+            .on_output = sr->out,
+            .ctx = sr->ctx,
+            .user = as_autarch ? &user : NULL,
+        };
+        struct exec_result res = {0};
+        int r = exec_run(&o, &res);
+        if (r < 0) {
+                stepf(sr, "cannot run %s: %s", argv[0], strerror(-r));
+                return r;
+        }
+        char line[300];
+        last_line(res.output, line, sizeof(line));
+        if (res.cancelled) {
+                stepf(sr, "%s cancelled", argv[0]);
+                r = -ECANCELED;
+        } else if (res.timed_out) {
+                stepf(sr, "%s timed out after %u s", argv[0], timeout_ms / 1000);
+                r = -ETIMEDOUT;
+        } else if (res.status != 0) {
+                stepf(sr, "%s exited with status %d%s%s", argv[0], res.status, line[0] ? ": " : "",
+                      line);
+                r = -EIO;
+        }
+        exec_result_free(&res);
+        return r;
+}
+
+static char *in_dir(const char *dir, const char *rel)
+{
+        _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
+        if (strbuf_printf(&p, "%s/%s", dir, rel) < 0)
+                return NULL;
+        return strbuf_steal(&p);
+}
+
+static bool exists_in(const char *dir, const char *rel)
+{
+        _cleanup_free_ char *p = in_dir(dir, rel);
+        return p && access(p, F_OK) == 0;
+}
+
+static const char *python(void)
+{
+        return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+static const char *const pip_env[] = {"PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1",
+                                      "PYTHONDONTWRITEBYTECODE=1", NULL};
+static const char *const git_env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
+
+static int step_user(struct step_run *sr, long long *made)
+{
+        unsigned uid;
+        if (accounts_lookup(AUTARCH_USER, &uid) == 0) {
+                char m[120];
+                snprintf(m, sizeof(m), "user %s exists (uid %u)\n", AUTARCH_USER, uid);
+                say(sr, m);
+                return 0;
+        }
+        const char *const argv[] = {"useradd",          "--system", "--home-dir",        sr->dir,
+                                    "--no-create-home", "--shell",  "/usr/sbin/nologin", "--",
+                                    AUTARCH_USER,       NULL};
+        int r = run_prog(sr, argv, NULL, NULL, SMALL_TIMEOUT_MS, false);
+        if (r == 0)
+                *made = 1;
+        return r;
+}
+
+static int step_clone(struct step_run *sr, long long *made)
+{
+        const struct config *cfg = sr->cfg;
+        const char *repo = cfg->autarch.git_repo, *branch = cfg->autarch.git_branch;
+        if (!valid_git_branch(branch) || str_empty(repo) || repo[0] == '-') {
+                stepf(sr, "autarch.git_repo or git_branch is not usable");
+                return -EINVAL;
+        }
+        if (exists_in(sr->dir, ".git")) {
+                stepf(sr, "AUTARCH already installed at %s", sr->dir);
+                return -EEXIST;
+        }
+        struct stat st;
+        if (stat(sr->dir, &st) == 0)
+                *made |= 1;
+        _cleanup_free_ char *parent = path_dirname(sr->dir);
+        if (!parent)
+                return -ENOMEM;
+        if (access(parent, F_OK) != 0) {
+                int r = mkdir_p(parent, 0755);
+                if (r < 0) {
+                        stepf(sr, "mkdir %s: %s", parent, strerror(-r));
+                        return r;
+                }
+                *made |= 2;
+        }
+        /* core.fileMode false: the permission step must not make every file
+         * look modified to a later git pull --ff-only */
+        const char *const argv[] = {"git",      "clone", "-c",         "core.fileMode=false",
+                                    "--branch", branch,  "--progress", "--",
+                                    repo,       sr->dir, NULL};
+        int r = run_prog(sr, argv, NULL, git_env, CLONE_TIMEOUT_MS, false);
+        if (r < 0)
+                return r;
+        /* from here on the tree's code runs as its owner only */
+        r = units_chown_tree(sr->dir, AUTARCH_USER);
+        if (r < 0)
+                stepf(sr, "chown %s to %s: %s", sr->dir, AUTARCH_USER, strerror(-r));
+        return r;
+}
+
+static int step_clone_undo(struct step_run *sr, long long flags)
+{
+        char m[600];
+        snprintf(m, sizeof(m), "removing %s\n", sr->dir);
+        say(sr, m);
+        int r = files_remove(sr->dir);
+        if (r < 0)
+                stepf(sr, "cannot remove %s: %s", sr->dir, strerror(-r));
+        if ((flags & 1) && mkdir(sr->dir, 0755) < 0 && r == 0) {
+                r = -errno;
+                stepf(sr, "cannot recreate %s: %s", sr->dir, strerror(errno));
+        }
+        if (flags & 2) {
+                _cleanup_free_ char *parent = path_dirname(sr->dir);
+                if (parent)
+                        rmdir(parent); /* only when still empty */
+        }
+        return r;
+}
+
+static int step_permissions(struct step_run *sr)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(data_dirs); i++) {
+                _cleanup_free_ char *p = in_dir(sr->dir, data_dirs[i]);
+                int r = p ? mkdir_p(p, 0755) : -ENOMEM;
+                if (r < 0) {
+                        stepf(sr, "mkdir %s: %s", data_dirs[i], strerror(-r));
+                        return r;
+                }
+        }
+        int r = units_chown_tree(sr->dir, AUTARCH_USER);
+        if (r < 0) {
+                stepf(sr, "chown %s to %s: %s", sr->dir, AUTARCH_USER, strerror(-r));
+                return r;
+        }
+        _cleanup_free_ char *settings = in_dir(sr->dir, AUTARCH_SETTINGS);
+        if (settings && chmod(settings, 0600) < 0 && errno != ENOENT) {
+                stepf(sr, "chmod %s: %s", AUTARCH_SETTINGS, strerror(errno));
+                return -errno;
+        }
+        if (chmod(sr->dir, 0755) < 0) {
+                stepf(sr, "chmod %s: %s", sr->dir, strerror(errno));
+                return -errno;
+        }
+        char m[600];
+        snprintf(m, sizeof(m), "%s owned by %s, data directories made, %s mode 0600\n", sr->dir,
+                 AUTARCH_USER, AUTARCH_SETTINGS);
+        say(sr, m);
+        return 0;
+}
+
+static bool valid_hash(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+        if (n != 40 && n != 64)
+                return false;
+        return strspn(s, "0123456789abcdef") == n;
+}
+
+static int local_step(struct step_run *sr, const char *step, const char *arg, long long flags,
+                      long long *made)
+{
+        const char *dir = sr->dir;
+        _cleanup_free_ char *venv = in_dir(dir, "venv");
+        _cleanup_free_ char *pip = in_dir(dir, "venv/bin/pip");
+        _cleanup_free_ char *req = in_dir(dir, "requirements.txt");
+        _cleanup_strbuf_ struct strbuf a = STRBUF_INIT(0), b = STRBUF_INIT(0);
+        if (!venv || !pip || !req)
+                return -ENOMEM;
+        if (streq(step, "user"))
+                return step_user(sr, made);
+        if (streq(step, "user_undo")) {
+                const char *const argv[] = {"userdel", "--", AUTARCH_USER, NULL};
+                return run_prog(sr, argv, NULL, NULL, SMALL_TIMEOUT_MS, false);
+        }
+        if (streq(step, "clone"))
+                return step_clone(sr, made);
+        if (streq(step, "clone_undo"))
+                return step_clone_undo(sr, flags);
+        if (streq(step, "permissions"))
+                return step_permissions(sr);
+        if (streq(step, "venv")) {
+                const char *const argv[] = {python(), "-m", "venv", "--", venv, NULL};
+                return run_prog(sr, argv, dir, NULL, VENV_TIMEOUT_MS, true);
+        }
+        if (streq(step, "upgrade_pip")) {
+                const char *const argv[] = {pip,   "install",    "--no-input", "--retries",
+                                            "1",   "--timeout",  "15",         "--upgrade",
+                                            "pip", "setuptools", "wheel",      NULL};
+                return run_prog(sr, argv, dir, pip_env, PIP_TIMEOUT_MS, true);
+        }
+        if (streq(step, "pip")) {
+                const char *const argv[] = {pip, "install",   "--no-input", "--retries",
+                                            "1", "--timeout", "15",         "-r",
+                                            req, NULL};
+                return run_prog(sr, argv, dir, pip_env, PIP_TIMEOUT_MS, true);
+        }
+        if (streq(step, "npm")) {
+                if (strbuf_printf(&a, "npm_config_cache=%s/.cache/npm", dir) < 0)
+                        return -ENOMEM;
+                const char *const env[] = {a.data,
+                                           "npm_config_yes=true",
+                                           "npm_config_fetch_retries=1",
+                                           "npm_config_fetch_timeout=15000",
+                                           "npm_config_update_notifier=false",
+                                           NULL};
+                bool lock = exists_in(dir, "package-lock.json");
+                /* without a lock file of its own, none is made: an untracked
+                 * lock in the checkout would stop a later git pull that
+                 * brings one */
+                const char *const argv[] = {
+                    "npm",       lock ? "ci" : "install", "--no-audit",
+                    "--no-fund", "--ignore-scripts",      lock ? NULL : "--no-package-lock",
+                    NULL};
+                return run_prog(sr, argv, dir, env, NPM_TIMEOUT_MS, true);
+        }
+        if (streq(step, "pull")) {
+                /* the tree is the autarch user's: git as that user needs no
+                 * safe.directory, and whatever .git/config names runs as it */
+                const char *const argv[] = {"git",       "-C",         dir, "pull",
+                                            "--ff-only", "--progress", NULL};
+                return run_prog(sr, argv, NULL, git_env, CLONE_TIMEOUT_MS, true);
+        }
+        if (streq(step, "reset")) {
+                if (!valid_hash(arg)) {
+                        stepf(sr, "not a commit hash");
+                        return -EINVAL;
+                }
+                const char *const argv[] = {"git", "-C", dir, "reset", "--hard", arg, NULL};
+                return run_prog(sr, argv, NULL, git_env, SMALL_TIMEOUT_MS, true);
+        }
+        if (streq(step, "go_build")) {
+                _cleanup_free_ char *src = in_dir(dir, "services/dns-server");
+                if (!src)
+                        return -ENOMEM;
+                if (strbuf_printf(&a, "GOCACHE=%s/.cache/go", dir) < 0 ||
+                    strbuf_printf(&b, "GOPATH=%s/.cache/gopath", dir) < 0)
+                        return -ENOMEM;
+                const char *const env[] = {
+                    a.data, b.data, "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0", NULL};
+                /* no VCS stamp: git would refuse the tree another user owns */
+                const char *const argv[] = {"go", "build", "-buildvcs=false", "-o", "autarch-dns",
+                                            ".",  NULL};
+                return run_prog(sr, argv, src, env, GO_TIMEOUT_MS, true);
+        }
+        stepf(sr, "unknown step");
+        return -EINVAL;
+}
+
+int autarch_step(const struct config *cfg, const char *step, const char *arg, long long flags,
+                 deploy_output_fn out, void *ctx, long long *made, char *err, size_t errlen)
+{
+        long long m = 0;
+        if (made)
+                *made = 0;
+        if (err && errlen)
+                err[0] = '\0';
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_AUTARCH_STEP);
+                hm_add_str(&hb, step);
+                hm_add_str(&hb, arg ? arg : "");
+                hm_add_int(&hb, flags);
+                int r = hm_end(&hb);
+                struct helpcall_reply rep;
+                if (r == 0)
+                        r = helpcall(&hb, out, ctx, &rep);
+                hm_builder_free(&hb);
+                if (r < 0) {
+                        if (err && errlen)
+                                snprintf(err, errlen, "%s", helpcall_strerror(r));
+                        return r;
+                }
+                if (made)
+                        *made = hm_int(&rep.m, 2, 0);
+                if (rep.rc < 0 && err && errlen)
+                        snprintf(err, errlen, "%s",
+                                 rep.msg && *rep.msg ? rep.msg : strerror(-rep.rc));
+                r = rep.rc;
+                helpcall_reply_free(&rep);
+                return r;
+        }
+        const char *dir = cfg ? cfg->autarch.install_dir : NULL;
+        if (str_empty(step) || str_empty(dir) || dir[0] != '/' || streq(dir, "/")) {
+                if (err && errlen)
+                        snprintf(err, errlen, "autarch.install_dir is not usable");
+                return -EINVAL;
+        }
+        struct step_run sr = {cfg, dir, out, ctx, err, errlen};
+        int r = local_step(&sr, step, arg, flags, &m);
+        if (made)
+                *made = m;
+        return r;
 }

@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/exec.h"
+#include "sys/helpcall.h"
 
 #define STEP_TIMEOUT_MS (10u * 60u * 1000u)
 /* The deployment record keeps what the callback saw; this only bounds the
@@ -157,6 +158,40 @@ static int run_step(const struct deploy_as *as, const char *const *argv, const c
         return r;
 }
 
+/* The HTTP process's side: the step runs in the root helper, its output
+ * streams back to out. */
+static int remote_step(const char *step, const struct deploy_as *as, const char *dir,
+                       const char *repo, const char *branch, deploy_output_fn out, void *ctx)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_DEPLOY_STEP);
+        hm_add_str(&hb, step);
+        hm_add_int(&hb, as ? as->site_id : 0);
+        hm_add_str(&hb, dir);
+        hm_add_str(&hb, repo);
+        hm_add_str(&hb, branch);
+        int r = hm_end(&hb);
+        struct helpcall_reply rep;
+        if (r == 0)
+                r = helpcall(&hb, out, ctx, &rep);
+        hm_builder_free(&hb);
+        if (r < 0) {
+                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+                strbuf_printf(&m, "%s: %s\n", step, helpcall_strerror(r));
+                emit(out, ctx, m.data ? m.data : "");
+                return r;
+        }
+        r = rep.rc;
+        /* a refusal says why (a failed program's output is there already) */
+        if (r < 0 && r != -EIO && rep.msg && *rep.msg) {
+                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+                strbuf_printf(&m, "%s\n", rep.msg);
+                emit(out, ctx, m.data ? m.data : "");
+        }
+        helpcall_reply_free(&rep);
+        return r;
+}
+
 static bool exists(const char *dir, const char *rel)
 {
         _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
@@ -168,6 +203,8 @@ static bool exists(const char *dir, const char *rel)
 int deploy_git_clone(const struct deploy_as *as, const char *repo, const char *branch,
                      const char *dest, deploy_output_fn out, void *ctx)
 {
+        if (helpcall_active())
+                return remote_step("git_clone", as, dest, repo, branch, out, ctx);
         /* The repo is validated upstream too; this layer refuses anything
          * git could read as an option on its own. */
         if (!safe_arg(repo) || !valid_git_branch(branch) || !safe_dir(dest))
@@ -179,6 +216,9 @@ int deploy_git_clone(const struct deploy_as *as, const char *repo, const char *b
 
 int deploy_git_pull(const struct deploy_as *as, const char *dir, deploy_output_fn out, void *ctx)
 {
+        if (helpcall_active())
+                return remote_step("git_pull", as, dir, as ? as->local_source : NULL, NULL, out,
+                                   ctx);
         if (!safe_dir(dir))
                 return -EINVAL;
         /* Run by the tree's owner (the site user; root for a static site):
@@ -191,6 +231,8 @@ int deploy_git_pull(const struct deploy_as *as, const char *dir, deploy_output_f
 
 int deploy_python(const struct deploy_as *as, const char *dir, deploy_output_fn out, void *ctx)
 {
+        if (helpcall_active())
+                return remote_step("python", as, dir, NULL, NULL, out, ctx);
         if (!safe_dir(dir))
                 return -EINVAL;
         _cleanup_strbuf_ struct strbuf venv = STRBUF_INIT(0);
@@ -222,6 +264,8 @@ int deploy_python(const struct deploy_as *as, const char *dir, deploy_output_fn 
 
 int deploy_node(const struct deploy_as *as, const char *dir, deploy_output_fn out, void *ctx)
 {
+        if (helpcall_active())
+                return remote_step("node", as, dir, NULL, NULL, out, ctx);
         if (!safe_dir(dir))
                 return -EINVAL;
         bool lock = exists(dir, "package-lock.json");

@@ -18,6 +18,13 @@ typedef void (*deploy_output_fn)(void *ctx, const char *data, size_t len);
  * safe.directory for the tree it builds: git refuses a tree that is not the
  * runner's own. */
 struct deploy_as {
+        /* The site the step is for. In the HTTP process only this goes to the
+         * root helper (HOP_DEPLOY_STEP) with the step's dir, repo and branch:
+         * the helper derives user (the site user of this id when it exists,
+         * else a static site's root), ca_bundle (its git.ca_bundle) and
+         * local_source (a repo path inside its git.local_root) itself, and
+         * takes dirs inside its nginx.webroot only. */
+        long long site_id;
         const char *user;      /* the site's system user (sys/accounts), or NULL */
         const char *ca_bundle; /* git.ca_bundle: GIT_SSL_CAINFO for git; NULL/"" = none */
         /* The site's git_repo when it is a local path (inside git.local_root,

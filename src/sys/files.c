@@ -13,8 +13,36 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "sys/helpcall.h"
+#include "sys/units.h"
 
 #define RM_MAX_DEPTH 256
+
+/* The HTTP process's side: one call to the root helper. */
+static int remote_tree(unsigned op, const char *path, const char *user, int64_t flag, bool *created)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, op);
+        hm_add_str(&hb, path);
+        if (op == HOP_TREE_REMOVE)
+                hm_add_int(&hb, flag);
+        else
+                hm_add_str(&hb, user);
+        int r = hm_end(&hb);
+        struct helpcall_reply rep;
+        if (r == 0)
+                r = helpcall(&hb, NULL, NULL, &rep);
+        hm_builder_free(&hb);
+        if (r < 0)
+                return r;
+        r = rep.rc;
+        if (created)
+                *created = r == 0 && hm_int(&rep.m, 2, 0) != 0;
+        if (r < 0 && rep.msg && *rep.msg)
+                log_warn("root helper: %s: %s", hm_op_name(op), rep.msg);
+        helpcall_reply_free(&rep);
+        return r;
+}
 
 /* Remove name in dfd and everything below it without following links.
  * Only directories are compared with the top's device (on overlayfs a
@@ -58,6 +86,8 @@ static int rm_at(int dfd, const char *name, dev_t dev, int depth)
 
 int files_remove(const char *path)
 {
+        if (helpcall_active())
+                return remote_tree(HOP_TREE_REMOVE, path, NULL, 1, NULL);
         if (!path || path[0] != '/' || streq(path, "/"))
                 return -EINVAL;
         _cleanup_free_ char *parent = path_dirname(path);
@@ -78,7 +108,9 @@ void files_rm_tree(const char *dir, bool self)
         if (str_empty(dir))
                 return;
         int r = 0;
-        if (self) {
+        if (helpcall_active()) {
+                r = remote_tree(HOP_TREE_REMOVE, dir, NULL, self, NULL);
+        } else if (self) {
                 r = files_remove(dir);
         } else {
                 _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -100,6 +132,31 @@ void files_rm_tree(const char *dir, bool self)
         }
         if (r < 0)
                 log_warn("rollback: cannot remove (all of) %s: %s", dir, strerror(-r));
+}
+
+int files_tree_prepare(const char *path, const char *user, bool *created)
+{
+        if (created)
+                *created = false;
+        if (helpcall_active())
+                return remote_tree(HOP_TREE_PREPARE, path, user ? user : "", 0, created);
+        if (str_empty(path) || path[0] != '/' || streq(path, "/"))
+                return -EINVAL;
+        struct stat st;
+        bool made = false;
+        if (lstat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                int r = mkdir_p(path, 0755);
+                if (r < 0)
+                        return r;
+                made = true;
+        } else if (!S_ISDIR(st.st_mode)) {
+                return -ENOTDIR;
+        }
+        if (created)
+                *created = made;
+        return str_empty(user) ? 0 : units_chown_tree(path, user);
 }
 
 bool files_dir_empty(const char *dir)

@@ -1,6 +1,8 @@
-/* File-system work on validated paths of sites and jobs: removing a tree
- * (never following links or crossing mounts) and asking whether a
- * directory is empty. */
+/* File-system work on validated paths of sites and jobs: making an app tree
+ * for its user, removing a tree (never following links or crossing mounts)
+ * and asking whether a directory is empty. In the HTTP process the changing
+ * calls go to the root helper (HOP_TREE_PREPARE, HOP_TREE_REMOVE), which
+ * takes only paths inside nginx.webroot or autarch.install_dir. */
 #pragma once
 
 #include <stdbool.h>
@@ -15,5 +17,9 @@ void files_rm_tree(const char *dir, bool self);
  * of their layer. path must be absolute and not "/". 0 (also when it was
  * absent) or -errno. */
 int files_remove(const char *path);
+/* mkdir -p path (0755, root's), then, unless user is "" or NULL, chown -R
+ * it to user (units_chown_tree). *created (may be NULL) = whether path was
+ * made. 0 or -errno. */
+int files_tree_prepare(const char *path, const char *user, bool *created);
 /* true when dir is a directory (not a link) with no entries. */
 bool files_dir_empty(const char *dir);

@@ -60,11 +60,12 @@ enum hm_op {
         HOP_TREE_REMOVE = 52,  /* (path, self) */
         HOP_DEPLOY_STEP = 53,  /* (step, site id, dir, repo, branch): streamed output */
         /* backups */
-        HOP_BACKUP_CREATE = 60,  /* (...) */
-        HOP_BACKUP_RESTORE = 61, /* (archive, target) */
+        HOP_BACKUP_CREATE =
+            60, /* (kind, site root, db snapshot, dest) -> (files, entries, bytes) */
+        HOP_BACKUP_RESTORE = 61, /* (archive, target) -> (files, entries, bytes) */
         /* AUTARCH */
-        HOP_AUTARCH_CONFIG_WRITE = 70, /* (text) */
-        HOP_AUTARCH_STEP = 71,         /* (step, ...): streamed output */
+        HOP_AUTARCH_CONFIG_WRITE = 70, /* (text bytes) */
+        HOP_AUTARCH_STEP = 71,         /* (step, arg, flags) -> (made): streamed output */
         /* Float Mode */
         HOP_USB_OPEN = 80, /* (bus, dev) -> the device node's fd (SCM_RIGHTS) */
         /* certificates */

@@ -20,6 +20,7 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/exec.h"
+#include "sys/helpcall.h"
 #include "sys/systemd_dl.h"
 
 #define SYSTEMD_DEST  "org.freedesktop.systemd1"
@@ -757,6 +758,17 @@ static int chown_dir(int dfd, uid_t uid, gid_t gid, int depth)
 
 int units_chown_tree(const char *dir, const char *user)
 {
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_TREE_CHOWN);
+                hm_add_str(&hb, dir);
+                hm_add_str(&hb, user);
+                int r = hm_end(&hb);
+                if (r == 0)
+                        r = helpcall_simple(&hb, NULL);
+                hm_builder_free(&hb);
+                return r;
+        }
         if (str_empty(dir) || dir[0] != '/' || !valid_username(user))
                 return -EINVAL;
         /* (uid_t)-1 leaves an id unchanged: the safe value should a path below
