@@ -164,6 +164,7 @@ def test_async_install_and_busy(env, tmp_path):
     os.makedirs(tmp_path / "p")
     p = Panel(tmp_path / "p", extra={
         "autarch": {"install_dir": env.install_dir, "git_repo": env.bare, "git_branch": "main"},
+        "git": {"local_root": os.path.dirname(env.bare)},
         "systemd": {"unit_dir": env.units},
     }, env={"SETEC_SYSTEM_BUS": "unix:path=" + str(tmp_path / "silent-bus")})
     p.start()

@@ -3,6 +3,7 @@ restore, delete, retention, roles."""
 import hashlib
 import io
 import os
+import shutil
 import re
 import sqlite3
 import tarfile
@@ -277,7 +278,9 @@ def test_restore_brings_back_deleted_files(bpanel, token):
 def test_restore_refuses_escaping_archive(bpanel, token):
     site_id, root = new_site(bpanel)
     outside = os.path.join(bpanel.tmp, "evil")
-    evil = os.path.join(bpanel.tmp, "evil.tar.gz")
+    # in backups.dir: the root helper restores nothing from elsewhere
+    evil = os.path.join(bpanel.data_dir, "backups", "evil.tar.gz")
+    os.makedirs(os.path.dirname(evil), exist_ok=True)
     with tarfile.open(evil, "w:gz") as tf:
         for name, data in [("site/ok.txt", b"ok"), ("site/../../evil", b"x")]:
             ti = tarfile.TarInfo(name)
@@ -299,6 +302,15 @@ def test_restore_refuses_escaping_archive(bpanel, token):
     # the live tree is untouched
     assert os.path.exists(os.path.join(root, "index.html"))
     assert [f for f in os.listdir(webroot(bpanel)) if ".restore-" in f] == []
+    # an archive outside backups.dir is refused before it is read
+    elsewhere = os.path.join(bpanel.tmp, "elsewhere.tar.gz")
+    shutil.copy(evil, elsewhere)
+    db_exec(bpanel, "UPDATE backups SET file_path = ? WHERE id = ?", elsewhere, bid)
+    r = bpanel.request("POST", f"/backups/{bid}/restore", token=token)
+    assert r.status_code == 422, r.text
+    assert "not an archive in backups.dir" in r.json()["error"]
+    assert os.path.exists(os.path.join(root, "index.html"))
+    os.unlink(evil)
 
 
 def test_delete(bpanel, token):
