@@ -517,9 +517,18 @@ static int local_step(struct step_run *sr, const char *step, const char *arg, lo
         if (streq(step, "pull")) {
                 /* the tree is the autarch user's: git as that user needs no
                  * safe.directory, and whatever .git/config names runs as it */
-                const char *const argv[] = {"git",       "-C",         dir, "pull",
-                                            "--ff-only", "--progress", NULL};
-                return run_prog(sr, argv, NULL, git_env, CLONE_TIMEOUT_MS, true);
+                const char *repo = sr->cfg->autarch.git_repo;
+                struct deploy_as as = {.user = AUTARCH_USER, .ca_bundle = sr->cfg->git.ca_bundle};
+                /* a local source repository is root's: trusted for this pull
+                 * only (sys/deploy), as a site's is */
+                if (!str_empty(repo) && repo[0] == '/')
+                        as.local_source = repo;
+                say(sr, "$ git pull --ff-only\n");
+                int r = deploy_git_pull(&as, dir, sr->out, sr->ctx);
+                if (r < 0)
+                        stepf(sr, "git pull --ff-only failed: %s",
+                              r == -EIO ? "see the output" : strerror(-r));
+                return r;
         }
         if (streq(step, "reset")) {
                 if (!valid_hash(arg)) {

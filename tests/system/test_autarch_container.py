@@ -1,9 +1,10 @@
 """AUTARCH end to end in a throw-away systemd container (container.py): the
 panel runs as root inside it and installs the offline AUTARCH-shaped
-fixture (tests/api/autarch_fixture.py) from a bare repository in the shared
-directory. A broken requirements file fails the install at "pip install"
-and leaves nothing that blocks the retry; the retry installs (clone with
-core.fileMode false, venv, pip, npm, the autarch user, permissions, units
+fixture (tests/api/autarch_fixture.py) from a bare repository in the
+container's /srv/git. A broken requirements file fails the install at "pip
+install" and leaves nothing that blocks the retry; the retry installs (the
+autarch user, clone with core.fileMode false, then venv, pip, npm as that
+user, permissions, units
 not started); the status reports every seed field; starting without the DNS
 binary reports autarch-dns's failure; DNS build, start (the web app answers
 on its port as the autarch user, the DNS server answers a query), update
@@ -50,9 +51,17 @@ def ctr(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def repo(ctr):
-    root = os.path.join(ctr.shared, "git")
+    """(bare, work) as host paths, in the container's /srv/git: the autarch
+    user, which pulls, must reach the source repository (the shared dir
+    lies below pytest's 0700 directory)."""
+    root = ctr.path("/srv/git")
     os.makedirs(root)
     return make_autarch_repo(root, web_port=WEB_PORT, dns_port=DNS_PORT)
+
+
+def in_ctr(ctr, host_path):
+    """The container's name of a host path below its root."""
+    return "/" + os.path.relpath(host_path, ctr.path("/"))
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +71,9 @@ def inside(ctr, repo):
         tmp = os.path.join(ctr.shared, "panel")
         os.makedirs(tmp, exist_ok=True)
         p = ContainerPanel(ctr, tmp, extra={
-            "autarch": {"install_dir": INSTALL_DIR, "git_repo": bare, "git_branch": "main",
-                        "web_port": WEB_PORT},
-            "git": {"local_root": os.path.dirname(bare)},
+            "autarch": {"install_dir": INSTALL_DIR, "git_repo": in_ctr(ctr, bare),
+                        "git_branch": "main", "web_port": WEB_PORT},
+            "git": {"local_root": os.path.dirname(in_ctr(ctr, bare))},
             "systemd": {"unit_dir": "/etc/systemd/system"},
         })
         p.start()
