@@ -14,6 +14,7 @@ static int op_ping(struct helper_call *c)
 
 const struct helper_op helper_ops[] = {
     {HOP_PING, "", op_ping},
+    {HOP_USB_OPEN, "i", op_usb_open},
     {HOP_NGINX_APPLY, "?", op_nginx_apply},
     {HOP_NGINX_RELOAD, "?", op_nginx_reload},
     {HOP_UNIT_INSTALL_SITE, "?", op_unit_install_site},

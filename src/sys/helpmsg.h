@@ -66,7 +66,7 @@ enum hm_op {
         HOP_AUTARCH_CONFIG_WRITE = 70, /* (text) */
         HOP_AUTARCH_STEP = 71,         /* (step, ...): streamed output */
         /* Float Mode */
-        HOP_USB_OPEN = 80, /* (bus, dev) -> the device node's fd (SCM_RIGHTS) */
+        HOP_USB_OPEN = 80, /* (id: bus << 8 | dev) -> the device node's fd (SCM_RIGHTS) */
         /* certificates */
         HOP_CERT_INSTALL = 90, /* (domain, fullchain, key) into acme.cert_dir */
 };
