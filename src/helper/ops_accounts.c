@@ -15,7 +15,8 @@
 
 #define SHELLS_FILE "/etc/shells"
 
-/* The sys/ function's *err (or a refusal's text) into the result's message. */
+/* The sys/ function's *err (or a refusal's text) into the result's message (call it
+ * after the function: the order of arguments is not defined). */
 static int done(struct helper_call *c, int rc, const char *err)
 {
         if (!str_empty(err))
@@ -64,7 +65,8 @@ int op_fw_add(struct helper_call *c)
         strbuf_printf(&c->subject, "%s %s/%s from %s", r.action, r.port,
                       *r.protocol ? r.protocol : "any", r.source);
         _cleanup_free_ char *err = NULL;
-        return done(c, fw_add(&r, &err), err);
+        int rc = fw_add(&r, &err);
+        return done(c, rc, err);
 }
 
 int op_fw_delete(struct helper_call *c)
@@ -114,13 +116,15 @@ int op_fw_enable(struct helper_call *c)
                       allow & FW_ALLOW_PANEL ? " +allow panel" : "",
                       allow & FW_ALLOW_SSH ? " +allow ssh" : "");
         _cleanup_free_ char *err = NULL;
-        return done(c, fw_enable_allowing((int)port, (unsigned)allow, &err), err);
+        int rc = fw_enable_allowing((int)port, (unsigned)allow, &err);
+        return done(c, rc, err);
 }
 
 int op_fw_disable(struct helper_call *c)
 {
         _cleanup_free_ char *err = NULL;
-        return done(c, fw_disable(&err), err);
+        int rc = fw_disable(&err);
+        return done(c, rc, err);
 }
 
 /* ---- system accounts ---- */
@@ -138,7 +142,8 @@ int op_user_create(struct helper_call *c)
                 return refuse(c, "shell not listed in " SHELLS_FILE);
         strbuf_printf(&c->subject, " shell %s", shell);
         _cleanup_free_ char *err = NULL;
-        return done(c, accounts_create(name, pw, shell, SHELLS_FILE, &err), err);
+        int rc = accounts_create(name, pw, shell, SHELLS_FILE, &err);
+        return done(c, rc, err);
 }
 
 int op_user_delete(struct helper_call *c)
@@ -193,5 +198,6 @@ int op_site_user_del(struct helper_call *c)
         if (!site_user(c, name))
                 return -EINVAL;
         _cleanup_free_ char *err = NULL;
-        return done(c, accounts_site_user_del(name, &err), err);
+        int rc = accounts_site_user_del(name, &err);
+        return done(c, rc, err);
 }
