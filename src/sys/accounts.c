@@ -286,8 +286,12 @@ static int remote(struct hm_builder *hb, char **err, int64_t *extra)
 {
         struct helpcall_reply rep = {.fd = -1};
         int rc = hm_end(hb);
+        /* the helper forks a child per call, where change_lock holds for
+         * that call only: one change at a time is kept here */
+        pthread_mutex_lock(&change_lock);
         if (rc == 0)
                 rc = helpcall(hb, NULL, NULL, &rep);
+        pthread_mutex_unlock(&change_lock);
         /* a request may hold a password: cleared before it goes */
         if (hb->b.data)
                 explicit_bzero(hb->b.data, hb->b.cap);
