@@ -46,8 +46,8 @@ enum hm_op {
         /* ufw */
         HOP_FW_READ = 30,    /* () -> the texts of ufw's status commands */
         HOP_FW_ADD = 31,     /* (port, protocol, source, action, comment) */
-        HOP_FW_DELETE = 32,  /* (spec...) */
-        HOP_FW_ENABLE = 33,  /* (panel_port) */
+        HOP_FW_DELETE = 32,  /* (spec tokens, one a line) */
+        HOP_FW_ENABLE = 33,  /* (panel_port, allow flags FW_ALLOW_*) */
         HOP_FW_DISABLE = 34, /* () */
         /* accounts */
         HOP_USER_CREATE = 40,   /* (name, password, shell) */
