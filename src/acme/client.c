@@ -998,8 +998,8 @@ static int issue(struct client *c, const char *const *names, size_t n, struct ac
         if (r == 0 && o->install) {
                 _cleanup_free_ char *fullchain = strndup(dl.body.data, dl.body.len);
                 _cleanup_free_ char *why = NULL;
-                r = fullchain ? o->install(o->install_ctx, names[0], fullchain, key_pem, &res->cert_path,
-                                           &res->key_path, &why)
+                r = fullchain ? o->install(o->install_ctx, names[0], fullchain, key_pem,
+                                           &res->cert_path, &res->key_path, &why)
                               : -ENOMEM;
                 if (r < 0)
                         r = fail(c, r, "installing the certificate of %s: %s", names[0],

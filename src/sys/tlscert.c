@@ -283,13 +283,13 @@ int tlscert_check_chain(const char *fullchain, const char *key)
 {
         if (!fullchain || !key || strlen(fullchain) > PEM_FILE_MAX || strlen(key) > PEM_FILE_MAX)
                 return -EINVAL;
-        gnutls_datum_t c = {.data = (unsigned char *)fullchain, .size = (unsigned)strlen(fullchain)};
+        gnutls_datum_t c = {.data = (unsigned char *)fullchain,
+                            .size = (unsigned)strlen(fullchain)};
         gnutls_datum_t k = {.data = (unsigned char *)key, .size = (unsigned)strlen(key)};
         /* every block a certificate */
         gnutls_x509_crt_t *list = NULL;
         unsigned n = 0;
-        if (gnutls_x509_crt_list_import2(&list, &n, &c, GNUTLS_X509_FMT_PEM,
-                                         GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED) < 0)
+        if (gnutls_x509_crt_list_import2(&list, &n, &c, GNUTLS_X509_FMT_PEM, 0) < 0)
                 return -EINVAL;
         for (unsigned i = 0; i < n; i++)
                 gnutls_x509_crt_deinit(list[i]);
