@@ -328,7 +328,7 @@ struct nginx_txn {
         size_t n, cap;
         bool done; /* committed, or undone */
         /* in the HTTP process of a split serve: the changes, recorded as the
-         * fields of one HOP_NGINX_APPLY (nginx_txn_changes) */
+         * fields of one HOP_NGINX_APPLY (the list in nginx.h) */
         bool remote;
         struct hm_builder changes_msg;
 };
