@@ -116,7 +116,7 @@ int helper_serve_call(const struct config *cfg, int sock)
         struct helper_call c = {.cfg = cfg,
                                 .sock = sock,
                                 .req = &m,
-                                .msg = STRBUF_INIT(4096),
+                                .msg = STRBUF_INIT(65536),
                                 .subject = STRBUF_INIT(512),
                                 .extra = {.b = STRBUF_INIT(HM_MAX)},
                                 .fd_out = -1};

@@ -17,7 +17,7 @@
 static void put_msg(struct helper_call *c, const char *m)
 {
         if (!str_empty(m))
-                helper_msgf(c, "%.3800s", m);
+                helper_msgf(c, "%.60000s", m);
 }
 
 /* The site at field at of m, validated against the helper's own config. */
