@@ -38,6 +38,7 @@ format-check:
 	@git ls-files 'src/*.[ch]' 'tests/*.[ch]' | xargs -r clang-format --dry-run --Werror
 
 bench: build
+	@scripts/install-deps.sh bench
 	@bench/run.sh
 
 bench-sites: build

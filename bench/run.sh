@@ -52,6 +52,9 @@ done
 [ -x "$SETEC_BIN" ] || { echo "bench: no panel binary at $SETEC_BIN (set SETEC_BIN)" >&2; exit 2; }
 
 TMP=$(mktemp -d /tmp/setec-bench.XXXXXX)
+# as in production: started as root, the HTTP process runs as `setec` (the
+# root helper stays root), so its data dir must be reachable for that user
+chmod 711 "$TMP"
 PANEL_PID=
 NGINX_PID=
 LOAD_PID=
@@ -81,7 +84,7 @@ mkdir -p "$TMP/tls" "$TMP/data"
 
 write_cfg() { # LEVEL FILE
         cat >"$2" <<EOF
-server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem}
+server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/data/tls/cert.pem, key: $TMP/data/tls/key.pem}
 database: {path: $TMP/data/setec.db}
 backups: {dir: $TMP/data/backups}
 logging: {level: $1, file: ""}
@@ -95,9 +98,13 @@ start_panel() { # LEVEL; the panel's stderr (the access log at info) goes to pan
         PANEL_PID=$!
         probe listening "$PORT" 10 || { cat "$TMP/panel-$1.log" >&2; exit 1; }
         sleep 1 # settled, and not one TLS handshake yet: the idle panel
-        MEM_IDLE=$(mem "$PANEL_PID")
+        MEM_IDLE=$(mem $(panel_pids))
+        MEM_IDLE_HTTP=$(mem "$PANEL_PID")
         probe wait "$PORT" 10 || { cat "$TMP/panel-$1.log" >&2; exit 1; }
 }
+
+# the panel's processes: the HTTP process and its root helper (a child)
+panel_pids() { echo "$PANEL_PID $(pgrep -P "$PANEL_PID" | tr '\n' ' ')"; }
 
 # "VmRSS Pss RssAnon RssFile" (kB) of the given PIDs, summed
 mem() {
@@ -171,10 +178,12 @@ echo "versions: $(dpkg-query -W -f '${Package} ${Version}, ' nginx wrk libmicroh
 # creates the ECDSA cert, the DB and the admin
 start_panel "$LOG"
 MEM_START=$MEM_IDLE
-MEM_FIRST=$(mem "$PANEL_PID")
+MEM_START_HTTP=$MEM_IDLE_HTTP
+MEM_FIRST=$(mem $(panel_pids))
 TOKEN=$(probe login "$PORT")
 sleep 1
-MEM_LOGIN=$(mem "$PANEL_PID")
+MEM_LOGIN=$(mem $(panel_pids))
+MEM_LOGIN_HTTP=$(mem "$PANEL_PID")
 AUTH="Authorization: Bearer $TOKEN"
 read -r st total body < <(probe get "$PORT" /api/auth/status "$TOKEN")
 [ "$st" = 200 ] || { echo "bench: /api/auth/status answered $st" >&2; exit 1; }
@@ -197,8 +206,8 @@ http {
     keepalive_requests 1000000;
     server {
         listen 127.0.0.1:$NPORT ssl;
-        ssl_certificate $TMP/tls/cert.pem;
-        ssl_certificate_key $TMP/tls/key.pem;
+        ssl_certificate $TMP/data/tls/cert.pem;
+        ssl_certificate_key $TMP/data/tls/key.pem;
         ssl_protocols TLSv1.2 TLSv1.3;
         location = /x { default_type application/json; return 200 '$BODY'; }
     }
@@ -236,7 +245,7 @@ for ROUND in $(seq "$ROUNDS"); do
 done
 ROUND=1
 sleep 2
-MEM_AFTER=$(mem "$PANEL_PID")
+MEM_AFTER=$(mem $(panel_pids))
 # shellcheck disable=SC2046
 NG_MEM_AFTER=$(mem $(ng_pids))
 
@@ -341,9 +350,12 @@ awk '
         }' "$RESULTS"
 echo
 echo "panel memory (target: idle RSS < 8 MB):"
+echo "  (HTTP process + root helper, summed; VmRSS counts the pages they share twice)"
 echo "  idle after start:            $(fmt_mem <<<"$MEM_START") (no request yet)"
+echo "    HTTP process alone:        $(fmt_mem <<<"$MEM_START_HTTP")"
 echo "  after the first request:     $(fmt_mem <<<"$MEM_FIRST") (one TLS handshake, GET /login)"
 echo "  after one login:             $(fmt_mem <<<"$MEM_LOGIN")"
+echo "    HTTP process alone:        $(fmt_mem <<<"$MEM_LOGIN_HTTP")"
 echo "  idle after the wrk runs:     $(fmt_mem <<<"$MEM_AFTER")"
 echo "  info level, idle after start: $(fmt_mem <<<"$MEM_INFO_START")"
 echo "nginx memory ($NG_NPROC processes: master + workers, summed):"

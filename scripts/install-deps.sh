@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the panel at run time and the tests
 # need, if missing.
-# Usage: scripts/install-deps.sh [build|run|test]
+# Usage: scripts/install-deps.sh [build|run|test|bench]
 #   build: compile; run: build + what the panel drives at run time (`make run`);
-#   test: run + the test tools and peers.
+#   test: run + the test tools and peers; bench: run + wrk and perf (`make bench`).
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
@@ -23,6 +23,7 @@ test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests clang-format ng
   pdns-server pdns-backend-sqlite3 bind9-dnsutils
   umockdev libumockdev-dev python3-websocket golang-go
   testssl.sh)
+bench_pkgs=(wrk linux-perf util-linux nginx python3)
 # (gixy, the nginx analyser of issue 11, is not packaged for Debian 12: its
 # test skips when the command is absent)
 
@@ -31,7 +32,8 @@ case "${1:-build}" in
   build) ;;
   run) want+=("${run_pkgs[@]}") ;;
   test) want+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|run|test]" >&2; exit 2 ;;
+  bench) want+=("${run_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

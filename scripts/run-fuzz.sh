@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 time_per=${FUZZ_TIME:-10}
-targets=(router fields config cron token providers ari cert ufw websocket ini)
+targets=(router fields config cron token providers ari cert ufw websocket ini helpmsg listq)
 
 tmp=$(mktemp -d /tmp/setec-fuzz.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -19,6 +19,14 @@ struct acme_opts {
         /* progress lines for the job log, may be NULL */
         void (*progress)(void *ctx, const char *line);
         void *ctx;
+        /* Where the new certificate goes instead of cert_dir (may be NULL):
+         * called once with the checked chain (leaf first) and the new key's
+         * PEM, it stores them and returns 0 with *cert_path / *key_path
+         * (malloc'd), or -errno with *error (malloc'd, may stay NULL). The
+         * panel's root helper writes cert_dir this way. */
+        int (*install)(void *install_ctx, const char *name, const char *fullchain,
+                       const char *key_pem, char **cert_path, char **key_path, char **error);
+        void *install_ctx;
 };
 
 struct acme_result {

@@ -995,9 +995,19 @@ static int issue(struct client *c, const char *const *names, size_t n, struct ac
         if (r == 0)
                 r = check_leaf(c, leaf, cert_key, names, n, &ci);
         gnutls_x509_privkey_deinit(cert_key);
-        if (r == 0)
+        if (r == 0 && o->install) {
+                _cleanup_free_ char *fullchain = strndup(dl.body.data, dl.body.len);
+                _cleanup_free_ char *why = NULL;
+                r = fullchain ? o->install(o->install_ctx, names[0], fullchain, key_pem,
+                                           &res->cert_path, &res->key_path, &why)
+                              : -ENOMEM;
+                if (r < 0)
+                        r = fail(c, r, "installing the certificate of %s: %s", names[0],
+                                 why ? why : strerror(-r));
+        } else if (r == 0) {
                 r = install_files(c, names[0], dl.body.data, dl.body.len, leaf, chain, key_pem,
                                   key_len, &res->cert_path, &res->key_path);
+        }
         if (r == 0) {
                 res->not_before = ci.not_before;
                 res->not_after = ci.not_after;

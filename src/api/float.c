@@ -355,18 +355,6 @@ static void send_error(struct ws_conn *ws, unsigned code, const char *msg)
         send_frame(ws, F_ERROR, b, 2 + ml);
 }
 
-static bool device_allowed(const struct config *cfg, const struct usb_dev_info *d)
-{
-        if (!cfg->float_.allowed_devices.n)
-                return true;
-        char id[10];
-        snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->product);
-        for (size_t i = 0; i < cfg->float_.allowed_devices.n; i++)
-                if (strcasecmp(cfg->float_.allowed_devices.items[i], id) == 0)
-                        return true;
-        return false;
-}
-
 /* The devices a session may see. */
 static int visible_devices(struct usb_dev_info **out, size_t *n)
 {
@@ -376,7 +364,7 @@ static int visible_devices(struct usb_dev_info **out, size_t *n)
                 return r;
         size_t k = 0;
         for (size_t i = 0; i < *n; i++)
-                if (device_allowed(cfg, &(*out)[i]))
+                if (usb_device_allowed(&cfg->float_.allowed_devices, &(*out)[i]))
                         (*out)[k++] = (*out)[i];
         *n = k;
         return 0;

@@ -261,10 +261,7 @@ static void control_service(struct http_req *r)
                 http_reply_error(r, 400, "action must be start, stop or restart");
                 return;
         }
-        bool monitored = false;
-        for (size_t i = 0; name && i < cfg->monitor.services.n; i++)
-                monitored |= streq(name, cfg->monitor.services.items[i]);
-        if (!monitored) {
+        if (!units_monitored(cfg, name)) {
                 http_reply_error(r, 404, "not a monitored service (monitor.services)");
                 return;
         }

@@ -17,6 +17,7 @@
 #include "base/validate.h"
 #include "core/password.h"
 #include "db/users.h"
+#include "helper/helper.h"
 #include "sys/firewall.h"
 #include "sys/sysinfo.h"
 #include "sys/tlscert.h"
@@ -223,6 +224,9 @@ int setup_run(struct config *cfg, const char *config_path, bool firewall)
                         failures++;
                 db_close(db);
         }
+        /* the user the HTTP process of serve runs as, owning what it writes */
+        if (geteuid() == 0 && helper_prepare_http_user(cfg) < 0)
+                failures++;
         if (firewall) {
                 bool dns = autarch_dns_installed(cfg);
                 if (firewall_apply_defaults(cfg, dns) < 0) {

@@ -116,7 +116,7 @@ int helper_serve_call(const struct config *cfg, int sock)
         struct helper_call c = {.cfg = cfg,
                                 .sock = sock,
                                 .req = &m,
-                                .msg = STRBUF_INIT(4096),
+                                .msg = STRBUF_INIT(65536),
                                 .subject = STRBUF_INIT(512),
                                 .extra = {.b = STRBUF_INIT(HM_MAX)},
                                 .fd_out = -1};
@@ -141,9 +141,10 @@ int helper_serve_call(const struct config *cfg, int sock)
         }
         if (rc > 0)
                 rc = 0;
-        log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "helper: %s %s -> %s%s%s",
-                pr == 0 ? hm_op_name(m.op) : "?", c.subject.data ? c.subject.data : "",
-                rc == 0 ? "ok" : strerror(-rc), c.msg.len ? ": " : "", c.msg.len ? c.msg.data : "");
+        log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "helper: %s%s%s -> %s%s%s",
+                pr == 0 ? hm_op_name(m.op) : "?", c.subject.len ? " " : "",
+                c.subject.len ? c.subject.data : "", rc == 0 ? "ok" : strerror(-rc),
+                c.msg.len ? ": " : "", c.msg.len ? c.msg.data : "");
         r = answer(&c, rc);
         if (c.fd_out >= 0)
                 close(c.fd_out);

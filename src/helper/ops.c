@@ -5,6 +5,7 @@
 #include "helper/ops.h"
 
 #include "base/util.h"
+#include "sys/sitemsg.h"
 
 static int op_ping(struct helper_call *c)
 {
@@ -14,22 +15,23 @@ static int op_ping(struct helper_call *c)
 
 const struct helper_op helper_ops[] = {
     {HOP_PING, "", op_ping},
-    {HOP_NGINX_APPLY, "?", op_nginx_apply},
-    {HOP_NGINX_RELOAD, "?", op_nginx_reload},
-    {HOP_UNIT_INSTALL_SITE, "?", op_unit_install_site},
-    {HOP_UNIT_INSTALL_AUTARCH, "?", op_unit_install_autarch},
-    {HOP_UNIT_REMOVE, "?", op_unit_remove},
-    {HOP_UNIT_CONTROL, "?", op_unit_control},
-    {HOP_CERT_INSTALL, "?", op_cert_install},
-    {HOP_FW_READ, "?", op_fw_read},
-    {HOP_FW_ADD, "?", op_fw_add},
-    {HOP_FW_DELETE, "?", op_fw_delete},
-    {HOP_FW_ENABLE, "?", op_fw_enable},
-    {HOP_FW_DISABLE, "?", op_fw_disable},
-    {HOP_USER_CREATE, "?", op_user_create},
-    {HOP_USER_DELETE, "?", op_user_delete},
-    {HOP_SITE_USER_ADD, "?", op_site_user_add},
-    {HOP_SITE_USER_DEL, "?", op_site_user_del},
+    {HOP_USB_OPEN, "i", op_usb_open},
+    {HOP_NGINX_APPLY, "b", op_nginx_apply},
+    {HOP_NGINX_RELOAD, "i", op_nginx_reload},
+    {HOP_UNIT_INSTALL_SITE, HM_SITE_SIG, op_unit_install_site},
+    {HOP_UNIT_INSTALL_AUTARCH, "ii", op_unit_install_autarch},
+    {HOP_UNIT_REMOVE, "s", op_unit_remove},
+    {HOP_UNIT_CONTROL, "sii", op_unit_control},
+    {HOP_CERT_INSTALL, "sss", op_cert_install},
+    {HOP_FW_READ, "", op_fw_read},
+    {HOP_FW_ADD, "sssss", op_fw_add},
+    {HOP_FW_DELETE, "s", op_fw_delete},
+    {HOP_FW_ENABLE, "ii", op_fw_enable},
+    {HOP_FW_DISABLE, "", op_fw_disable},
+    {HOP_USER_CREATE, "sss", op_user_create},
+    {HOP_USER_DELETE, "s", op_user_delete},
+    {HOP_SITE_USER_ADD, "is", op_site_user_add},
+    {HOP_SITE_USER_DEL, "i", op_site_user_del},
     {HOP_TREE_PREPARE, "ss", op_tree_prepare},
     {HOP_TREE_CHOWN, "ss", op_tree_chown},
     {HOP_TREE_REMOVE, "si", op_tree_remove},

@@ -7,6 +7,9 @@
 
 #include "helper/helper.h"
 
+/* ops_usb.c: Float Mode's device nodes */
+int op_usb_open(struct helper_call *c);
+
 /* ops_nginx.c: vhosts, nginx, units, certificate files */
 int op_nginx_apply(struct helper_call *c);
 int op_nginx_reload(struct helper_call *c);

@@ -221,7 +221,8 @@ static int install_one_unit(struct job *j, struct autarch_ctx *c, enum autarch_u
                 return failf(j, -EINVAL, "cannot render %s (install_dir %s)", name, c->dir);
         struct config cfg = {0};
         cfg.systemd.unit_dir = c->unit_dir;
-        int r = unit_install(&cfg, name, text);
+        cfg.autarch.install_dir = c->dir;
+        int r = units_install_autarch(&cfg, which, c->web_port);
         if (r < 0)
                 return failf(j, r, "cannot install %s: %s", name, strerror(-r));
         job_printf(j, "%s/%s written\n", c->unit_dir, name);

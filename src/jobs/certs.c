@@ -29,6 +29,7 @@
 #include "jobs/engine.h"
 #include "jobs/locks.h"
 #include "sys/nginx.h"
+#include "sys/tlscert.h"
 
 /* ---- one issuance per domain: the lock registry's "domain:<name>" ---- */
 
@@ -195,10 +196,46 @@ static void record(struct db *db, const char *domain, const char *kind, bool ok,
 
 /* ---- issuance ---- */
 
+/* Where a new certificate goes: <cert_dir>/<name>/, written by the root
+ * helper (tlscert_install_site: cert_dir is root's); for the panel's own
+ * the PEMs are kept too (install_panel_pair: the key file there is not
+ * readable by this process). */
+struct cert_sink {
+        const struct config *cfg;
+        bool keep;
+        char *fullchain, *key;
+};
+
+static int sink_install(void *ctx, const char *name, const char *fullchain, const char *key_pem,
+                        char **cert_path, char **key_path, char **error)
+{
+        struct cert_sink *k = ctx;
+        int r = tlscert_install_site(k->cfg, name, fullchain, key_pem, cert_path, key_path, error);
+        if (r == 0 && k->keep) {
+                k->fullchain = strdup(fullchain);
+                k->key = strdup(key_pem);
+                if (!k->fullchain || !k->key)
+                        r = -ENOMEM;
+        }
+        return r;
+}
+
+static void sink_clear(struct cert_sink *k)
+{
+        if (k->key)
+                explicit_bzero(k->key, strlen(k->key));
+        free(k->key);
+        free(k->fullchain);
+        k->key = k->fullchain = NULL;
+}
+
 /* The ACME client's options from the config; progress lines go to job (may be NULL). */
-static struct acme_opts acme_opts_of(const struct config *cfg, struct job *job)
+static struct acme_opts acme_opts_of(const struct config *cfg, struct job *job,
+                                     struct cert_sink *sink)
 {
         return (struct acme_opts){
+            .install = sink ? sink_install : NULL,
+            .install_ctx = sink,
             .directory_url = cfg->acme.directory_url,
             .ca_bundle = cfg->acme.ca_bundle ? cfg->acme.ca_bundle : "",
             .account_dir = cfg->acme.account_dir,
@@ -263,8 +300,10 @@ static int issue(const struct config *cfg, struct db *db, const char *domain, co
                 job_printf(job, "%s certificate for %s (%zu name(s))\n",
                            streq(kind, "issue") ? "issuing" : "renewing", dom, nnames);
 
-        const struct acme_opts o = acme_opts_of(cfg, job);
+        struct cert_sink sink = {.cfg = cfg};
+        const struct acme_opts o = acme_opts_of(cfg, job, &sink);
         r = acme_issue(&o, (const char *const *)names, nnames, &res);
+        sink_clear(&sink);
         if (r < 0) {
                 set_err(err, "%s", res.error ? res.error : strerror(-r));
                 record(db, dom, kind, false, err ? *err : res.error, 0);
@@ -375,18 +414,16 @@ static bool panel_cert_for(const char *path, const char *host, time_t *not_after
  * first and renamed key first: the panel re-reads the files when either
  * changes (http/tls.c), and the old key is put back if the certificate
  * cannot follow, so the pair never stays mismatched. */
-static int install_panel_pair(const struct config *cfg, const char *cert_src, const char *key_src,
+static int install_panel_pair(const struct config *cfg, const char *cert, const char *key,
                               char **err)
 {
-        _cleanup_free_ char *cert = NULL, *key = NULL, *old_key = NULL, *ktmp = NULL, *ctmp = NULL;
-        size_t clen = 0, klen = 0, oklen = 0;
+        _cleanup_free_ char *old_key = NULL, *ktmp = NULL, *ctmp = NULL;
+        size_t clen = cert ? strlen(cert) : 0, klen = key ? strlen(key) : 0, oklen = 0;
         bool have_old = false;
-        int r = read_file(cert_src, PANEL_PEM_MAX, &cert, &clen);
-        if (r == 0)
-                r = read_file(key_src, PANEL_PEM_MAX, &key, &klen);
-        if (r < 0) {
-                set_err(err, "cannot read the new certificate: %s", strerror(-r));
-                goto wipe;
+        int r = 0;
+        if (!clen || !klen) {
+                set_err(err, "the new certificate is missing");
+                return -EINVAL;
         }
         ktmp = xasprintf("%s.setec-new", cfg->server.key);
         ctmp = xasprintf("%s.setec-new", cfg->server.cert);
@@ -428,8 +465,6 @@ static int install_panel_pair(const struct config *cfg, const char *cert_src, co
         (void)fsync_parent_dir(cfg->server.cert);
         r = 0;
 wipe:
-        if (key)
-                explicit_bzero(key, klen);
         if (old_key)
                 explicit_bzero(old_key, oklen);
         return r;
@@ -478,6 +513,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                 return r;
         }
 
+        struct cert_sink sink = {.cfg = cfg, .keep = true};
         struct acme_result res = {0};
         _cleanup_free_ char *nginx_msg = NULL;
         struct nginx_txn *t = NULL;
@@ -495,7 +531,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                 goto out;
         }
 
-        const struct acme_opts o = acme_opts_of(cfg, job);
+        const struct acme_opts o = acme_opts_of(cfg, job, &sink);
         const char *const names[] = {host};
         r = acme_issue(&o, names, 1, &res);
         if (r < 0) {
@@ -504,7 +540,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                 r = r == -ENOMEM ? r : -EIO;
                 goto out;
         }
-        r = install_panel_pair(cfg, res.cert_path, res.key_path, err);
+        r = install_panel_pair(cfg, sink.fullchain, sink.key, err);
         if (r < 0) {
                 _cleanup_free_ char *why = err && *err ? strdup(*err) : NULL;
                 set_err(err, "certificate issued but not installed as the panel's: %s",
@@ -517,6 +553,7 @@ static int panel_issue(const struct config *cfg, struct db *db, const char *kind
                  streq(kind, "issue") ? "issued" : "renewed", (long)res.not_after);
         r = 0;
 out:
+        sink_clear(&sink);
         acme_result_clear(&res);
         domain_unlock(host, held);
         return r;

@@ -262,6 +262,8 @@ static void root_owns(const char *app_root)
                 log_warn("sites: cannot give %s back to root", app_root);
 }
 
+/* The unit of s, rendered for the site's own user (user: its name, for the
+ * check here; the install renders it again). */
 static int unit_install_step(const struct config *cfg, const struct site *s, const char *user,
                              struct job *j, struct site_outcome *o)
 {
@@ -272,7 +274,7 @@ static int unit_install_step(const struct config *cfg, const struct site *s, con
                 return failf(o, j, 500, "unit", "cannot render %s", unit);
         if (j)
                 job_printf(j, "==> systemd unit %s\n", unit);
-        int rc = unit_install(cfg, unit, text);
+        int rc = units_install_site(cfg, s);
         if (rc < 0)
                 return failf(o, j, 500, "unit", "cannot install %s: %s", unit, strerror(-rc));
         return 0;

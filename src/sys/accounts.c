@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/exec.h"
+#include "sys/helpcall.h"
 
 /* useradd/userdel take their own lock files and fail (exit 10) rather than
  * wait when another instance holds them: one change at a time from us. */
@@ -275,12 +276,69 @@ static int userdel(const char *name, int *status, char **err)
         return run(argv, NULL, 0, status, err);
 }
 
+/* ---- through the root helper (sys/helpcall.h): one request per change;
+ * the helper checks every value again (its own /etc/shells, its own
+ * nginx.webroot) ---- */
+
+/* Send hb; the op's rc, its message in *err, the int extra (index 2) in
+ * *extra when asked for. */
+static int remote(struct hm_builder *hb, char **err, int64_t *extra)
+{
+        struct helpcall_reply rep = {.fd = -1};
+        int rc = hm_end(hb);
+        /* the helper forks a child per call, where change_lock holds for
+         * that call only: one change at a time is kept here */
+        pthread_mutex_lock(&change_lock);
+        if (rc == 0)
+                rc = helpcall(hb, NULL, NULL, &rep);
+        pthread_mutex_unlock(&change_lock);
+        /* a request may hold a password: cleared before it goes */
+        if (hb->b.data)
+                explicit_bzero(hb->b.data, hb->b.cap);
+        hm_builder_free(hb);
+        if (rc < 0) {
+                if (err) {
+                        free(*err);
+                        *err = strdup(helpcall_strerror(rc));
+                }
+                helpcall_reply_free(&rep);
+                return rc;
+        }
+        rc = rep.rc;
+        if (err && rep.msg && *rep.msg) {
+                free(*err);
+                *err = strdup(rep.msg);
+        }
+        if (extra)
+                *extra = hm_int(&rep.m, 2, 0);
+        helpcall_reply_free(&rep);
+        return rc;
+}
+
+/* The site id in a site user's name (accounts_is_site_user). */
+static long long site_user_id(const char *name)
+{
+        long long id;
+        if (!accounts_is_site_user(name) ||
+            parse_int64(name + strlen(ACCOUNTS_SITE_PREFIX), 1, INT64_MAX, &id) < 0)
+                return -1;
+        return id;
+}
+
 int accounts_create(const char *name, const char *password, const char *shell,
                     const char *shells_file, char **err)
 {
         if (!accounts_valid_name(name) || !accounts_valid_password(password) ||
             !accounts_shell_allowed(shells_file, shell))
                 return -EINVAL;
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_USER_CREATE);
+                hm_add_str(&hb, name);
+                hm_add_str(&hb, password);
+                hm_add_str(&hb, shell);
+                return remote(&hb, err, NULL);
+        }
         _cleanup_free_ char *line = accounts_chpasswd_line(name, password);
         if (!line)
                 return -ENOMEM;
@@ -336,6 +394,15 @@ int accounts_delete(const char *name, bool *home_kept, char **err)
                 return -EINVAL;
         if (accounts_protected_name(name))
                 return -EPERM;
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_USER_DELETE);
+                hm_add_str(&hb, name);
+                int64_t kept = 0;
+                int rc = remote(&hb, err, &kept);
+                *home_kept = rc == 0 && kept;
+                return rc;
+        }
         pthread_mutex_lock(&change_lock);
         unsigned uid;
         int rc = accounts_lookup(name, &uid);
@@ -406,6 +473,18 @@ int accounts_site_user_add(const char *name, const char *home, char **err)
 {
         if (!accounts_is_site_user(name) || !valid_path_inside(home, "/"))
                 return -EINVAL;
+        if (helpcall_active()) {
+                long long id = site_user_id(name);
+                if (id < 1)
+                        return -EINVAL;
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_SITE_USER_ADD);
+                hm_add_int(&hb, id);
+                hm_add_str(&hb, home);
+                int64_t existed = 0;
+                int rc = remote(&hb, err, &existed);
+                return rc < 0 ? rc : existed ? 1 : 0;
+        }
         pthread_mutex_lock(&change_lock);
         unsigned uid;
         int rc = accounts_lookup(name, &uid);
@@ -441,6 +520,15 @@ int accounts_site_user_del(const char *name, char **err)
 {
         if (!accounts_is_site_user(name))
                 return -EINVAL;
+        if (helpcall_active()) {
+                long long id = site_user_id(name);
+                if (id < 1)
+                        return -EINVAL;
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_SITE_USER_DEL);
+                hm_add_int(&hb, id);
+                return remote(&hb, err, NULL);
+        }
         pthread_mutex_lock(&change_lock);
         unsigned uid;
         int rc = accounts_lookup(name, &uid);

@@ -15,6 +15,7 @@
 #include "base/validate.h"
 #include "core/config.h"
 #include "sys/exec.h"
+#include "sys/helpcall.h"
 
 #define UFW_TIMEOUT_MS 60000
 #define UFW_MAX_OUTPUT (1024 * 1024)
@@ -665,6 +666,10 @@ int fw_delete_argv(const struct fw_rule *r, const char **argv, size_t max)
         if (streq(r->spec[0], "route"))
                 argv[i++] = r->spec[k++];
         argv[i++] = "delete";
+        /* one rule by its spec: an action first (never a number, an option
+         * or anything else ufw's delete would take) */
+        if (k >= ns || !is_action(r->spec[k]))
+                return -EINVAL;
         for (; k < ns; k++) {
                 if (!safe_token(r->spec[k]))
                         return -EINVAL;
@@ -769,48 +774,132 @@ void fw_state_free(struct fw_state *s)
         memset(s, 0, sizeof(*s));
 }
 
-int fw_read(struct fw_state *s, char **err)
+void fw_texts_free(struct fw_texts *t)
 {
-        memset(s, 0, sizeof(*s));
+        free(t->verbose);
+        free(t->added);
+        free(t->numbered);
+        memset(t, 0, sizeof(*t));
+}
+
+/* ---- through the root helper (sys/helpcall.h): the same operations as
+ * one request each; the helper checks every value again ---- */
+
+static void set_err(char **err, const char *msg)
+{
+        if (err && !*err && msg && *msg)
+                *err = strdup(msg);
+}
+
+/* Send the request in hb: the op's rc, its message in *err. */
+static int fw_remote(struct hm_builder *hb, char **err)
+{
+        int rc = hm_end(hb);
+        if (rc == 0)
+                rc = helpcall_simple(hb, err);
+        else
+                set_err(err, "request too large for the root helper");
+        hm_builder_free(hb);
+        return rc;
+}
+
+/* The helper runs the commands and answers their texts as extras
+ * (verbose, added, numbered: "" when not run); parsing is ours. */
+static int fw_remote_read_texts(struct fw_texts *t, char **err)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_FW_READ);
+        struct helpcall_reply rep = {.fd = -1};
+        int rc = hm_end(&hb);
+        if (rc == 0)
+                rc = helpcall(&hb, NULL, NULL, &rep);
+        hm_builder_free(&hb);
+        if (rc < 0) {
+                set_err(err, helpcall_strerror(rc));
+                helpcall_reply_free(&rep);
+                return rc;
+        }
+        rc = rep.rc;
+        if (rc < 0) {
+                set_err(err, rep.msg);
+        } else if (!hm_expect(&rep.m, "issss")) {
+                set_err(err, "the root helper's answer to fw_read is incomplete");
+                rc = -EIO;
+        } else {
+                const char *num = hm_str(&rep.m, 4);
+                t->verbose = strdup(hm_str(&rep.m, 2));
+                t->added = strdup(hm_str(&rep.m, 3));
+                t->numbered = *num ? strdup(num) : NULL;
+                if (!t->verbose || !t->added || (*num && !t->numbered)) {
+                        fw_texts_free(t);
+                        rc = -ENOMEM;
+                }
+        }
+        helpcall_reply_free(&rep);
+        return rc;
+}
+
+int fw_read_texts(struct fw_texts *t, char **err)
+{
+        memset(t, 0, sizeof(*t));
+        if (helpcall_active())
+                return fw_remote_read_texts(t, err);
         static const char *const verbose[] = {"ufw", "status", "verbose", NULL};
         static const char *const added[] = {"ufw", "show", "added", NULL};
         static const char *const numbered[] = {"ufw", "status", "numbered", NULL};
-        int rc = ufw_run(verbose, &s->output, err);
+        int rc = ufw_run(verbose, &t->verbose, err);
+        if (rc == 0)
+                rc = ufw_run(added, &t->added, err);
+        /* the numbers only exist while ufw is active (a look for the line,
+         * no parsing: that is the reader's) */
+        if (rc == 0 && strstr(t->verbose, "Status: active"))
+                rc = ufw_run(numbered, &t->numbered, err);
         if (rc < 0)
-                return rc;
-        if (fw_parse_verbose(s->output, &s->st) < 0) {
-                if (err && asprintf(err, "unexpected output of ufw status: %s", s->output) < 0)
+                fw_texts_free(t);
+        return rc;
+}
+
+int fw_state_parse(struct fw_state *s, struct fw_texts *t, char **err)
+{
+        memset(s, 0, sizeof(*s));
+        s->output = TAKE_PTR(t->verbose);
+        if (!s->output || fw_parse_verbose(s->output, &s->st) < 0) {
+                if (err && asprintf(err, "unexpected output of ufw status: %s",
+                                    s->output ? s->output : "") < 0)
                         *err = NULL;
                 fw_state_free(s);
                 return -EIO;
         }
         s->active = s->st.active;
-        _cleanup_free_ char *a = NULL;
-        rc = ufw_run(added, &a, err);
-        if (rc < 0)
-                goto fail;
-        rc = fw_parse_added(a, &s->rules, &s->n);
+        int rc = t->added ? fw_parse_added(t->added, &s->rules, &s->n) : -EINVAL;
         if (rc < 0) {
-                if (err && asprintf(err, "unexpected output of ufw show added: %s", a) < 0)
+                if (err && asprintf(err, "unexpected output of ufw show added: %s",
+                                    t->added ? t->added : "") < 0)
                         *err = NULL;
-                goto fail;
+                fw_state_free(s);
+                return rc == -ENOMEM ? -ENOMEM : -EIO;
         }
-        if (s->active) {
-                _cleanup_free_ char *num = NULL;
-                rc = ufw_run(numbered, &num, err);
-                if (rc < 0)
-                        goto fail;
+        if (s->active && t->numbered) {
                 struct fw_numbered *e = NULL;
                 size_t m = 0;
                 bool act = false;
-                if (fw_parse_numbered(num, &act, &e, &m) == 0 && act)
+                if (fw_parse_numbered(t->numbered, &act, &e, &m) == 0 && act)
                         fw_assign_ids(s->rules, s->n, e, m);
                 fw_numbered_free(e, m);
         }
         return 0;
-fail:
-        fw_state_free(s);
-        return rc == -ENOENT ? -ENOENT : rc == -ENOMEM ? -ENOMEM : -EIO;
+}
+
+int fw_read(struct fw_state *s, char **err)
+{
+        memset(s, 0, sizeof(*s));
+        struct fw_texts t;
+        int rc = fw_read_texts(&t, err);
+        if (rc < 0)
+                return rc == -ENOENT ? -ENOENT : rc == -ENOMEM ? -ENOMEM : -EIO;
+        rc = fw_state_parse(s, &t, err);
+        fw_texts_free(&t);
+        return rc;
 }
 
 static bool output_has(const char *out, const char *what)
@@ -853,6 +942,16 @@ int fw_add(const struct fw_new_rule *r, char **err)
 {
         if (fw_new_rule_check(r))
                 return -EINVAL;
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_FW_ADD);
+                hm_add_str(&hb, r->port);
+                hm_add_str(&hb, r->protocol);
+                hm_add_str(&hb, r->source);
+                hm_add_str(&hb, r->action);
+                hm_add_str(&hb, r->comment);
+                return fw_remote(&hb, err);
+        }
         /* ufw refuses a port range without a protocol: "both" is two rules */
         bool split = !*r->protocol && strchr(r->port, ':');
         bool existed1 = false, existed2 = false;
@@ -878,6 +977,17 @@ int fw_delete(const struct fw_rule *r, char **err)
                 if (err && asprintf(err, "rule cannot be deleted safely: %s", r->text) < 0)
                         *err = NULL;
                 return -EINVAL;
+        }
+        if (helpcall_active()) {
+                /* the tokens one a line: none holds a control character */
+                _cleanup_strbuf_ struct strbuf spec = STRBUF_INIT(0);
+                for (size_t i = 0; i < ns; i++)
+                        if (strbuf_printf(&spec, "%s%s", i ? "\n" : "", r->spec[i]) < 0)
+                                return -ENOMEM;
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_FW_DELETE);
+                hm_add_str(&hb, spec.data);
+                return fw_remote(&hb, err);
         }
         _cleanup_free_ char *out = NULL;
         int rc = ufw_run(argv, &out, err);
@@ -910,25 +1020,28 @@ static void unallow_port(int port, const char *comment)
         delete_added(&r, "tcp");
 }
 
-int fw_enable(int panel_port, char **err)
+int fw_enable_allowing(int panel_port, unsigned allow, char **err)
 {
-        struct fw_state s;
-        int rc = fw_read(&s, err);
-        if (rc < 0)
-                return rc;
+        if (panel_port < 1 || panel_port > 65535 || (allow & ~(FW_ALLOW_PANEL | FW_ALLOW_SSH)))
+                return -EINVAL;
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_FW_ENABLE);
+                hm_add_int(&hb, panel_port);
+                hm_add_int(&hb, allow);
+                return fw_remote(&hb, err);
+        }
         /* Allow the panel's port and SSH before the default-deny policy takes
          * effect, so enabling can never cut the administrator off. */
         const struct {
                 int port;
                 const char *comment;
-        } must[] = {{panel_port, "Setec Manager"}, {22, "SSH"}};
+                unsigned flag;
+        } must[] = {{panel_port, "Setec Manager", FW_ALLOW_PANEL}, {22, "SSH", FW_ALLOW_SSH}};
         bool added[ARRAY_SIZE(must)] = {false};
+        int rc = 0;
         for (size_t i = 0; i < ARRAY_SIZE(must); i++) {
-                if (must[i].port < 1 || must[i].port > 65535)
-                        continue;
-                if (i == 1 && must[1].port == panel_port)
-                        continue;
-                if (fw_rules_allow_tcp_port(s.rules, s.n, must[i].port))
+                if (!(allow & must[i].flag))
                         continue;
                 rc = allow_port(must[i].port, must[i].comment, &added[i], err);
                 if (rc < 0)
@@ -936,26 +1049,51 @@ int fw_enable(int panel_port, char **err)
         }
         static const char *const enable[] = {"ufw", "--force", "enable", NULL};
         rc = ufw_run(enable, NULL, err);
-        if (rc == 0) {
-                fw_state_free(&s);
+        if (rc == 0)
                 return 0;
-        }
 rollback:
         for (size_t i = 0; i < ARRAY_SIZE(must); i++)
                 if (added[i])
                         unallow_port(must[i].port, must[i].comment);
-        fw_state_free(&s);
         return rc;
+}
+
+int fw_enable(int panel_port, char **err)
+{
+        if (panel_port < 1 || panel_port > 65535)
+                return -EINVAL;
+        /* what is allowed already is read (and parsed) here, never as root */
+        struct fw_state s;
+        int rc = fw_read(&s, err);
+        if (rc < 0)
+                return rc;
+        unsigned allow = 0;
+        if (!fw_rules_allow_tcp_port(s.rules, s.n, panel_port))
+                allow |= FW_ALLOW_PANEL;
+        if (panel_port != 22 && !fw_rules_allow_tcp_port(s.rules, s.n, 22))
+                allow |= FW_ALLOW_SSH;
+        fw_state_free(&s);
+        return fw_enable_allowing(panel_port, allow, err);
 }
 
 int fw_disable(char **err)
 {
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_FW_DISABLE);
+                return fw_remote(&hb, err);
+        }
         static const char *const disable[] = {"ufw", "--force", "disable", NULL};
         return ufw_run(disable, NULL, err);
 }
 
 int firewall_apply_defaults(const struct config *cfg, bool autarch_dns)
 {
+        /* `setup` (root, no helper) only: the default policies have no op */
+        if (helpcall_active()) {
+                log_error("firewall defaults: only `setup` sets them");
+                return -EPERM;
+        }
         _cleanup_free_ char *err = NULL;
         static const char *const def_in[] = {"ufw", "default", "deny", "incoming", NULL};
         static const char *const def_out[] = {"ufw", "default", "allow", "outgoing", NULL};

@@ -85,7 +85,8 @@ const char *fw_new_rule_check(const struct fw_new_rule *r);
  * with proto overriding r->protocol (for the tcp+udp split of a range).
  * argv needs 14 slots; returns the count or -EINVAL. */
 int fw_add_argv(const struct fw_new_rule *r, const char *proto, const char **argv, size_t max);
-/* argv of `ufw [route] delete SPEC...`; -EINVAL when a spec token could be
+/* argv of `ufw [route] delete SPEC...`; -EINVAL when the spec is not one
+ * rule's (an action first, after an optional "route"), a token could be
  * read as an option or holds control characters. argv needs spec+4 slots. */
 int fw_delete_argv(const struct fw_rule *r, const char **argv, size_t max);
 /* An allow/limit rule that lets tcp port in from anywhere. */
@@ -104,8 +105,21 @@ struct fw_state {
         size_t n;
 };
 
-/* Read status and rules. 0, -ENOENT (no ufw), or -EIO with *err set (malloc'd). */
+/* Read status and rules. 0, -ENOENT (no ufw), or -EIO with *err set (malloc'd).
+ * = fw_read_texts (through the root helper when there is one) + fw_state_parse
+ * (always here: ufw's output is never parsed as root). */
 int fw_read(struct fw_state *s, char **err);
+
+/* The outputs of `ufw status verbose`, `ufw show added` and, while ufw is
+ * active, `ufw status numbered` (else NULL), as printed. */
+struct fw_texts {
+        char *verbose, *added, *numbered;
+};
+/* Run the three commands. 0, -ENOENT (no ufw), -EIO with *err. */
+int fw_read_texts(struct fw_texts *t, char **err);
+void fw_texts_free(struct fw_texts *t);
+/* Parse t into s (takes t->verbose as s->output). 0 or -EIO with *err. */
+int fw_state_parse(struct fw_state *s, struct fw_texts *t, char **err);
 void fw_state_free(struct fw_state *s);
 /* Add a rule (two for a range with both protocols, rolled back together).
  * 0, -EEXIST (ufw already had it), or -EIO with *err. */
@@ -116,6 +130,13 @@ int fw_delete(const struct fw_rule *r, char **err);
 /* Allow panel_port/tcp and 22/tcp unless already allowed, then enable. The
  * allow rules added here are removed again if enabling fails. */
 int fw_enable(int panel_port, char **err);
+/* fw_enable's second half, without reading anything: allow panel_port/tcp
+ * (FW_ALLOW_PANEL) and 22/tcp (FW_ALLOW_SSH) as asked, then enable (the
+ * rules added here go again when enabling fails). -EINVAL for a port
+ * outside 1-65535 or another flag. */
+#define FW_ALLOW_PANEL 1u
+#define FW_ALLOW_SSH   2u
+int fw_enable_allowing(int panel_port, unsigned allow, char **err);
 int fw_disable(char **err);
 
 /* The default rule set for `setup`: deny incoming, allow outgoing, allow

@@ -46,8 +46,8 @@ enum hm_op {
         /* ufw */
         HOP_FW_READ = 30,    /* () -> the texts of ufw's status commands */
         HOP_FW_ADD = 31,     /* (port, protocol, source, action, comment) */
-        HOP_FW_DELETE = 32,  /* (spec...) */
-        HOP_FW_ENABLE = 33,  /* (panel_port) */
+        HOP_FW_DELETE = 32,  /* (spec tokens, one a line) */
+        HOP_FW_ENABLE = 33,  /* (panel_port, allow flags FW_ALLOW_*) */
         HOP_FW_DISABLE = 34, /* () */
         /* accounts */
         HOP_USER_CREATE = 40,   /* (name, password, shell) */
@@ -67,7 +67,7 @@ enum hm_op {
         HOP_AUTARCH_CONFIG_WRITE = 70, /* (text bytes) */
         HOP_AUTARCH_STEP = 71,         /* (step, arg, flags) -> (made): streamed output */
         /* Float Mode */
-        HOP_USB_OPEN = 80, /* (bus, dev) -> the device node's fd (SCM_RIGHTS) */
+        HOP_USB_OPEN = 80, /* (id: bus << 8 | dev) -> the device node's fd (SCM_RIGHTS) */
         /* certificates */
         HOP_CERT_INSTALL = 90, /* (domain, fullchain, key) into acme.cert_dir */
 };

@@ -23,7 +23,9 @@
 #include "base/util.h"
 #include "base/validate.h"
 #include "sys/exec.h"
+#include "sys/helpcall.h"
 #include "sys/nginx.h"
+#include "sys/sitemsg.h"
 #include "sys/units.h"
 
 #define NGINX_UNIT       "nginx.service"
@@ -325,6 +327,10 @@ struct nginx_txn {
         struct change *changes;
         size_t n, cap;
         bool done; /* committed, or undone */
+        /* in the HTTP process of a split serve: the changes, recorded as the
+         * fields of one HOP_NGINX_APPLY (the list in nginx.h) */
+        bool remote;
+        struct hm_builder changes_msg;
 };
 
 /* Remember what path holds now, once per transaction. */
@@ -408,6 +414,11 @@ int nginx_txn_begin(const struct config *cfg, struct nginx_txn **out)
         if (!t)
                 return -ENOMEM;
         t->cfg = cfg;
+        if (helpcall_active()) {
+                t->remote = true;
+                t->changes_msg = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&t->changes_msg, HM_REQUEST, HOP_NGINX_APPLY);
+        }
         pthread_mutex_lock(&nginx_mutex);
         *out = t;
         return 0;
@@ -520,6 +531,15 @@ int nginx_txn_put_site(struct nginx_txn *t, const struct site *s)
 {
         if (!t || t->done)
                 return -EINVAL;
+        if (t->remote) {
+                /* refused here as the helper would (it renders again) */
+                _cleanup_free_ char *text = nginx_render_vhost(s, t->cfg);
+                if (!text)
+                        return errno == ENOMEM ? -ENOMEM : -EINVAL;
+                hm_add_str(&t->changes_msg, NGINX_CHANGE_SITE);
+                hm_add_site(&t->changes_msg, s);
+                return hm_end(&t->changes_msg);
+        }
         int dr = put_defaults(t);
         if (dr < 0)
                 return dr;
@@ -535,6 +555,12 @@ int nginx_txn_drop_site(struct nginx_txn *t, const char *domain, bool remove_fil
 {
         if (!t || t->done || !domain || !valid_domain(domain))
                 return -EINVAL;
+        if (t->remote) {
+                hm_add_str(&t->changes_msg, NGINX_CHANGE_DROP);
+                hm_add_str(&t->changes_msg, domain);
+                hm_add_int(&t->changes_msg, remove_file);
+                return hm_end(&t->changes_msg);
+        }
         _cleanup_free_ char *en = enabled_path(t->cfg, domain);
         if (!en)
                 return -ENOMEM;
@@ -629,6 +655,13 @@ int nginx_txn_put_panel(struct nginx_txn *t)
 {
         if (!t || t->done)
                 return -EINVAL;
+        if (t->remote) {
+                _cleanup_free_ char *text = nginx_render_panel_vhost(t->cfg);
+                if (!text)
+                        return errno == ENOMEM ? -ENOMEM : -EINVAL;
+                hm_add_str(&t->changes_msg, NGINX_CHANGE_PANEL);
+                return hm_end(&t->changes_msg);
+        }
         int dr = put_defaults(t);
         if (dr < 0)
                 return dr;
@@ -692,8 +725,45 @@ static int test_locked(const struct config *cfg, char **output)
         return valid;
 }
 
+/* In the HTTP process of a split serve: HOP_NGINX_RELOAD (mode) in the
+ * helper, under this process's lock (the helper runs one call per child:
+ * the lock here keeps the panel's own nginx calls from interleaving). The
+ * result's message becomes *msg; for NGINX_MODE_TEST the extra int says
+ * whether the test passed. */
+static int remote_nginx(int mode, char **msg, int *valid)
+{
+        if (msg)
+                *msg = NULL;
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
+        hm_add_int(&hb, mode);
+        pthread_mutex_lock(&nginx_mutex);
+        struct helpcall_reply rep;
+        int r = helpcall(&hb, NULL, NULL, &rep);
+        pthread_mutex_unlock(&nginx_mutex);
+        hm_builder_free(&hb);
+        if (r < 0) {
+                if (msg)
+                        *msg = strdup(helpcall_strerror(r));
+                helpcall_reply_free(&rep);
+                return r;
+        }
+        r = rep.rc;
+        if (msg && rep.msg && (*rep.msg || mode == NGINX_MODE_TEST))
+                *msg = strdup(rep.msg);
+        if (valid)
+                *valid = hm_int(&rep.m, 2, 0) == 1;
+        helpcall_reply_free(&rep);
+        return r;
+}
+
 int nginx_test(const struct config *cfg, char **output)
 {
+        if (helpcall_active()) {
+                int valid = 0;
+                int r = remote_nginx(NGINX_MODE_TEST, output, &valid);
+                return r < 0 ? r : valid;
+        }
         pthread_mutex_lock(&nginx_mutex);
         int r = test_locked(cfg, output);
         pthread_mutex_unlock(&nginx_mutex);
@@ -797,6 +867,8 @@ static int reload_locked(const struct config *cfg, char **msg)
 
 int nginx_reload(const struct config *cfg, char **msg)
 {
+        if (helpcall_active())
+                return remote_nginx(NGINX_MODE_RELOAD, msg, NULL);
         pthread_mutex_lock(&nginx_mutex);
         int r = reload_locked(cfg, msg);
         pthread_mutex_unlock(&nginx_mutex);
@@ -805,6 +877,8 @@ int nginx_reload(const struct config *cfg, char **msg)
 
 int nginx_checked_reload(const struct config *cfg, char **msg)
 {
+        if (helpcall_active())
+                return remote_nginx(NGINX_MODE_CHECKED_RELOAD, msg, NULL);
         pthread_mutex_lock(&nginx_mutex);
         _cleanup_free_ char *out = NULL;
         int r = test_locked(cfg, &out);
@@ -984,6 +1058,8 @@ static int restart_signal(const struct config *cfg, char **msg)
 
 int nginx_restart(const struct config *cfg, char **msg)
 {
+        if (helpcall_active())
+                return remote_nginx(NGINX_MODE_RESTART, msg, NULL);
         pthread_mutex_lock(&nginx_mutex);
         int r;
         if (signal_mode(cfg)) {
@@ -998,10 +1074,27 @@ int nginx_restart(const struct config *cfg, char **msg)
         return r;
 }
 
+/* The recorded changes, applied and committed by the helper in one call. */
+static int commit_remote(struct nginx_txn *t, char **msg)
+{
+        t->done = true;
+        int r = hm_end(&t->changes_msg);
+        if (r < 0)
+                return r;
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_APPLY);
+        hm_add_bytes(&hb, t->changes_msg.b.data, t->changes_msg.b.len);
+        r = helpcall_simple(&hb, msg);
+        hm_builder_free(&hb);
+        return r;
+}
+
 int nginx_txn_commit(struct nginx_txn *t, char **msg)
 {
         if (!t || t->done)
                 return -EINVAL;
+        if (t->remote)
+                return commit_remote(t, msg);
         _cleanup_free_ char *out = NULL;
         int r = test_locked(t->cfg, &out);
         if (r <= 0) {
@@ -1039,6 +1132,8 @@ void nginx_txn_free(struct nginx_txn *t)
                 free(t->changes[i].data);
         }
         free(t->changes);
+        if (t->remote)
+                hm_builder_free(&t->changes_msg);
         free(t);
         pthread_mutex_unlock(&nginx_mutex);
 }

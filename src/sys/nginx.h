@@ -44,6 +44,28 @@ int nginx_txn_commit(struct nginx_txn *t, char **msg);
 /* Undo whatever was not committed, free. NULL-safe. */
 void nginx_txn_free(struct nginx_txn *t);
 
+/* In the HTTP process of a split serve (sys/helpcall.h) a transaction only
+ * records its changes (put_site and put_panel render locally, to refuse
+ * what the helper would refuse); commit sends them as one HOP_NGINX_APPLY
+ * and returns the helper's rc and message, with the same contract. The
+ * request's one 'b' field is an HM_REQUEST message of the changes, each a
+ * tag string then its fields:
+ *   "site"  + the site's fields (sys/sitemsg.h)   nginx_txn_put_site
+ *   "drop"  + domain (s), remove_file (i 0/1)     nginx_txn_drop_site
+ *   "panel"                                        nginx_txn_put_panel */
+#define NGINX_CHANGE_SITE  "site"
+#define NGINX_CHANGE_DROP  "drop"
+#define NGINX_CHANGE_PANEL "panel"
+/* HOP_NGINX_RELOAD's mode: nginx_reload, nginx_checked_reload,
+ * nginx_restart, nginx_test (its result: the output as the message, an
+ * extra int 1 when the test passed). */
+enum nginx_mode {
+        NGINX_MODE_RELOAD = 0,
+        NGINX_MODE_CHECKED_RELOAD = 1,
+        NGINX_MODE_RESTART = 2,
+        NGINX_MODE_TEST = 3
+};
+
 /* `nginx -t -c <nginx.conf>`: 1 valid, 0 invalid, -errno when it could not
  * run; the combined output in *output (malloc'd). */
 int nginx_test(const struct config *cfg, char **output);

@@ -6,6 +6,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +17,10 @@
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/fsutil.h"
+#include "base/strbuf.h"
 #include "base/util.h"
+#include "base/validate.h"
+#include "sys/helpcall.h"
 
 /* Browsers refuse a server certificate valid more than 398 days (counted from
  * notBefore, which is an hour back): 397 days from now. */
@@ -227,6 +232,33 @@ static int read_pem(const char *path, gnutls_datum_t *out)
         return 0;
 }
 
+/* The key of crt_pem's first certificate is key_pem's. */
+static int pair_matches(const gnutls_datum_t *crt_pem, const gnutls_datum_t *key_pem)
+{
+        _cleanup_(crt_deinitp) gnutls_x509_crt_t crt = NULL;
+        _cleanup_(privkey_deinitp) gnutls_x509_privkey_t key = NULL;
+        int g = gnutls_x509_crt_init(&crt);
+        if (g >= 0)
+                g = gnutls_x509_privkey_init(&key);
+        if (g < 0)
+                return gnutls_to_errno(g);
+        if (gnutls_x509_crt_import(crt, crt_pem, GNUTLS_X509_FMT_PEM) < 0)
+                return -EINVAL;
+        /* import2 also takes PKCS#8, so an operator-supplied key works too. */
+        if (gnutls_x509_privkey_import2(key, key_pem, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
+                return -EINVAL;
+
+        unsigned char crt_id[64], key_id[64];
+        size_t crt_id_len = sizeof(crt_id), key_id_len = sizeof(key_id);
+        if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, crt_id, &crt_id_len) < 0)
+                return -EINVAL;
+        if (gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, key_id, &key_id_len) < 0)
+                return -EINVAL;
+        if (crt_id_len != key_id_len || memcmp(crt_id, key_id, crt_id_len) != 0)
+                return -EINVAL;
+        return 0;
+}
+
 int tlscert_check(const char *cert_path, const char *key_path)
 {
         if (str_empty(cert_path) || str_empty(key_path))
@@ -240,27 +272,163 @@ int tlscert_check(const char *cert_path, const char *key_path)
         r = read_pem(key_path, &key_pem);
         if (r < 0)
                 return r;
+        return pair_matches(&crt_pem, &key_pem);
+}
 
-        _cleanup_(crt_deinitp) gnutls_x509_crt_t crt = NULL;
-        _cleanup_(privkey_deinitp) gnutls_x509_privkey_t key = NULL;
-        int g = gnutls_x509_crt_init(&crt);
-        if (g >= 0)
-                g = gnutls_x509_privkey_init(&key);
-        if (g < 0)
-                return gnutls_to_errno(g);
-        if (gnutls_x509_crt_import(crt, &crt_pem, GNUTLS_X509_FMT_PEM) < 0)
-                return -EINVAL;
-        /* import2 also takes PKCS#8, so an operator-supplied key works too. */
-        if (gnutls_x509_privkey_import2(key, &key_pem, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
-                return -EINVAL;
+/* ---- a site's certificate files ---- */
 
-        unsigned char crt_id[64], key_id[64];
-        size_t crt_id_len = sizeof(crt_id), key_id_len = sizeof(key_id);
-        if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, crt_id, &crt_id_len) < 0)
+#define PEM_END_CERT "-----END CERTIFICATE-----"
+
+int tlscert_check_chain(const char *fullchain, const char *key)
+{
+        if (!fullchain || !key || strlen(fullchain) > PEM_FILE_MAX || strlen(key) > PEM_FILE_MAX)
                 return -EINVAL;
-        if (gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, key_id, &key_id_len) < 0)
+        gnutls_datum_t c = {.data = (unsigned char *)fullchain,
+                            .size = (unsigned)strlen(fullchain)};
+        gnutls_datum_t k = {.data = (unsigned char *)key, .size = (unsigned)strlen(key)};
+        /* every block a certificate */
+        gnutls_x509_crt_t *list = NULL;
+        unsigned n = 0;
+        if (gnutls_x509_crt_list_import2(&list, &n, &c, GNUTLS_X509_FMT_PEM, 0) < 0)
                 return -EINVAL;
-        if (crt_id_len != key_id_len || memcmp(crt_id, key_id, crt_id_len) != 0)
+        for (unsigned i = 0; i < n; i++)
+                gnutls_x509_crt_deinit(list[i]);
+        gnutls_free(list);
+        if (n == 0)
                 return -EINVAL;
+        return pair_matches(&c, &k);
+}
+
+static void set_msg(char **msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(char **msg, const char *fmt, ...)
+{
+        if (!msg)
+                return;
+        free(*msg);
+        *msg = NULL;
+        struct strbuf b = STRBUF_INIT(0);
+        va_list ap;
+        va_start(ap, fmt);
+        int r = strbuf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        *msg = r < 0 ? NULL : strbuf_steal(&b);
+        strbuf_free(&b);
+}
+
+static char *cert_path_of(const char *dir, const char *domain, const char *file)
+{
+        struct strbuf b = STRBUF_INIT(0);
+        if (strbuf_printf(&b, "%s/%s/%s", dir, domain, file) < 0) {
+                strbuf_free(&b);
+                return NULL;
+        }
+        return strbuf_steal(&b);
+}
+
+static int install_local(const struct config *cfg, const char *domain, const char *fullchain,
+                         const char *key, char **cert_path, char **key_path, char **msg)
+{
+        const char *dir = cfg ? cfg->acme.cert_dir : NULL;
+        if (str_empty(dir) || dir[0] != '/') {
+                set_msg(msg, "acme.cert_dir must be an absolute path");
+                return -EINVAL;
+        }
+        if (!domain || !valid_domain(domain)) {
+                set_msg(msg, "not a valid domain");
+                return -EINVAL;
+        }
+        for (const char *p = domain; *p; p++)
+                if (*p >= 'A' && *p <= 'Z') {
+                        set_msg(msg, "the domain must be lower case");
+                        return -EINVAL;
+                }
+        if (tlscert_check_chain(fullchain, key) < 0) {
+                set_msg(msg, "the certificate chain does not parse or is not for the key");
+                return -EINVAL;
+        }
+        /* the leaf (cert.pem) and the rest (chain.pem), as certbot lays them out */
+        const char *end = strstr(fullchain, PEM_END_CERT);
+        size_t leaf_len = end ? (size_t)(end - fullchain) + strlen(PEM_END_CERT) : 0;
+        while (leaf_len && fullchain[leaf_len] == '\r')
+                leaf_len++;
+        if (leaf_len && fullchain[leaf_len] == '\n')
+                leaf_len++;
+        const char *chain = fullchain + leaf_len;
+        chain += strspn(chain, "\r\n");
+        _cleanup_free_ char *cdir = cert_path_of(dir, domain, "");
+        _cleanup_free_ char *kp = cert_path_of(dir, domain, "privkey.pem");
+        _cleanup_free_ char *lp = cert_path_of(dir, domain, "cert.pem");
+        _cleanup_free_ char *chp = cert_path_of(dir, domain, "chain.pem");
+        _cleanup_free_ char *fp = cert_path_of(dir, domain, "fullchain.pem");
+        if (!cdir || !kp || !lp || !chp || !fp)
+                return -ENOMEM;
+        int r = mkdir_p(cdir, 0755);
+        if (r < 0) {
+                set_msg(msg, "certificate directory %s: %s", cdir, strerror(-r));
+                return r;
+        }
+        /* the key first: fullchain.pem, last, names the new pair complete */
+        r = write_file_atomic(kp, key, strlen(key), 0600);
+        if (r == 0)
+                r = write_file_atomic(lp, fullchain, leaf_len, 0644);
+        if (r == 0)
+                r = write_file_atomic(chp, chain, strlen(chain), 0644);
+        if (r == 0)
+                r = write_file_atomic(fp, fullchain, strlen(fullchain), 0644);
+        if (r < 0) {
+                set_msg(msg, "writing the certificate files in %s: %s", cdir, strerror(-r));
+                return r;
+        }
+        if (cert_path)
+                *cert_path = TAKE_PTR(fp);
+        if (key_path)
+                *key_path = TAKE_PTR(kp);
         return 0;
+}
+
+int tlscert_install_site(const struct config *cfg, const char *domain, const char *fullchain,
+                         const char *key, char **cert_path, char **key_path, char **msg)
+{
+        if (cert_path)
+                *cert_path = NULL;
+        if (key_path)
+                *key_path = NULL;
+        if (msg)
+                *msg = NULL;
+        if (!helpcall_active())
+                return install_local(cfg, domain, fullchain, key, cert_path, key_path, msg);
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_CERT_INSTALL);
+        hm_add_str(&hb, domain);
+        hm_add_str(&hb, fullchain);
+        hm_add_str(&hb, key);
+        struct helpcall_reply rep = {.fd = -1};
+        int r = hm_end(&hb);
+        if (r == 0)
+                r = helpcall(&hb, NULL, NULL, &rep);
+        /* the key went through this buffer */
+        if (hb.b.data)
+                explicit_bzero(hb.b.data, hb.b.len);
+        hm_builder_free(&hb);
+        if (r < 0) {
+                set_msg(msg, "%s", helpcall_strerror(r));
+                helpcall_reply_free(&rep);
+                return r;
+        }
+        r = rep.rc;
+        const char *cp = hm_str(&rep.m, 2), *kp = hm_str(&rep.m, 3);
+        if (r == 0 && (!cp || !kp))
+                r = -EPROTO;
+        if (r < 0 && rep.msg && *rep.msg)
+                set_msg(msg, "%s", rep.msg);
+        if (r == 0) {
+                if (cert_path)
+                        *cert_path = strdup(cp);
+                if (key_path)
+                        *key_path = strdup(kp);
+                if ((cert_path && !*cert_path) || (key_path && !*key_path))
+                        r = -ENOMEM;
+        }
+        helpcall_reply_free(&rep);
+        return r;
 }

@@ -19,8 +19,11 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
+#include "sys/accounts.h"
+#include "sys/autarch.h"
 #include "sys/exec.h"
 #include "sys/helpcall.h"
+#include "sys/sitemsg.h"
 #include "sys/systemd_dl.h"
 
 #define SYSTEMD_DEST  "org.freedesktop.systemd1"
@@ -534,9 +537,113 @@ static int settle(sd_bus *bus, const char *name, enum unit_op op, uint64_t deadl
         return 0;
 }
 
+/* ---- the units the panel manages ---- */
+
+bool units_is_site_unit(const char *name)
+{
+        static const char pre[] = "app-", suf[] = ".service";
+        size_t n = name ? strlen(name) : 0, lp = sizeof(pre) - 1, ls = sizeof(suf) - 1;
+        if (n <= lp + ls || n > 300 || strncmp(name, pre, lp) != 0 ||
+            strcmp(name + n - ls, suf) != 0)
+                return false;
+        char domain[300];
+        memcpy(domain, name + lp, n - lp - ls);
+        domain[n - lp - ls] = '\0';
+        /* site_unit_name of a validated site: its domain is lower case */
+        for (const char *p = domain; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        return false;
+        return valid_domain(domain);
+}
+
+bool units_monitored(const struct config *cfg, const char *name)
+{
+        if (!cfg || !name || !valid_unit_name(name))
+                return false;
+        for (size_t i = 0; i < cfg->monitor.services.n; i++)
+                if (streq(name, cfg->monitor.services.items[i]))
+                        return true;
+        return false;
+}
+
+bool units_managed(const struct config *cfg, const char *name, bool control)
+{
+        if (!name || !valid_unit_name(name))
+                return false;
+        if (units_is_site_unit(name) || streq(name, AUTARCH_WEB_UNIT) ||
+            streq(name, AUTARCH_DNS_UNIT))
+                return true;
+        return control && (streq(name, "nginx.service") || units_monitored(cfg, name));
+}
+
+/* ---- the root helper's calls (sys/helpcall.h) ---- */
+
+static int remote_call(struct hm_builder *hb, char *err, size_t errlen)
+{
+        _cleanup_free_ char *msg = NULL;
+        int r = hm_end(hb);
+        if (r == 0)
+                r = helpcall_simple(hb, &msg);
+        hm_builder_free(hb);
+        if (r < 0 && msg)
+                seterr(err, errlen, "%s", msg);
+        return r;
+}
+
+int units_install_site(const struct config *cfg, const struct site *s)
+{
+        if (!s)
+                return -EINVAL;
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
+                hm_add_site(&hb, s);
+                return remote_call(&hb, NULL, 0);
+        }
+        char user[ACCOUNTS_SITE_NAME_MAX], unit[300];
+        if (accounts_site_user_name(s->id, user) < 0)
+                return -EINVAL;
+        site_unit_name(s, unit, sizeof(unit));
+        if (!units_is_site_unit(unit))
+                return -EINVAL;
+        _cleanup_free_ char *text = unit_render_app(s, cfg, user);
+        if (!text)
+                return -EINVAL;
+        return unit_install(cfg, unit, text);
+}
+
+int units_install_autarch(const struct config *cfg, enum autarch_unit which, int web_port)
+{
+        if (which != AUTARCH_UNIT_WEB && which != AUTARCH_UNIT_DNS)
+                return -EINVAL;
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_AUTARCH);
+                hm_add_int(&hb, which);
+                hm_add_int(&hb, web_port);
+                return remote_call(&hb, NULL, 0);
+        }
+        if (!cfg || str_empty(cfg->autarch.install_dir))
+                return -EINVAL;
+        _cleanup_free_ char *text =
+            unit_render_autarch(which, cfg->autarch.install_dir, AUTARCH_USER, web_port);
+        if (!text)
+                return -EINVAL;
+        return unit_install(cfg, which == AUTARCH_UNIT_WEB ? AUTARCH_WEB_UNIT : AUTARCH_DNS_UNIT,
+                            text);
+}
+
 int unit_control(const char *name, enum unit_op op, unsigned timeout_ms, char *err, size_t errlen)
 {
         seterr(err, errlen, "%s", "");
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_UNIT_CONTROL);
+                hm_add_str(&hb, name);
+                hm_add_int(&hb, op);
+                hm_add_int(&hb, timeout_ms);
+                return remote_call(&hb, err, errlen);
+        }
         if (!valid_unit_name(name)) {
                 seterr(err, errlen, "invalid unit name");
                 return -EINVAL;
@@ -585,6 +692,9 @@ int unit_install(const struct config *cfg, const char *name, const char *text)
 {
         if (!text || !valid_unit_name(name))
                 return -EINVAL;
+        /* the helper never takes a unit's text: units_install_site/_autarch */
+        if (helpcall_active())
+                return -EPERM;
         _cleanup_free_ char *path = unit_path(cfg, name);
         if (!path)
                 return -EINVAL;
@@ -620,6 +730,12 @@ int unit_install(const struct config *cfg, const char *name, const char *text)
 
 int unit_remove(const struct config *cfg, const char *name)
 {
+        if (helpcall_active()) {
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_UNIT_REMOVE);
+                hm_add_str(&hb, name);
+                return remote_call(&hb, NULL, 0);
+        }
         _cleanup_free_ char *path = unit_path(cfg, name);
         if (!path)
                 return -EINVAL;

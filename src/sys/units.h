@@ -28,14 +28,36 @@ enum autarch_unit { AUTARCH_UNIT_WEB, AUTARCH_UNIT_DNS };
  * (ReadWritePaths=dir). malloc'd; NULL on a bad argument. */
 char *unit_render_autarch(enum autarch_unit which, const char *dir, const char *user, int web_port);
 
-/* Write <unit_dir>/<name> atomically (0644) and daemon-reload. 0 or -errno. */
+/* Write <unit_dir>/<name> atomically (0644) and daemon-reload. 0 or -errno.
+ * In the HTTP process of a split serve (sys/helpcall.h): -EPERM, the root
+ * helper never takes a unit's text; use the two below. */
 int unit_install(const struct config *cfg, const char *name, const char *text);
-/* Stop, disable, remove the file, daemon-reload. Missing is fine. */
+/* The unit of an app site (site_unit_name), rendered (unit_render_app) for
+ * the site's own user (accounts_site_user_name) and installed. Routed
+ * through the helper (HOP_UNIT_INSTALL_SITE), which validates the site again
+ * against its own config. 0 or -errno (-EINVAL: not renderable). */
+int units_install_site(const struct config *cfg, const struct site *s);
+/* autarch-web or autarch-dns for AUTARCH_USER in autarch.install_dir of cfg
+ * (the helper's own; HOP_UNIT_INSTALL_AUTARCH). 0 or -errno. */
+int units_install_autarch(const struct config *cfg, enum autarch_unit which, int web_port);
+/* Stop, disable, remove the file, daemon-reload. Missing is fine. Routed
+ * (HOP_UNIT_REMOVE): only a site's unit or an AUTARCH unit. */
 int unit_remove(const struct config *cfg, const char *name);
+
+/* The units the panel manages, the only ones the root helper touches: a
+ * site's unit ("app-<lower-case valid domain>.service", what site_unit_name
+ * makes), the AUTARCH units; with control also nginx.service and the
+ * monitored services (units_monitored). */
+bool units_managed(const struct config *cfg, const char *name, bool control);
+bool units_is_site_unit(const char *name);
+/* name is one of monitor.services (started, stopped, restarted from the
+ * monitor page). */
+bool units_monitored(const struct config *cfg, const char *name);
 
 enum unit_op { UNIT_START, UNIT_STOP, UNIT_RESTART, UNIT_RELOAD, UNIT_ENABLE, UNIT_DISABLE };
 /* Over sd-bus, waiting for the job to finish (up to timeout_ms). 0, or
- * -errno with a message (the unit's failure, the bus error) in err. */
+ * -errno with a message (the unit's failure, the bus error) in err. Routed
+ * (HOP_UNIT_CONTROL): only units_managed(cfg, name, true). */
 int unit_control(const char *name, enum unit_op op, unsigned timeout_ms, char *err, size_t errlen);
 /* ActiveState etc. of one unit (services_query for one name). */
 int unit_state(const char *name, struct unit_state *out);

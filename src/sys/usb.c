@@ -2,16 +2,23 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libusb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "core/config.h"
+#include "sys/helpcall.h"
 
 /* ================= enumeration (sysfs) ================= */
 
@@ -148,8 +155,71 @@ void usb_req_free(struct usb_req *q)
 }
 
 /* A device opened by an owner. */
+bool usb_device_allowed(const struct config_strlist *allowed, const struct usb_dev_info *d)
+{
+        if (!allowed->n)
+                return true;
+        char id[10];
+        snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->product);
+        for (size_t i = 0; i < allowed->n; i++)
+                if (strcasecmp(allowed->items[i], id) == 0)
+                        return true;
+        return false;
+}
+
+#define USB_DEVICE_MAJOR 189 /* Linux: usb_device nodes */
+
+int usb_open_node(const char *sysfs_root, const struct config_strlist *allowed, uint16_t id)
+{
+        unsigned bus = id >> 8, dev = id & 0xFF;
+        if (bus < 1 || dev < 1 || dev > 127)
+                return -EINVAL;
+        struct usb_dev_info *list = NULL;
+        size_t n = 0;
+        int r = usb_enumerate(sysfs_root, &list, &n);
+        if (r < 0)
+                return r;
+        const struct usb_dev_info *d = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (list[i].id == id)
+                        d = &list[i];
+        r = !d ? -ENOENT : !usb_device_allowed(allowed, d) ? -EPERM : 0;
+        free(list);
+        if (r < 0)
+                return r;
+        char path[32];
+        snprintf(path, sizeof(path), "/dev/bus/usb/%03u/%03u", bus, dev);
+        int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != USB_DEVICE_MAJOR) {
+                close(fd);
+                return -ENODEV;
+        }
+        return fd;
+}
+
+/* The node of id from the root helper, for a process that may not open it. */
+static int node_from_helper(uint16_t id)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_USB_OPEN);
+        hm_add_int(&hb, id);
+        struct helpcall_reply rep;
+        int r = helpcall(&hb, NULL, NULL, &rep);
+        hm_builder_free(&hb);
+        if (r == 0) {
+                r = rep.rc < 0 ? rep.rc : rep.fd >= 0 ? rep.fd : -EPROTO;
+                rep.fd = -1; /* ours now */
+        }
+        helpcall_reply_free(&rep);
+        return r;
+}
+
 struct opened {
         uint16_t dev;
+        int fd; /* the helper's descriptor the handle wraps, -1 */
         void *owner;
         libusb_device_handle *h;
         int nifaces;
@@ -270,16 +340,31 @@ static void do_open(struct usb_bridge *b, struct usb_req *q)
                         found = list[i];
         libusb_device_handle *h = NULL;
         int r = found ? libusb_open(found, &h) : LIBUSB_ERROR_NO_DEVICE;
+        int fd = -1;
+        if (r == LIBUSB_ERROR_ACCESS && helpcall_active()) {
+                /* unprivileged: the root helper opens the node */
+                fd = node_from_helper(q->dev);
+                r = fd >= 0         ? libusb_wrap_sys_device(b->ctx, (intptr_t)fd, &h)
+                    : fd == -ENOENT ? LIBUSB_ERROR_NO_DEVICE
+                                    : LIBUSB_ERROR_ACCESS;
+                if (r < 0 && fd >= 0) {
+                        close(fd);
+                        fd = -1;
+                }
+        }
         o = r == 0 ? calloc(1, sizeof(*o)) : NULL;
         if (r == 0 && !o) {
                 libusb_close(h);
+                if (fd >= 0)
+                        close(fd);
                 r = LIBUSB_ERROR_NO_MEM;
         }
         if (r == 0) {
                 o->dev = q->dev;
+                o->fd = fd;
                 o->owner = q->owner;
                 o->h = h;
-                learn_endpoints(o, found);
+                learn_endpoints(o, libusb_get_device(h));
                 libusb_set_auto_detach_kernel_driver(h, 1);
                 for (int i = 0; i < o->nifaces && r == 0; i++) {
                         r = libusb_claim_interface(h, i);
@@ -290,6 +375,8 @@ static void do_open(struct usb_bridge *b, struct usb_req *q)
                 }
                 if (r < 0) {
                         libusb_close(h);
+                        if (o->fd >= 0)
+                                close(o->fd);
                         free(o);
                 } else {
                         o->next = b->devs;
@@ -313,6 +400,8 @@ static void maybe_close(struct usb_bridge *b, struct opened *o)
         for (int i = 0; i < o->nifaces; i++)
                 libusb_release_interface(o->h, i); /* auto-detach reattaches the drivers */
         libusb_close(o->h);
+        if (o->fd >= 0)
+                close(o->fd); /* libusb_close leaves a wrapped descriptor open */
         for (struct opened **p = &b->devs; *p; p = &(*p)->next)
                 if (*p == o) {
                         *p = o->next;

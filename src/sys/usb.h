@@ -26,6 +26,20 @@ struct usb_dev_info {
  * sysfs is an empty list, not an error). */
 int usb_enumerate(const char *sysfs_root, struct usb_dev_info **out, size_t *n);
 
+struct config_strlist;
+/* float.allowed_devices: "VVVV:PPPP" entries (any case); an empty list
+ * allows every device. */
+bool usb_device_allowed(const struct config_strlist *allowed, const struct usb_dev_info *d);
+
+/* The device node (/dev/bus/usb/BBB/DDD) of id, opened read-write, for the
+ * root helper: only when the device is listed under sysfs_root and allowed.
+ * The fd (CLOEXEC), or -EINVAL (bad id), -ENOENT (no such device), -EPERM
+ * (not allowed), -ENODEV (the node is no character device), -errno. When
+ * libusb may not open a device itself (the HTTP process runs unprivileged)
+ * the bridge asks the helper for this descriptor and wraps it
+ * (libusb_wrap_sys_device). */
+int usb_open_node(const char *sysfs_root, const struct config_strlist *allowed, uint16_t id);
+
 /* Statuses of the Float protocol (CONTRACT §7). */
 enum usb_status {
         USB_ST_OK = 0,

@@ -11,6 +11,7 @@ Nothing on the host changes: the test checks the host's iptables rules and
 ufw.conf before and after."""
 import ctypes
 import os
+import pwd
 import secrets
 import shutil
 import socket
@@ -19,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import Panel, ROOT
+from conftest import HTTP_USER, Panel, ROOT, http_process_uid, http_user_dir
 
 CLONE_NEWNET = 0x40000000
 NS_SCRIPT = os.path.join(ROOT, "tests", "system", "ufw-ns.sh")
@@ -89,7 +90,7 @@ def fw(tmp_path_factory):
     name = "setec-fwtest-" + secrets.token_hex(4)
     subprocess.run(["ip", "netns", "add", name], check=True)
     orig = os.open("/proc/self/ns/net", os.O_RDONLY)
-    panel = None
+    panel = tmp = None
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
         # Connection tracking starts in a netns with the first rule that needs
@@ -106,19 +107,25 @@ def fw(tmp_path_factory):
             _setns(nsfd)
         finally:
             os.close(nsfd)
-        tmp = tmp_path_factory.mktemp("fw")
+        # the HTTP process runs as HTTP_USER (the default): ufw only through
+        # the root helper
+        tmp = http_user_dir("fw")
         state = os.path.join(str(tmp), "ufwstate")
-        panel = Panel(tmp, many_logins=True,
+        panel = Panel(tmp, many_logins=True, extra={"server": {"user": HTTP_USER}},
                       wrap=[NS_SCRIPT, state, "--filter-lo", "--"])
         panel.start()
+        assert http_process_uid(panel) == pwd.getpwnam(HTTP_USER).pw_uid
         yield FwEnv(panel, panel.login())
     finally:
         rc = panel.stop() if panel else 0
         _setns(orig)
         os.close(orig)
         subprocess.run(["ip", "netns", "del", name])
-    assert rc == 0, panel.read_log()
-    assert "Sanitizer" not in panel.read_log(), panel.read_log()
+    log = panel.read_log() if panel else ""
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert rc == 0, log
+    assert "Sanitizer" not in log, log
     assert _host_state() == host_before, "the host's firewall changed"
 
 

@@ -39,7 +39,21 @@ class ContainerPanel(Panel):
     output in the shared directory."""
 
     def __init__(self, ctr, tmp, **kw):
-        super().__init__(tmp, **kw)
+        # As in production: the HTTP process drops to `setec` (a root helper
+        # stays), so its data (the certificate too) lives under the data dir
+        # that serve gives to that user, and the way there must be
+        # traversable (pytest's temp root is 0700).
+        extra = dict(kw.pop("extra", None) or {})
+        srv = dict(extra.get("server", {}))
+        srv.setdefault("user", "setec")
+        srv.setdefault("cert", os.path.join(str(tmp), "data", "tls", "cert.pem"))
+        srv.setdefault("key", os.path.join(str(tmp), "data", "tls", "key.pem"))
+        extra["server"] = srv
+        d = os.path.realpath(str(tmp))
+        while d not in ("/", "/tmp"):
+            os.chmod(d, os.stat(d).st_mode | 0o011)
+            d = os.path.dirname(d)
+        super().__init__(tmp, extra=extra, **kw)
         self.ctr = ctr
         self.unit = "setec-panel-" + secrets.token_hex(3)
 

@@ -18,7 +18,7 @@ with warnings.catch_warnings():  # deprecated in 3.11, still in Debian 12's pyth
 
 import pytest
 
-from conftest import Panel, ROOT
+from conftest import HTTP_USER, Panel, ROOT, http_process_uid, http_user_dir
 
 NS = os.path.join(ROOT, "tests", "system", "users-ns.sh")
 UID_MIN = 47000  # the overlay's login.defs: clear of UIDs used on the host
@@ -73,10 +73,14 @@ def ns_panel(tmp_path_factory, host_before):
         dst.write("/bin/false\n")
     state = os.path.join(tmp, "ns")
     os.makedirs(state)
-    p = Panel(tmp, wrap=[NS, state],
+    # the HTTP process runs as HTTP_USER (the default): the accounts change
+    # only through the root helper
+    pdir = http_user_dir("sysusers")
+    p = Panel(pdir, wrap=[NS, state], extra={"server": {"user": HTTP_USER}},
               env={"USERS_NS_SHELLS": shells, "USERS_NS_UID_MIN": str(UID_MIN)})
     p.start()
     p.ns_root = f"/proc/{p.proc.pid}/root"
+    assert http_process_uid(p) == int(ns_entry(p, "/etc/passwd", HTTP_USER)[2])
     # Everything below writes through ns_root: make sure it is the overlay.
     with open(f"/proc/{p.proc.pid}/mountinfo") as f:
         mounts = f.read()
@@ -89,6 +93,7 @@ def ns_panel(tmp_path_factory, host_before):
     assert "ERROR: AddressSanitizer" not in p.read_log()
     assert not os.listdir(state), "the namespace's tmpfs leaked onto the host"
     shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(pdir, ignore_errors=True)
 
 
 def ns_file(panel, path):

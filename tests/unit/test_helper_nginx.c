@@ -1,0 +1,508 @@
+/* The root helper's vhost, unit and certificate ops driven through
+ * helper_serve_call on a socket pair, as the HTTP process would call them:
+ * hostile requests (a site with a bad domain or an app_root outside the
+ * webroot, a domain holding '/', a unit the panel does not manage, a
+ * request of the wrong shape, a certificate that is not for its key) are
+ * refused and nothing is written; good ones do what they say. nginx is
+ * /bin/true or /bin/false here (reload "signal" with no master running), so
+ * no nginx and no systemd are needed. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/fsutil.h"
+#include "core/config.h"
+#include "core/site.h"
+#include "helper/helper.h"
+#include "sys/helpmsg.h"
+#include "sys/nginx.h"
+#include "sys/sitemsg.h"
+#include "sys/tlscert.h"
+#include "sys/units.h"
+
+struct env {
+        char dir[64];
+        char avail[128], en[128], www[128], units[128], certs[128], conf[128];
+        struct config c;
+};
+
+static void set(char **field, const char *v)
+{
+        free(*field);
+        *field = v ? strdup(v) : NULL;
+}
+
+static int setup(void **state)
+{
+        struct env *e = calloc(1, sizeof(*e));
+        snprintf(e->dir, sizeof(e->dir), "/tmp/setec-helper-nginx-XXXXXX");
+        assert_non_null(mkdtemp(e->dir));
+        snprintf(e->avail, sizeof(e->avail), "%s/avail", e->dir);
+        snprintf(e->en, sizeof(e->en), "%s/enabled", e->dir);
+        snprintf(e->www, sizeof(e->www), "%s/www", e->dir);
+        snprintf(e->units, sizeof(e->units), "%s/units", e->dir);
+        snprintf(e->certs, sizeof(e->certs), "%s/certs", e->dir);
+        snprintf(e->conf, sizeof(e->conf), "%s/nginx.conf", e->dir);
+        const char *dirs[] = {e->avail, e->en, e->www, e->units, e->certs};
+        for (size_t i = 0; i < 5; i++)
+                assert_int_equal(mkdir(dirs[i], 0755), 0);
+        assert_int_equal(write_file_atomic(e->conf, "events {}\n", 10, 0644), 0);
+        assert_int_equal(config_defaults(&e->c), 0);
+        set(&e->c.nginx.sites_available, e->avail);
+        set(&e->c.nginx.sites_enabled, e->en);
+        set(&e->c.nginx.webroot, e->www);
+        set(&e->c.nginx.certbot_webroot, e->www);
+        set(&e->c.nginx.snippets, e->dir);
+        set(&e->c.nginx.binary, "/bin/true");
+        set(&e->c.nginx.conf, e->conf);
+        set(&e->c.nginx.reload, "signal");
+        set(&e->c.nginx.error_log, "");
+        set(&e->c.systemd.unit_dir, e->units);
+        set(&e->c.acme.cert_dir, e->certs);
+        set(&e->c.autarch.install_dir, "/opt/autarch");
+        *state = e;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct env *e = *state;
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+        assert_int_equal(system(cmd), 0);
+        config_free(&e->c);
+        free(e);
+        return 0;
+}
+
+/* Serve the request in hb; the result's rc, its message into msg, its
+ * extra strings (index 2, 3) into x1/x2 when given. */
+static int call(struct env *e, struct hm_builder *hb, char *msg, size_t msglen, char **x1,
+                char **x2)
+{
+        int sv[2];
+        assert_int_equal(hm_socketpair(sv), 0);
+        assert_int_equal(hm_send(sv[0], hb, -1), 0);
+        assert_int_equal(helper_serve_call(&e->c, sv[1]), 0);
+        unsigned char *buf = malloc(HM_MAX);
+        size_t len = 0;
+        int fd = -1;
+        assert_int_equal(hm_recv(sv[0], buf, HM_MAX, &len, &fd), 0);
+        struct hm_msg m;
+        assert_int_equal(hm_parse(buf, len, &m), 0);
+        assert_int_equal(m.kind, HM_RESULT);
+        assert_true(m.n >= 2);
+        int rc = (int)hm_int(&m, 0, 1);
+        if (msg)
+                snprintf(msg, msglen, "%s", hm_str(&m, 1));
+        if (x1)
+                *x1 = hm_str(&m, 2) ? strdup(hm_str(&m, 2)) : NULL;
+        if (x2)
+                *x2 = hm_str(&m, 3) ? strdup(hm_str(&m, 3)) : NULL;
+        hm_msg_clear(&m);
+        free(buf);
+        close(sv[0]);
+        close(sv[1]);
+        hm_builder_free(hb);
+        return rc;
+}
+
+static void make_site(struct env *e, struct site *s, const char *domain, enum app_type t)
+{
+        memset(s, 0, sizeof(*s));
+        char root[256];
+        snprintf(root, sizeof(root), "%s/%s", e->www, domain);
+        s->id = 7;
+        s->domain = strdup(domain);
+        s->aliases = strdup("");
+        s->app_type = t;
+        s->app_root = strdup(root);
+        s->app_port = t == APP_STATIC ? 0 : 8001;
+        s->app_entry = strdup(t == APP_STATIC ? "" : "app.py");
+        s->git_repo = strdup("");
+        s->git_branch = strdup("main");
+        s->ssl_cert_path = strdup("");
+        s->ssl_key_path = strdup("");
+        s->enabled = true;
+}
+
+static void begin_apply(struct hm_builder *inner)
+{
+        *inner = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(inner, HM_REQUEST, HOP_NGINX_APPLY);
+}
+
+static int apply(struct env *e, struct hm_builder *inner, char *msg, size_t msglen)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_APPLY);
+        hm_add_bytes(&hb, inner->b.data, inner->b.len);
+        hm_builder_free(inner);
+        return call(e, &hb, msg, msglen, NULL, NULL);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        struct stat st;
+        return lstat(p, &st) == 0;
+}
+
+static size_t entries(const char *dir)
+{
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+        return system(cmd) == 0 ? 0 : 1;
+}
+
+/* ---- nginx ---- */
+
+static void test_apply_site(void **state)
+{
+        struct env *e = *state;
+        struct site s;
+        make_site(e, &s, "good.example.com", APP_STATIC);
+        struct hm_builder inner;
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_SITE);
+        hm_add_site(&inner, &s);
+        char msg[512];
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), 0);
+        assert_true(exists(e->avail, "good.example.com"));
+        assert_true(exists(e->en, "good.example.com"));
+        /* and dropped again, file and all */
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_DROP);
+        hm_add_str(&inner, "good.example.com");
+        hm_add_int(&inner, 1);
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), 0);
+        assert_false(exists(e->avail, "good.example.com"));
+        assert_false(exists(e->en, "good.example.com"));
+        site_clear(&s);
+}
+
+static void test_apply_bad_domain(void **state)
+{
+        struct env *e = *state;
+        const char *bad[] = {"bad_domain!.com", "../../etc/passwd", "a/b.com", "localhost"};
+        for (size_t i = 0; i < 4; i++) {
+                struct site s;
+                make_site(e, &s, "x.example.com", APP_STATIC);
+                set(&s.domain, bad[i]);
+                struct hm_builder inner;
+                begin_apply(&inner);
+                hm_add_str(&inner, NGINX_CHANGE_SITE);
+                hm_add_site(&inner, &s);
+                char msg[512];
+                assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+                assert_non_null(strstr(msg, "domain"));
+                site_clear(&s);
+        }
+        assert_int_equal(entries(e->avail), 0);
+        assert_int_equal(entries(e->en), 0);
+}
+
+static void test_apply_root_outside_webroot(void **state)
+{
+        struct env *e = *state;
+        struct site s;
+        make_site(e, &s, "out.example.com", APP_STATIC);
+        set(&s.app_root, "/etc");
+        struct hm_builder inner;
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_SITE);
+        hm_add_site(&inner, &s);
+        char msg[512];
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "app_root"));
+        assert_int_equal(entries(e->avail), 0);
+        site_clear(&s);
+}
+
+static void test_apply_drop_slash(void **state)
+{
+        struct env *e = *state;
+        /* a file beside sites_available that a "../" would reach */
+        char victim[256];
+        snprintf(victim, sizeof(victim), "%s/victim", e->dir);
+        assert_int_equal(write_file_atomic(victim, "x", 1, 0644), 0);
+        const char *bad[] = {"../victim", "a/b", "/etc/passwd", ""};
+        for (size_t i = 0; i < 4; i++) {
+                struct hm_builder inner;
+                begin_apply(&inner);
+                hm_add_str(&inner, NGINX_CHANGE_DROP);
+                hm_add_str(&inner, bad[i]);
+                hm_add_int(&inner, 1);
+                char msg[512];
+                assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+        }
+        assert_true(exists(e->dir, "victim"));
+}
+
+static void test_apply_malformed(void **state)
+{
+        struct env *e = *state;
+        char msg[512];
+        /* not a message at all */
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_APPLY);
+        hm_add_bytes(&hb, "garbage", 7);
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        /* a site cut short, an unknown tag, a drop with a wrong flag */
+        struct hm_builder inner;
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_SITE);
+        hm_add_int(&inner, 1);
+        hm_add_str(&inner, "short.example.com");
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+        begin_apply(&inner);
+        hm_add_str(&inner, "write");
+        hm_add_str(&inner, "/etc/passwd");
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_DROP);
+        hm_add_str(&inner, "ok.example.com");
+        hm_add_int(&inner, 7);
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+        assert_int_equal(entries(e->avail), 0);
+}
+
+static void test_apply_failed_test_undone(void **state)
+{
+        struct env *e = *state;
+        set(&e->c.nginx.binary, "/bin/false");
+        struct site s;
+        make_site(e, &s, "undone.example.com", APP_STATIC);
+        struct hm_builder inner;
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_SITE);
+        hm_add_site(&inner, &s);
+        char msg[512];
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+        assert_int_equal(entries(e->avail), 0);
+        assert_int_equal(entries(e->en), 0);
+        site_clear(&s);
+}
+
+static void test_reload_modes(void **state)
+{
+        struct env *e = *state;
+        char msg[512];
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
+        hm_add_int(&hb, 9);
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        /* the wrong shape */
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
+        hm_add_str(&hb, "reload");
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        /* a test: /bin/true passes */
+        hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
+        hm_add_int(&hb, NGINX_MODE_TEST);
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), 0);
+}
+
+/* ---- units ---- */
+
+static void test_unit_control_unmanaged(void **state)
+{
+        struct env *e = *state;
+        const char *bad[] = {"ssh.service",         "app-../x.service",
+                             "app-Foo.com.service", "systemd-journald.service",
+                             "app-.service",        ""};
+        for (size_t i = 0; i < 6; i++) {
+                char msg[512];
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_UNIT_CONTROL);
+                hm_add_str(&hb, bad[i]);
+                hm_add_int(&hb, UNIT_STOP);
+                hm_add_int(&hb, 1000);
+                assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EPERM);
+        }
+        /* nginx.service may be controlled but never removed */
+        char msg[512];
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_REMOVE);
+        hm_add_str(&hb, "nginx.service");
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EPERM);
+        hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_REMOVE);
+        hm_add_str(&hb, "ssh.service");
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EPERM);
+        /* the wrong shape */
+        hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_CONTROL);
+        hm_add_str(&hb, "nginx.service");
+        hm_add_str(&hb, "stop");
+        hm_add_int(&hb, 1000);
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        /* a managed unit, an operation that does not exist */
+        hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_CONTROL);
+        hm_add_str(&hb, "app-good.example.com.service");
+        hm_add_int(&hb, 99);
+        hm_add_int(&hb, 1000);
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+}
+
+static void test_managed(void **state)
+{
+        struct env *e = *state;
+        assert_true(units_managed(&e->c, "app-good.example.com.service", false));
+        assert_true(units_managed(&e->c, AUTARCH_WEB_UNIT, false));
+        assert_false(units_managed(&e->c, "nginx.service", false));
+        assert_true(units_managed(&e->c, "nginx.service", true));
+        /* monitor.services' defaults */
+        assert_true(units_managed(&e->c, "ufw", true));
+        assert_false(units_managed(&e->c, "ufw", false));
+        assert_false(units_managed(&e->c, "ssh.service", true));
+        assert_false(units_managed(&e->c, "app-x.service.d", true));
+}
+
+static void test_unit_install_site_refused(void **state)
+{
+        struct env *e = *state;
+        struct site s;
+        char msg[512];
+        /* outside the webroot, a bad domain, a static site, no id */
+        for (int k = 0; k < 4; k++) {
+                make_site(e, &s, "unit.example.com", APP_PYTHON);
+                if (k == 0)
+                        set(&s.app_root, "/root");
+                else if (k == 1)
+                        set(&s.domain, "a/b");
+                else if (k == 2)
+                        s.app_type = APP_STATIC, s.app_port = 0;
+                else
+                        s.id = 0;
+                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+                hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
+                hm_add_site(&hb, &s);
+                assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+                site_clear(&s);
+        }
+        /* a rendered text instead of the site */
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
+        hm_add_str(&hb, "app-x.service");
+        hm_add_str(&hb, "[Service]\nExecStart=/bin/sh -c id\n");
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_AUTARCH);
+        hm_add_int(&hb, 5);
+        hm_add_int(&hb, 8080);
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(entries(e->units), 0);
+}
+
+/* ---- certificates ---- */
+
+struct pem {
+        char *cert, *key;
+};
+
+static void make_pair(struct env *e, const char *cn, struct pem *p)
+{
+        char c[256], k[256];
+        snprintf(c, sizeof(c), "%s/%s.crt", e->dir, cn);
+        snprintf(k, sizeof(k), "%s/%s.key", e->dir, cn);
+        assert_int_equal(tlscert_create_selfsigned(c, k, cn), 0);
+        assert_int_equal(read_file(c, 1 << 20, &p->cert, NULL), 0);
+        assert_int_equal(read_file(k, 1 << 20, &p->key, NULL), 0);
+}
+
+static int cert_call(struct env *e, const char *domain, const char *chain, const char *key,
+                     char **cp, char **kp)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_CERT_INSTALL);
+        hm_add_str(&hb, domain);
+        hm_add_str(&hb, chain);
+        hm_add_str(&hb, key);
+        char msg[512];
+        return call(e, &hb, msg, sizeof(msg), cp, kp);
+}
+
+static void test_cert_install(void **state)
+{
+        struct env *e = *state;
+        struct pem a = {0}, b = {0};
+        make_pair(e, "a.example.com", &a);
+        make_pair(e, "b.example.com", &b);
+        /* refused: a domain with '/', "..", upper case; garbage; a foreign key */
+        const char *bad[] = {"x/y.com", "..", "../certs2", "UP.example.com"};
+        for (size_t i = 0; i < 4; i++)
+                assert_int_equal(cert_call(e, bad[i], a.cert, a.key, NULL, NULL), -EINVAL);
+        assert_int_equal(cert_call(e, "a.example.com", "not a pem", a.key, NULL, NULL), -EINVAL);
+        assert_int_equal(cert_call(e, "a.example.com", a.cert, b.key, NULL, NULL), -EINVAL);
+        assert_int_equal(cert_call(e, "a.example.com", a.cert, "", NULL, NULL), -EINVAL);
+        assert_int_equal(entries(e->certs), 0);
+        /* the wrong shape */
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_CERT_INSTALL);
+        hm_add_str(&hb, "a.example.com");
+        hm_add_bytes(&hb, a.cert, strlen(a.cert));
+        assert_int_equal(call(e, &hb, NULL, 0, NULL, NULL), -EINVAL);
+        /* a good pair, chain of two */
+        char *chain = malloc(strlen(a.cert) + strlen(b.cert) + 1);
+        strcpy(chain, a.cert);
+        strcat(chain, b.cert);
+        char *cp = NULL, *kp = NULL;
+        assert_int_equal(cert_call(e, "a.example.com", chain, a.key, &cp, &kp), 0);
+        char want[512];
+        snprintf(want, sizeof(want), "%s/a.example.com/fullchain.pem", e->certs);
+        assert_string_equal(cp, want);
+        snprintf(want, sizeof(want), "%s/a.example.com/privkey.pem", e->certs);
+        assert_string_equal(kp, want);
+        struct stat st;
+        assert_int_equal(stat(kp, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        char *got = NULL;
+        assert_int_equal(read_file(cp, 1 << 20, &got, NULL), 0);
+        assert_string_equal(got, chain);
+        free(got);
+        snprintf(want, sizeof(want), "%s/a.example.com/cert.pem", e->certs);
+        assert_int_equal(read_file(want, 1 << 20, &got, NULL), 0);
+        assert_string_equal(got, a.cert);
+        free(got);
+        snprintf(want, sizeof(want), "%s/a.example.com/chain.pem", e->certs);
+        assert_int_equal(read_file(want, 1 << 20, &got, NULL), 0);
+        assert_string_equal(got, b.cert);
+        free(got);
+        free(cp);
+        free(kp);
+        free(chain);
+        free(a.cert);
+        free(a.key);
+        free(b.cert);
+        free(b.key);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_apply_site, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_bad_domain, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_root_outside_webroot, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_drop_slash, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_malformed, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_failed_test_undone, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_reload_modes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_unit_control_unmanaged, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_managed, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_unit_install_site_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_cert_install, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
