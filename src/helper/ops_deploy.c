@@ -86,7 +86,8 @@ static bool tree_ok(struct helper_call *c, const char *path, const char *user, b
         if (!user)
                 return true;
         bool ok = (allow_none && !*user) || streq(user, "root") ||
-                  (web && accounts_is_site_user(user)) || (aut && streq(user, AUTARCH_USER));
+                  (web && accounts_is_site_user(user)) || (aut && streq(user, AUTARCH_USER)) ||
+                  (web && !str_empty(c->cfg->server.user) && streq(user, c->cfg->server.user));
         if (!ok)
                 helper_msgf(c, "%s may not own %s", *user ? user : "nobody", path);
         return ok;
@@ -128,7 +129,10 @@ int op_tree_remove(struct helper_call *c)
 
 /* (step, site id, dir, repo, branch). The user is the site user of the id
  * when that account exists; without one the site is static: git only, as
- * root, in a tree root owns (git refuses another's tree anyway). */
+ * the HTTP process's own user (server.user, which owns a static site's
+ * tree: its content is the panel's to write anyway), in a tree that user
+ * owns. Nothing of a repository runs as root, unless server.user is ""
+ * (development, tests: the HTTP process is root itself then). */
 int op_deploy_step(struct helper_call *c)
 {
         const struct config *cfg = c->cfg;
@@ -168,13 +172,25 @@ int op_deploy_step(struct helper_call *c)
                 if (repo[0] == '/')
                         as.local_source = repo;
         } else {
-                struct stat st;
                 if (py || node) {
                         helper_msgf(c, "no user %s: app code never runs as root", user);
                         return -EPERM;
                 }
-                if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) {
-                        helper_msgf(c, "%s is not a tree of root's", dir);
+                const char *owner = cfg->server.user;
+                unsigned ouid = 0;
+                if (!str_empty(owner)) {
+                        if (accounts_lookup(owner, &ouid) < 0 || ouid == 0) {
+                                helper_msgf(c, "no user %s", owner);
+                                return -EPERM;
+                        }
+                        as.user = owner;
+                }
+                if (repo[0] == '/')
+                        as.local_source = repo;
+                struct stat st;
+                if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != ouid) {
+                        helper_msgf(c, "%s is not a tree of %s's", dir,
+                                    str_empty(owner) ? "root" : owner);
                         return -EPERM;
                 }
         }

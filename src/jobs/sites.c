@@ -91,6 +91,16 @@ static bool has_unit(const struct site *s)
         return s->app_type != APP_STATIC;
 }
 
+/* Who owns a static site's tree built from a repository and runs its git:
+ * the HTTP process's own user (server.user), never root ("": nobody is
+ * changed, as for a static site without a repository). */
+static const char *static_owner(const struct config *cfg, const struct site *s)
+{
+        return !has_unit(s) && !str_empty(s->git_repo) && !str_empty(cfg->server.user)
+                   ? cfg->server.user
+                   : "";
+}
+
 /* Record a failure: the seed's "<step> failed: ..." text and an HTTP
  * status, also the job's error. Returns -1. */
 static int failf(struct site_outcome *o, struct job *j, int status, const char *step,
@@ -159,18 +169,20 @@ int site_unit_op(const struct site *s, int op, const char *what, struct site_out
 }
 
 /* How a site's deploy steps run: python/node code as the site's own system
- * user (w->user, "setec-s<id>"), never as root; static sites' git as the
- * panel (root owns their tree). */
+ * user (w->user, "setec-s<id>"), never as root; a static site's git as the
+ * HTTP process's user (static_owner; the root helper decides from the site
+ * id which of the two). */
 static struct deploy_as site_as(const struct site_job *w)
 {
         const struct site *s = &w->site;
         struct deploy_as as = {.site_id = s->id, .ca_bundle = w->cfg->git.ca_bundle};
-        if (has_unit(s) && w->user[0]) {
+        if (has_unit(s) && w->user[0])
                 as.user = w->user;
-                /* a local repository (validated inside git.local_root) */
-                if (!str_empty(s->git_repo) && s->git_repo[0] == '/')
-                        as.local_source = s->git_repo;
-        }
+        else if (*static_owner(w->cfg, s))
+                as.user = static_owner(w->cfg, s);
+        /* a local repository (validated inside git.local_root) */
+        if (as.user && !str_empty(s->git_repo) && s->git_repo[0] == '/')
+                as.local_source = s->git_repo;
         return as;
 }
 
@@ -472,7 +484,8 @@ static int create_root(struct job *j, void *ctx)
         /* made when missing; an app's (empty) tree goes to its user, a static
          * site's stays as it is */
         bool made = false;
-        int e = files_tree_prepare(s->app_root, has_unit(s) ? w->user : "", &made);
+        int e =
+            files_tree_prepare(s->app_root, has_unit(s) ? w->user : static_owner(w->cfg, s), &made);
         if (made) {
                 w->made_root = true;
                 data_flags(j, w);
@@ -561,13 +574,29 @@ static void create_user_undo(struct job *j, void *ctx)
         create_user_drop(ctx);
 }
 
+/* deploy of a static site: its git runs as static_owner, which must own the
+ * tree (one from before: root's) */
+static int static_tree_owner(struct site_job *w, struct job *j)
+{
+        const char *u = static_owner(w->cfg, &w->site);
+        unsigned uid = 0;
+        struct stat sb;
+        if (!*u || (accounts_lookup(u, &uid) == 0 && lstat(w->site.app_root, &sb) == 0 &&
+                    sb.st_uid == uid))
+                return JOB_SKIP;
+        int rc = units_chown_tree(w->site.app_root, u);
+        if (rc < 0)
+                return failf(&w->out, j, 500, "chown", "%s: %s", w->site.app_root, strerror(-rc));
+        return 0;
+}
+
 /* deploy: every step as the site user, so first make sure it owns the tree
  * (a site from before per-site users: its unit is rewritten for it) */
 static int deploy_owner(struct job *j, void *ctx)
 {
         struct site_job *w = ctx;
         if (!has_unit(&w->site))
-                return JOB_SKIP;
+                return static_tree_owner(w, j);
         int own = owner(&w->site, j, &w->out, w->user);
         if (own < 0)
                 return -1;
@@ -991,11 +1020,14 @@ static int units_update(const struct config *cfg, const struct site *old, const 
                                      strerror(-rc));
         }
         if (!*new_unit) {
-                /* no app any more (now static): root owns the tree again, as
-                 * it does every static site's, and the site user goes */
+                /* no app any more (now static): the site user goes, the
+                 * tree is static_owner's (a repository's) or root's again */
                 if (*old_unit) {
                         drop_site_user(old->id);
-                        root_owns(nw->app_root);
+                        if (*static_owner(cfg, nw))
+                                units_chown_tree(nw->app_root, static_owner(cfg, nw));
+                        else
+                                root_owns(nw->app_root);
                 }
                 return 0;
         }

@@ -369,10 +369,11 @@ def test_node_site(ctr, inside):
     exercise(ctr, p, tok, "node", "server.js", "node-app")
 
 
-def test_app_site_turned_static_gives_the_tree_back_to_root(ctr, inside):
-    """A python site changed to static: its unit and its user go, root owns
-    the tree again (static sites' git runs as root and git refuses a tree it
-    does not own), and a deploy still works."""
+def test_app_site_turned_static_gives_the_tree_to_the_http_user(ctr, inside):
+    """A python site changed to static: its unit and its user go; the tree,
+    built from a repository, now belongs to the HTTP process's user
+    (`setec`), which runs a static site's git (never root: git refuses a
+    tree its runner does not own), and a deploy still works as that user."""
     p, tok = inside
     domain = f"retype-{secrets.token_hex(2)}.setec.test"
     bare, work = make_repo(ctr, "python", "retype")
@@ -384,8 +385,10 @@ def test_app_site_turned_static_gives_the_tree_back_to_root(ctr, inside):
     r = p.request("PUT", f"/sites/{site_id}", token=tok, json={"app_type": "static"}, timeout=120)
     assert r.status_code == 200, r.text
     assert uid_of(ctr, user) is None
-    assert os.lstat(ctr.path(f"{root}/VERSION")).st_uid == 0
-    assert os.lstat(ctr.path(f"{root}/.git/config")).st_uid == 0
+    setec = int(uid_of(ctr, "setec"))
+    assert setec != 0
+    assert os.lstat(ctr.path(f"{root}/VERSION")).st_uid == setec
+    assert os.lstat(ctr.path(f"{root}/.git/config")).st_uid == setec
     push_version(ctr, work, "static-v2")
     r = p.request("POST", f"/sites/{site_id}/deploy", token=tok, timeout=PROVISION_TIMEOUT)
     assert r.status_code in (200, 202), r.text
@@ -393,5 +396,7 @@ def test_app_site_turned_static_gives_the_tree_back_to_root(ctr, inside):
     assert deps[0]["status"] == "success", deps
     with open(ctr.path(f"{root}/VERSION")) as f:
         assert f.read() == "static-v2\n"
+    # the pull ran as setec: what it wrote is setec's
+    assert os.lstat(ctr.path(f"{root}/VERSION")).st_uid == setec
     r = p.request("DELETE", f"/sites/{site_id}", token=tok, timeout=60)
     assert r.status_code == 200, r.text
