@@ -39,6 +39,7 @@ const struct helper_op helper_ops[] = {
     {HOP_BACKUP_CREATE, "ssss", op_backup_create},
     {HOP_BACKUP_RESTORE, "ss", op_backup_restore},
     {HOP_AUTARCH_CONFIG_WRITE, "b", op_autarch_config_write},
+    {HOP_AUTARCH_CONFIG_READ, "i", op_autarch_config_read},
     {HOP_AUTARCH_STEP, "ssi", op_autarch_step},
 };
 const size_t helper_nops = ARRAY_SIZE(helper_ops);

@@ -38,4 +38,5 @@ int op_deploy_step(struct helper_call *c);
 int op_backup_create(struct helper_call *c);
 int op_backup_restore(struct helper_call *c);
 int op_autarch_config_write(struct helper_call *c);
+int op_autarch_config_read(struct helper_call *c);
 int op_autarch_step(struct helper_call *c);

@@ -288,6 +288,29 @@ int op_backup_restore(struct helper_call *c)
         return r;
 }
 
+/* (max): the settings file of the helper's autarch.install_dir (the
+ * autarch user's, 0600), at most max bytes (and what a result holds). */
+int op_autarch_config_read(struct helper_call *c)
+{
+        const char *dir = c->cfg->autarch.install_dir;
+        int64_t max = hm_int(c->req, 0, 0);
+        strbuf_printf(&c->subject, "%s/%s", dir ? dir : "", AUTARCH_SETTINGS);
+        if (max < 0 || max > INI_MAX_SIZE) {
+                helper_msgf(c, "bad size");
+                return -EINVAL;
+        }
+        if (!usable_root(dir) || !no_links(dir)) {
+                helper_msgf(c, "autarch.install_dir is not usable");
+                return -EINVAL;
+        }
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = autarch_config_read(dir, (size_t)max, &text, &len);
+        if (r == 0)
+                hm_add_bytes(&c->extra, text, len);
+        return r;
+}
+
 /* (text): the settings file of the helper's autarch.install_dir. */
 int op_autarch_config_write(struct helper_call *c)
 {

@@ -37,6 +37,7 @@ static const struct {
     {HOP_BACKUP_RESTORE, "backup_restore"},
     {HOP_AUTARCH_CONFIG_WRITE, "autarch_config_write"},
     {HOP_AUTARCH_STEP, "autarch_step"},
+    {HOP_AUTARCH_CONFIG_READ, "autarch_config_read"},
     {HOP_USB_OPEN, "usb_open"},
     {HOP_CERT_INSTALL, "cert_install"},
 };

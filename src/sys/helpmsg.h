@@ -20,7 +20,7 @@
 #include "base/strbuf.h"
 
 #define HM_VERSION    1
-#define HM_MAX        (256u * 1024) /* one message, header included */
+#define HM_MAX        (320u * 1024) /* one message, header included: an INI text of 256 KiB fits */
 #define HM_MAX_FIELDS 64u
 #define HM_HEADER     8u
 
@@ -66,6 +66,7 @@ enum hm_op {
         /* AUTARCH */
         HOP_AUTARCH_CONFIG_WRITE = 70, /* (text bytes) */
         HOP_AUTARCH_STEP = 71,         /* (step, arg, flags) -> (made): streamed output */
+        HOP_AUTARCH_CONFIG_READ = 72,  /* (max) -> the settings text (bytes) */
         /* Float Mode */
         HOP_USB_OPEN = 80, /* (id: bus << 8 | dev) -> the device node's fd (SCM_RIGHTS) */
         /* certificates */

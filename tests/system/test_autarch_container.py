@@ -210,6 +210,23 @@ def test_status_fields(ctr, inside):
     assert "autarch-fixture-dep==1.0" in listed
 
 
+def test_config_through_the_helper(ctr, inside):
+    """The settings file is the autarch user's (0600): the HTTP process, as
+    setec, reads and replaces it through the root helper."""
+    path = f"{INSTALL_DIR}/autarch_settings.conf"
+    r = call(inside, "GET", "/autarch/config")
+    assert r.status_code == 200, r.text
+    with open(ctr.path(path)) as f:
+        assert r.json() == {"config": f.read()}
+    text = r.json()["config"] + "\n[panel]\nnote = set from the panel\n"
+    r = call(inside, "PUT", "/autarch/config", json={"config": text})
+    assert r.status_code == 200, r.text
+    st = os.stat(ctr.path(path))
+    assert st.st_mode & 0o777 == 0o600
+    assert str(st.st_uid) == ctr.run(["id", "-u", "autarch"]).stdout.strip()
+    assert call(inside, "GET", "/autarch/config").json() == {"config": text}
+
+
 def test_start_without_dns_binary_names_it(ctr, inside):
     r = call(inside, "POST", "/autarch/start")
     assert r.status_code == 500, r.text

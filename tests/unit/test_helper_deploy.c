@@ -28,6 +28,7 @@
 #include "base/fsutil.h"
 #include "base/util.h"
 #include "core/config.h"
+#include "core/ini.h"
 #include "helper/helper.h"
 #include "sys/helpmsg.h"
 
@@ -437,6 +438,12 @@ static void test_autarch_refused(void **state)
         struct stat st;
         assert_int_equal(stat(settings, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0600);
+        /* and read back (the autarch user's file) within a size */
+        assert_int_equal(req(HOP_AUTARCH_CONFIG_READ, "i", 1024LL).rc, 0);
+        REFUSED(req(HOP_AUTARCH_CONFIG_READ, "i", 4LL), -EFBIG);
+        REFUSED(req(HOP_AUTARCH_CONFIG_READ, "i", -1LL), -EINVAL);
+        REFUSED(req(HOP_AUTARCH_CONFIG_READ, "i", (long long)INI_MAX_SIZE + 1), -EINVAL);
+        REFUSED(req(HOP_AUTARCH_CONFIG_READ, "s", "/etc/shadow"), -EINVAL);
 }
 
 static void test_unknown_op_and_malformed(void **state)
