@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -160,6 +161,8 @@ int helper_serve_call(const struct config *cfg, int sock)
 int helper_main(const struct config *cfg, int ctl)
 {
         prctl(PR_SET_NAME, "setec-helper");
+        /* what start-up freed stays freed here too */
+        malloc_trim(0);
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
