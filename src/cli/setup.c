@@ -156,10 +156,13 @@ static int write_unit(struct config *cfg, const char *config_path)
                       /* the panel raises its soft limit to this one and keeps
                        * its connection limit below it (http/server.c) */
                       "LimitNOFILE=16384\n"
-                      /* Hardening that leaves a root panel able to manage
-                       * nginx, units, ufw, users and app trees: nothing that
-                       * hides /etc, /home or /usr, drops capabilities, or
-                       * stops ufw's sysctl writes and netfilter modules. */
+                      /* The process started here splits (src/helper): the
+                       * HTTP process drops to server.user itself (no
+                       * capabilities, no_new_privs); the root helper manages
+                       * nginx, units, ufw, users and app trees, so the unit
+                       * keeps what it needs: nothing that hides /etc, /home
+                       * or /usr, drops capabilities, or stops ufw's sysctl
+                       * writes and netfilter modules. */
                       "PrivateTmp=yes\n"
                       "ProtectKernelLogs=yes\n"
                       "ProtectControlGroups=yes\n"
