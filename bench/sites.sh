@@ -34,6 +34,8 @@ done
 [ -x "$SETEC_BIN" ] || { echo "bench: no panel binary at $SETEC_BIN (set SETEC_BIN)" >&2; exit 2; }
 
 TMP=$(mktemp -d /tmp/setec-bench-sites.XXXXXX)
+# as in production: the HTTP process runs as `setec` (a root helper stays)
+chmod 711 "$TMP"
 PANEL_PID=
 NGINX_PID=
 PERF_PID=
@@ -210,8 +212,7 @@ http {
     uwsgi_temp_path $NG/tmp/uwsgi;
     scgi_temp_path $NG/tmp/scgi;
     server_names_hash_bucket_size 128;
-    # unknown hosts get 404 (as the test prefix: the vhosts listen on *:port too)
-    server { listen $HPORT default_server; return 404; }
+    # unknown hosts: the panel's own default servers (setec-defaults, return 444)
     include $NG/sites-enabled/*;
 }
 EOF
@@ -229,9 +230,9 @@ for _ in $(seq 200); do
 done
 
 # ---- the panel (release build, logging at warn), managing that nginx by signal ----
-mkdir -p "$TMP/tls" "$TMP/data"
+mkdir -p "$TMP/data"
 cat >"$TMP/panel.yaml" <<EOF
-server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem}
+server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/data/tls/cert.pem, key: $TMP/data/tls/key.pem}
 database: {path: $TMP/data/setec.db}
 backups: {dir: $TMP/data/backups}
 logging: {level: warn, file: ""}
