@@ -98,7 +98,7 @@ static json_t *json_text(const char *s)
 
 static bool has_unit(const struct site *s)
 {
-        return s->app_type != APP_STATIC;
+        return site_has_service(s);
 }
 
 static const char *state_of(const struct site *s, const struct unit_state *st, bool *running)
@@ -313,6 +313,12 @@ static bool merge_input(struct http_req *r, const struct site_in *in, struct sit
                 s->enabled = in->enabled;
                 *mask |= SITE_COL_ENABLED;
         }
+        /* an autarch site fronts the installed AUTARCH: its port is
+         * autarch.web_port, whatever was asked */
+        if (s->app_type == APP_AUTARCH && s->app_port != app_of(r)->cfg->autarch.web_port) {
+                s->app_port = app_of(r)->cfg->autarch.web_port;
+                *mask |= SITE_COL_APP_PORT;
+        }
         return true;
 }
 
@@ -463,7 +469,7 @@ static void create_site(struct http_req *r)
                 site_job_free(w);
                 return;
         }
-        if (s->app_type != APP_STATIC && !systemd_present()) {
+        if (site_has_own_unit(s) && !systemd_present()) {
                 http_reply_errorf(r, 503,
                                   "%s apps need systemd running as PID 1, and this machine has "
                                   "none (static sites work without it)",
@@ -744,8 +750,10 @@ static void control(struct http_req *r, enum unit_op op, const char *what, const
                 http_reply_error(r, 400, "static sites have no service to control");
                 return;
         }
-        char subject[32];
-        site_subject(s.id, subject, sizeof(subject));
+        /* an autarch site's service is AUTARCH's web unit: AUTARCH's lock */
+        char subject[32] = "autarch";
+        if (site_has_own_unit(&s))
+                site_subject(s.id, subject, sizeof(subject));
         long long holder = 0;
         if (locks_acquire(subject, 0, &holder) < 0) {
                 api_reply_busy(r, subject, holder);

@@ -233,6 +233,10 @@ int site_validate(struct site *s, const struct config *cfg, char *err, size_t er
                 return fail(err, errlen,
                             "git_repo must not contain credentials (user:token@): use an ssh "
                             "remote with a deploy key");
+        if (s->app_type == APP_AUTARCH && !str_empty(s->git_repo))
+                return fail(err, errlen,
+                            "git_repo must be empty for an autarch site: it serves the AUTARCH "
+                            "installed from the AUTARCH page (autarch.git_repo)");
         /* "" only when there is nothing to check out */
         if (!s->git_branch ||
             (*s->git_branch ? !valid_git_branch(s->git_branch) || !plain_branch(s->git_branch)
@@ -313,7 +317,20 @@ int site_check_root_free(const struct site *s, char *err, size_t errlen)
         return 0;
 }
 
+bool site_has_own_unit(const struct site *s)
+{
+        return s->app_type == APP_PYTHON || s->app_type == APP_NODE;
+}
+
+bool site_has_service(const struct site *s)
+{
+        return site_has_own_unit(s) || s->app_type == APP_AUTARCH;
+}
+
 void site_unit_name(const struct site *s, char *out, size_t outlen)
 {
-        snprintf(out, outlen, "app-%s.service", s->domain ? s->domain : "");
+        if (s->app_type == APP_AUTARCH)
+                snprintf(out, outlen, "%s", SITE_AUTARCH_UNIT);
+        else
+                snprintf(out, outlen, "app-%s.service", s->domain ? s->domain : "");
 }

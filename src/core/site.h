@@ -63,5 +63,18 @@ bool site_roots_overlap(const char *a, const char *b);
  * empty), -ENOTDIR, or -errno, with a message starting "app_root" in err. */
 int site_check_root_free(const struct site *s, char *err, size_t errlen);
 
-/* "app-<domain>.service" into out (>= 300 bytes). */
+/* The unit of AUTARCH's web app, which an `autarch` site fronts. */
+#define SITE_AUTARCH_UNIT "autarch-web.service"
+
+/* python and node sites have a unit, a system user and a tree of their
+ * own, built from their repository. */
+bool site_has_own_unit(const struct site *s);
+/* Sites whose page shows a service's state and controls it: their own unit,
+ * or for an `autarch` site (nginx in front of the installed AUTARCH's web
+ * port, autarch.web_port: no repository, user or unit of its own)
+ * SITE_AUTARCH_UNIT. */
+bool site_has_service(const struct site *s);
+
+/* The site's service (site_has_service) into out (>= 300 bytes):
+ * "app-<domain>.service", or SITE_AUTARCH_UNIT for an autarch site. */
 void site_unit_name(const struct site *s, char *out, size_t outlen);

@@ -88,7 +88,7 @@ void site_subject(long long id, char *out, size_t len)
 
 static bool has_unit(const struct site *s)
 {
-        return s->app_type != APP_STATIC;
+        return site_has_own_unit(s);
 }
 
 /* Who owns a static site's tree built from a repository and runs its git:
@@ -190,7 +190,7 @@ static int deps(const struct deploy_as *as, const struct site *s, struct job *j,
                 struct site_outcome *o)
 {
         int rc = 0;
-        if (s->app_type == APP_PYTHON || s->app_type == APP_AUTARCH) {
+        if (s->app_type == APP_PYTHON) {
                 job_printf(j, "==> python venv and pip install\n");
                 rc = deploy_python(as, s->app_root, job_output, j);
                 if (rc < 0)

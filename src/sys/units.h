@@ -19,7 +19,7 @@
 char *unit_render_app(const struct site *s, const struct config *cfg, const char *user);
 
 enum autarch_unit { AUTARCH_UNIT_WEB, AUTARCH_UNIT_DNS };
-#define AUTARCH_WEB_UNIT "autarch-web.service"
+#define AUTARCH_WEB_UNIT SITE_AUTARCH_UNIT
 #define AUTARCH_DNS_UNIT "autarch-dns.service"
 /* autarch-web (<dir>/venv/bin/python3 <dir>/autarch_web.py, PORT=web_port,
  * CAP_NET_RAW) or autarch-dns (<dir>/services/dns-server/autarch-dns --config

@@ -532,3 +532,30 @@ def test_async_create_failure_ends_stream_failed_and_rolls_back(env):
     assert "rolling back" in "\n".join(d for _, _, d in events)
     assert_no_trace(e, "async-broken.test")
     assert req(e, "GET", f"/sites/{sid}").status_code == 404
+
+
+def test_autarch_site_is_a_front_of_the_autarch_port(env):
+    """app_type autarch: nginx in front of the installed AUTARCH's web port
+    (autarch.web_port, 8181 by default), whatever app_port was asked; no
+    repository (400 naming git_repo), no unit or user of its own, so no
+    systemd is needed; start/stop act on autarch-web under AUTARCH's lock."""
+    e = env
+    domain = "autarch-front.test"
+    r = create(e, {"domain": domain, "app_type": "autarch", "git_repo": "https://example.com/a.git"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith("git_repo"), r.text
+    assert rows(e, domain) == []
+    r = create(e, {"domain": domain, "app_type": "autarch", "app_port": 9999})
+    assert r.status_code == 201, r.text
+    j = r.json()
+    assert j["app_type"] == "autarch" and j["app_port"] == 8181, j
+    with open(os.path.join(e.ng.sites_available, domain)) as f:
+        assert "proxy_pass http://127.0.0.1:8181" in f.read()
+    assert not os.path.exists(os.path.join(e.units, f"app-{domain}.service"))
+    assert not any(p.pw_name == f"setec-s{j['id']}" for p in pwd.getpwall())
+    # the port stays AUTARCH's on an update too
+    r = req(e, "PUT", f"/sites/{j['id']}", json={"app_port": 9000})
+    assert r.status_code == 200 and r.json()["app_port"] == 8181, r.text
+    r = req(e, "DELETE", f"/sites/{j['id']}")
+    assert r.status_code == 200, r.text
+    assert rows(e, domain) == []

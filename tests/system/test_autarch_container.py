@@ -75,6 +75,13 @@ def inside(ctr, repo):
                         "git_branch": "main", "web_port": WEB_PORT},
             "git": {"local_root": os.path.dirname(in_ctr(ctr, bare))},
             "systemd": {"unit_dir": "/etc/systemd/system"},
+            # the container's nginx, for a site in front of AUTARCH
+            "nginx": {"sites_available": "/etc/nginx/sites-available",
+                      "sites_enabled": "/etc/nginx/sites-enabled",
+                      "snippets": "/etc/nginx/snippets", "webroot": "/var/www",
+                      "certbot_webroot": "/var/www/certbot", "binary": "/usr/sbin/nginx",
+                      "conf": "/etc/nginx/nginx.conf", "reload": "systemd",
+                      "http_port": 80, "https_port": 443},
         })
         p.start()
         try:
@@ -286,6 +293,37 @@ def test_update_serves_the_new_commit(ctr, repo, inside):
     assert st["git_commit"] == new[:7] + " version fixture-2"
     assert web_get(want="fixture-2")["commit"] == "fixture-2"
     assert st["web_running"] and st["dns_running"]
+
+
+def test_autarch_site_serves_autarch_through_nginx(ctr, inside):
+    """A site of app_type autarch is nginx in front of the installed AUTARCH
+    (autarch.web_port): no repository, user or unit of its own; its status
+    is autarch-web's, and deleting it leaves AUTARCH running."""
+    if ctr.run(["systemctl", "is-active", "nginx.service"]).stdout.strip() != "active":
+        ctr.run(["systemctl", "start", "nginx.service"])
+    domain = "autarch-front.setec.test"
+    r = call(inside, "POST", "/sites", json={"domain": domain, "app_type": "autarch"})
+    assert r.status_code == 201, r.text
+    site = r.json()
+    assert site["app_type"] == "autarch" and site["app_port"] == WEB_PORT, site
+
+    def through_nginx():
+        try:
+            r = requests.get("http://127.0.0.1/", headers={"Host": domain}, timeout=2)
+            return r.json() if r.status_code == 200 and "fixture-2" in r.text else None
+        except (requests.RequestException, ValueError):
+            return None
+
+    j = waiting.wait_for(through_nginx, 15, what="the AUTARCH page through nginx")
+    assert j["commit"] == "fixture-2"
+    d = call(inside, "GET", f"/sites/{site['id']}").json()["Site"]
+    assert d["status"] == "active" and d["running"] is True, d
+    assert not os.path.exists(ctr.path(f"/etc/systemd/system/app-{domain}.service"))
+    assert ctr.run(["id", f"setec-s{site['id']}"]).returncode != 0
+    r = call(inside, "DELETE", f"/sites/{site['id']}")
+    assert r.status_code == 200, r.text
+    assert unit_prop(ctr, "autarch-web", "ActiveState") == "active"
+    assert not os.path.exists(ctr.path(f"/etc/nginx/sites-enabled/{domain}"))
 
 
 def test_restart_and_stop(ctr, inside):

@@ -10,7 +10,7 @@ export const APP_TYPES = [
   { value: 'static', label: 'Static files', entry: '', hint: 'nginx serves the files of the app root.' },
   { value: 'python', label: 'Python', entry: 'app.py', hint: 'A venv is created, requirements.txt installed, and the entry file run as a service behind nginx.' },
   { value: 'node', label: 'Node.js', entry: 'server.js', hint: 'npm installs the dependencies and the entry file runs as a service behind nginx.' },
-  { value: 'autarch', label: 'AUTARCH', entry: 'autarch_web.py', hint: 'The AUTARCH web app, run as a service behind nginx.' },
+  { value: 'autarch', label: 'AUTARCH', entry: '', hint: 'nginx in front of the AUTARCH installed on the AUTARCH page (its web port): no repository or service of its own.' },
 ];
 
 // ---- validators: the same rules as src/base/validate.c ----
@@ -262,9 +262,11 @@ export async function render(container, { api, user }) {
 
   function syncType() {
     const t = APP_TYPES.find((x) => x.value === typeSelect.value) || APP_TYPES[0];
-    const app = t.value !== 'static';
+    const app = t.value === 'python' || t.value === 'node';
     groups.app_entry.hidden = !app;
     groups.app_port.hidden = !app;
+    groups.git_repo.hidden = t.value === 'autarch';
+    groups.git_branch.hidden = t.value === 'autarch';
     inputs.app_entry.placeholder = t.entry;
     typeHint.textContent = t.hint;
     form.dataset.appType = t.value;
@@ -307,12 +309,14 @@ export async function render(container, { api, user }) {
     const b = { domain: v.domain, app_type: v.app_type };
     if (v.aliases) b.aliases = v.aliases;
     if (v.app_root) b.app_root = v.app_root;
-    if (v.app_type !== 'static') {
+    if (v.app_type === 'python' || v.app_type === 'node') {
       if (v.app_entry) b.app_entry = v.app_entry;
       if (v.app_port) b.app_port = Number(v.app_port);
     }
-    if (v.git_repo) b.git_repo = v.git_repo;
-    if (v.git_branch) b.git_branch = v.git_branch;
+    if (v.app_type !== 'autarch') {
+      if (v.git_repo) b.git_repo = v.git_repo;
+      if (v.git_branch) b.git_branch = v.git_branch;
+    }
     if (v.dns_provider) b.dns_provider = v.dns_provider;
     return b;
   }
