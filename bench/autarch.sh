@@ -79,7 +79,7 @@ export SETEC_ADMIN_PASSWORD=${SETEC_ADMIN_PASSWORD:-bench-$(od -An -N8 -tx1 /dev
 PORT=$(probe freeport)
 mkdir -p "$TMP/tls" "$TMP/data"
 cat >"$TMP/cfg.yaml" <<EOC
-server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem}
+server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem, user: ""}
 database: {path: $TMP/data/setec.db}
 backups: {dir: $TMP/data/backups}
 logging: {level: warn, file: ""}

@@ -94,7 +94,7 @@ export SETEC_ADMIN_PASSWORD=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 PORT=$(probe freeport)
 mkdir -p "$TMP/tls" "$TMP/data" "$TMP/nginx/sites-available" "$TMP/tar"
 cat >"$TMP/cfg.yaml" <<EOF
-server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem}
+server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem, user: ""}
 database: {path: $TMP/data/setec.db}
 backups: {dir: $TMP/data/backups, max_count: 1, max_age_days: 0}
 nginx: {webroot: $TMP/www, sites_available: $TMP/nginx/sites-available}

@@ -48,7 +48,7 @@ mkdir -p "$TMP/tls" "$TMP/data" "$TMP/www" "$TMP/nginx/sites-available" "$TMP/ng
 # 127.0.0.1 is a trusted proxy so that each login can come from its own X-Forwarded-For
 # address (the per-address login limit would otherwise answer 429 after five).
 cat >"$TMP/cfg.yaml" <<EOF
-server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem, trusted_proxies: [127.0.0.1]}
+server: {host: 127.0.0.1, port: $PORT, tls: true, cert: $TMP/tls/cert.pem, key: $TMP/tls/key.pem, user: "", trusted_proxies: [127.0.0.1]}
 database: {path: $TMP/data/setec.db}
 backups: {dir: $TMP/data/backups, max_count: 4}
 nginx: {webroot: $TMP/www, sites_available: $TMP/nginx/sites-available, sites_enabled: $TMP/nginx/sites-enabled}

@@ -84,7 +84,9 @@ export async function startPanel({ extraYaml = [], env = {}, wrap = [] } = {}) {
   const q = (p) => JSON.stringify(p); // a JSON string is a valid YAML double-quoted scalar
   const cfgPath = path.join(tmp, 'config.yaml');
   fs.writeFileSync(cfgPath, [
-    'server:', '  host: 127.0.0.1', `  port: ${port}`, '  tls: true',
+    // user "": no privilege drop (as root in a 0700 temp dir); the root
+    // helper still runs apart
+    'server:', '  host: 127.0.0.1', `  port: ${port}`, '  tls: true', '  user: ""',
     `  cert: ${q(path.join(tmp, 'tls', 'cert.pem'))}`, `  key: ${q(path.join(tmp, 'tls', 'key.pem'))}`,
     'database:', `  path: ${q(path.join(tmp, 'data', 'setec.db'))}`,
     'backups:', `  dir: ${q(path.join(tmp, 'data', 'backups'))}`,

@@ -232,7 +232,14 @@ async function main() {
       await page.selectOption('#site-app-type', 'node');
       assert((await page.getAttribute('#site-app-entry', 'placeholder')) === 'server.js', 'node entry placeholder');
       assert((await page.getAttribute('#site-git-branch', 'placeholder')) === 'main', 'branch placeholder');
+      // an AUTARCH site fronts the installed AUTARCH: no entry, port or repository to give
+      await page.selectOption('#site-app-type', 'autarch');
+      assert(!(await page.locator('#site-app-entry').isVisible()), 'entry shown for autarch');
+      assert(!(await page.locator('#site-app-port').isVisible()), 'port shown for autarch');
+      assert(!(await page.locator('#site-git-repo').isVisible()), 'repository shown for autarch');
+      assert((await page.textContent('#site-type-hint')).includes('AUTARCH page'), 'autarch hint');
       await page.selectOption('#site-app-type', 'static');
+      assert(await page.locator('#site-git-repo').isVisible(), 'repository hidden for static');
     });
 
     await check('client-side checks stop a bad form before any request', async () => {
