@@ -251,15 +251,10 @@ static void undo_units(struct job *j, void *ctx)
         cfg.systemd.unit_dir = c->unit_dir;
         const char *units[] = {AUTARCH_WEB_UNIT, AUTARCH_DNS_UNIT};
         for (size_t i = 0; i < 2; i++) {
+                /* without a bus the file goes all the same (unit_remove) */
                 int r = unit_remove(&cfg, units[i]);
-                if (r < 0) {
-                        /* no bus: the file goes all the same */
-                        _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
-                        strbuf_printf(&p, "%s/%s", c->unit_dir, units[i]);
-                        if (p.data)
-                                unlink(p.data);
-                }
-                job_printf(j, "undo: %s removed\n", units[i]);
+                job_printf(j, "undo: %s removed%s%s\n", units[i], r < 0 ? ": " : "",
+                           r < 0 ? strerror(-r) : "");
         }
 }
 

@@ -139,14 +139,10 @@ static int fail_output(struct site_outcome *o, struct job *j, const char *step, 
 
 int site_remove_unit(const struct config *cfg, const char *unit)
 {
+        /* without a bus the file goes all the same (unit_remove) */
         int rc = unit_remove(cfg, unit);
-        if (rc < 0) {
+        if (rc < 0)
                 log_warn("sites: removing %s: %s", unit, strerror(-rc));
-                _cleanup_strbuf_ struct strbuf p = STRBUF_INIT(0);
-                strbuf_printf(&p, "%s/%s", cfg->systemd.unit_dir, unit);
-                if (p.data && valid_unit_name(unit) && unlink(p.data) < 0 && errno != ENOENT)
-                        return -errno;
-        }
         return rc;
 }
 
