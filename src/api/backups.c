@@ -124,50 +124,43 @@ static bool site_root(struct http_req *r, long long site_id, char **domain, char
         return true;
 }
 
-static void backup_site(struct http_req *r)
+/* Start a create job for site_id (<= 0: a full backup), replying on failure. */
+static void backup_of(struct http_req *r, long long site_id)
 {
-        long long site_id;
-        if (!id_param(r, &site_id))
+        struct backup_job *w = NULL;
+        _cleanup_free_ char *root = NULL;
+        int rc = backup_job_prepare(app_of(r)->cfg, app_of(r)->db, site_id, &w, &root);
+        if (rc == -EPERM) {
+                http_reply_errorf(r, 409, "app_root %s of the site is not inside nginx.webroot",
+                                  root);
                 return;
-        _cleanup_free_ char *domain = NULL, *root = NULL;
-        if (!site_root(r, site_id, &domain, &root))
-                return;
-        struct stat sb;
-        /* lstat: a symlinked app_root would archive whatever it points to */
-        if (lstat(root, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+        }
+        if (rc == -ENOTDIR) {
                 http_reply_errorf(r, 409, "app_root %s is not a directory", root);
                 return;
         }
-        _cleanup_strbuf_ struct strbuf prefix = STRBUF_INIT(0);
-        /* the domain goes into a file name: only a valid one */
-        if (valid_domain(domain))
-                strbuf_printf(&prefix, "site-%s", domain);
-        else
-                strbuf_printf(&prefix, "site-%lld", site_id);
-        struct backup_job *w = backup_job_new(app_of(r)->cfg, app_of(r)->db);
-        if (!prefix.data || !w) {
-                backup_job_free(w);
-                http_reply_error(r, 500, "out of memory");
+        if (rc < 0) {
+                api_reply_errno(r, rc, rc == -ENOENT ? "site not found" : "could not read site");
                 return;
         }
-        w->site_id = site_id;
-        w->root = TAKE_PTR(root);
-        w->prefix = strbuf_steal(&prefix);
         char subject[32];
-        snprintf(subject, sizeof(subject), "site:%lld", site_id);
+        if (w->full)
+                snprintf(subject, sizeof(subject), "backup:full");
+        else
+                snprintf(subject, sizeof(subject), "site:%lld", site_id);
         start_create(r, w, subject);
+}
+
+static void backup_site(struct http_req *r)
+{
+        long long site_id;
+        if (id_param(r, &site_id))
+                backup_of(r, site_id);
 }
 
 static void backup_full(struct http_req *r)
 {
-        struct backup_job *w = backup_job_new(app_of(r)->cfg, app_of(r)->db);
-        if (!w || !(w->prefix = strdup("full-system"))) {
-                backup_job_free(w);
-                http_reply_error(r, 500, "out of memory");
-                return;
-        }
-        w->full = true;
-        start_create(r, w, "backup:full");
+        backup_of(r, 0);
 }
 
 static void list_backups(struct http_req *r)

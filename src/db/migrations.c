@@ -191,6 +191,10 @@ static const char migration_account[] =
     " used_at TEXT);"
     "CREATE INDEX IF NOT EXISTS idx_totp_recovery_user ON totp_recovery(user_id);";
 
+/* Backup schedules (issue 15): a cron_jobs row of job_type "backup" keeps
+ * the newest `keep` backups of its site (NULL: the config's retention only). */
+static const char migration_cron_keep[] = "ALTER TABLE cron_jobs ADD COLUMN keep INTEGER;";
+
 const struct db_migration db_migrations[] = {
     {"reference schema", migration_1},
     {"pw_changed, revoked_tokens, indexes, RFC 3339 timestamps", migration_2},
@@ -198,6 +202,7 @@ const struct db_migration db_migrations[] = {
     {"jobs", migration_jobs},
     {"sites.dns_provider", migration_site_dns_provider},
     {"sessions, api_tokens, TOTP 2FA", migration_account},
+    {"cron_jobs.keep (backup schedules)", migration_cron_keep},
 };
 
 const int db_migrations_count = (int)ARRAY_SIZE(db_migrations);

@@ -10,7 +10,8 @@
 
 /* Reference rows may carry NULLs where the schema has defaults. */
 #define JOB_COLUMNS                                                                                \
-        "id, COALESCE(site_id, 0), job_type, schedule, COALESCE(enabled, 1), last_run, next_run"
+        "id, COALESCE(site_id, 0), job_type, schedule, COALESCE(enabled, 1), last_run, next_run, " \
+        "COALESCE(keep, 0)"
 
 void cron_job_row_clear(struct cron_job_row *j)
 {
@@ -44,6 +45,7 @@ static int from_row(sqlite3_stmt *s, void *elem)
             .enabled = sqlite3_column_int(s, 4) != 0,
             .last_run = db_column_strdup(s, 5),
             .next_run = db_column_strdup(s, 6),
+            .keep = sqlite3_column_int(s, 7),
         };
         if (!j->job_type || !j->schedule ||
             (!j->last_run && sqlite3_column_type(s, 5) != SQLITE_NULL) ||
@@ -146,6 +148,59 @@ int schedjobs_disable(struct db *db, long long id)
 {
         return update(db, "UPDATE cron_jobs SET enabled = 0, next_run = NULL WHERE id = ?1", id,
                       NULL, NULL);
+}
+
+long long schedjobs_add(struct db *db, long long site_id, const char *job_type,
+                        const char *schedule, int keep, const char *next_run)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(
+            sql, "INSERT INTO cron_jobs (site_id, job_type, schedule, enabled, next_run, keep)"
+                 " VALUES (?1, ?2, ?3, 1, ?4, ?5)");
+        if (!s)
+                return -EIO;
+        if (site_id > 0)
+                sqlite3_bind_int64(s, 1, site_id);
+        sqlite3_bind_text(s, 2, job_type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, schedule, -1, SQLITE_STATIC);
+        if (next_run)
+                sqlite3_bind_text(s, 4, next_run, -1, SQLITE_STATIC);
+        if (keep > 0)
+                sqlite3_bind_int(s, 5, keep);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_CONSTRAINT)
+                return -ENOENT; /* the site's foreign key */
+        if (rc != SQLITE_DONE)
+                return db_step_error(sql, rc, "add cron job");
+        return sqlite3_last_insert_rowid(sql);
+}
+
+int schedjobs_update(struct db *db, long long id, const char *schedule, bool enabled, int keep,
+                     const char *next_run)
+{
+        sqlite3 *sql = db_conn(db);
+        if (!sql)
+                return -EIO;
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, "UPDATE cron_jobs SET schedule = ?2, enabled = ?3, keep = ?4,"
+                            " next_run = ?5 WHERE id = ?1");
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, schedule, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, enabled);
+        if (keep > 0)
+                sqlite3_bind_int(s, 4, keep);
+        if (next_run)
+                sqlite3_bind_text(s, 5, next_run, -1, SQLITE_STATIC);
+        return db_step_changed(sql, s, "update cron job");
+}
+
+int schedjobs_delete(struct db *db, long long id)
+{
+        return update(db, "DELETE FROM cron_jobs WHERE id = ?1", id, NULL, NULL);
 }
 
 static void warning_clear_elem(void *e)

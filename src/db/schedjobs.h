@@ -16,6 +16,7 @@ struct cron_job_row {
         bool enabled;
         char *last_run; /* as stored (RFC 3339 UTC), NULL when never */
         char *next_run; /* NULL when not computed yet */
+        int keep;       /* backup: the newest kept of its site's backups; 0 = no own rule */
 };
 
 void cron_job_row_clear(struct cron_job_row *j);
@@ -34,6 +35,17 @@ int schedjobs_seed(struct db *db, const char *job_type, const char *schedule, co
 int schedjobs_set_times(struct db *db, long long id, const char *last_run, const char *next_run);
 /* enabled = FALSE, next_run = NULL. 0, -ENOENT or -errno. */
 int schedjobs_disable(struct db *db, long long id);
+
+/* A new enabled row (site_id <= 0: NULL; keep <= 0: NULL). The new id or
+ * -errno (-ENOENT: no such site). */
+long long schedjobs_add(struct db *db, long long site_id, const char *job_type,
+                        const char *schedule, int keep, const char *next_run);
+/* Replace schedule, enabled, keep (<= 0: NULL) and next_run (NULL: NULL)
+ * of a row. 0, -ENOENT or -errno. */
+int schedjobs_update(struct db *db, long long id, const char *schedule, bool enabled, int keep,
+                     const char *next_run);
+/* 0, -ENOENT or -errno. */
+int schedjobs_delete(struct db *db, long long id);
 
 struct ssl_warning {
         char *domain;

@@ -17,6 +17,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "base/validate.h"
 #include "db/backups.h"
 
 /* retention and deletes touch the same rows and files: one at a time */
@@ -30,6 +31,74 @@ struct backup_job *backup_job_new(const struct config *cfg, struct db *db)
                 w->db = db;
         }
         return w;
+}
+
+int backup_job_prepare(const struct config *cfg, struct db *db, long long site_id,
+                       struct backup_job **out, char **root)
+{
+        *out = NULL;
+        if (root)
+                *root = NULL;
+        struct backup_job *w = backup_job_new(cfg, db);
+        if (!w)
+                return -ENOMEM;
+        if (site_id <= 0) {
+                w->full = true;
+                if (!(w->prefix = strdup("full-system"))) {
+                        backup_job_free(w);
+                        return -ENOMEM;
+                }
+                *out = w;
+                return 0;
+        }
+        _cleanup_free_ char *domain = NULL;
+        int rc = backups_site_lookup(db, site_id, &domain, &w->root);
+        if (rc == 0 && root && !(*root = strdup(w->root)))
+                rc = -ENOMEM;
+        struct stat sb;
+        /* the root becomes an archive source: inside nginx.webroot, and a
+         * directory itself (a symlinked app_root would archive its target) */
+        if (rc == 0 && !valid_path_inside(w->root, cfg->nginx.webroot))
+                rc = -EPERM;
+        else if (rc == 0 && (lstat(w->root, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+                rc = -ENOTDIR;
+        _cleanup_strbuf_ struct strbuf prefix = STRBUF_INIT(0);
+        /* the domain goes into a file name: only a valid one */
+        if (rc == 0) {
+                if (valid_domain(domain))
+                        strbuf_printf(&prefix, "site-%s", domain);
+                else
+                        strbuf_printf(&prefix, "site-%lld", site_id);
+                if (!(w->prefix = strbuf_steal(&prefix)))
+                        rc = -ENOMEM;
+        }
+        if (rc < 0) {
+                backup_job_free(w);
+                return rc;
+        }
+        w->site_id = site_id;
+        *out = w;
+        return 0;
+}
+
+int backup_start_scheduled(const struct config *cfg, struct db *db, long long site_id, int keep)
+{
+        struct backup_job *w = NULL;
+        int rc = backup_job_prepare(cfg, db, site_id, &w, NULL);
+        if (rc < 0)
+                return rc;
+        w->keep = keep;
+        char subject[32];
+        if (w->full)
+                snprintf(subject, sizeof(subject), "backup:full");
+        else
+                snprintf(subject, sizeof(subject), "site:%lld", site_id);
+        struct job_start_opts o = {.user = "scheduler"};
+        long long busy = 0;
+        rc = job_start(&backup_create_kind, subject, w, &o, NULL, &busy);
+        if (rc == -EBUSY)
+                log_info("scheduled backup of %s not started: job %lld holds it", subject, busy);
+        return rc;
 }
 
 void backup_job_free(void *ctx)
@@ -77,11 +146,13 @@ int backup_remove_archive(const char *path)
 }
 
 /* Retention after each backup: drop what is older than max_age_days and
- * what lies beyond the max_count newest (0 disables either rule). */
+ * what lies beyond the max_count newest (0 disables either rule), and, for
+ * a scheduled backup with keep, what lies beyond the keep newest of the
+ * same site (or of the full backups). */
 static void prune(struct backup_job *w, struct job *j)
 {
         int max_age = w->cfg->backups.max_age_days, max_count = w->cfg->backups.max_count;
-        if (max_age <= 0 && max_count <= 0)
+        if (max_age <= 0 && max_count <= 0 && w->keep <= 0)
                 return;
         pthread_mutex_lock(&prune_lock);
         struct backup_rec *list;
@@ -91,10 +162,13 @@ static void prune(struct backup_job *w, struct job *j)
                 return;
         }
         time_t cutoff = time(NULL) - (time_t)max_age * 86400;
+        int mine = 0;
         for (size_t i = 0; i < n; i++) {
                 time_t t;
                 bool old = max_age > 0 && time_parse(list[i].created_at, &t) == 0 && t < cutoff;
-                if (!old && (max_count <= 0 || i < (size_t)max_count))
+                bool same = w->full ? streq(list[i].type, "full") : list[i].site_id == w->site_id;
+                bool beyond_keep = w->keep > 0 && same && ++mine > w->keep;
+                if (!old && !beyond_keep && (max_count <= 0 || i < (size_t)max_count))
                         continue;
                 int rc = backup_remove_archive(list[i].path);
                 if (rc < 0) {

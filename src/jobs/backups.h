@@ -33,6 +33,7 @@ struct backup_job {
         char *snapshot;      /* create (full): the database snapshot (removed at the end) */
         long long size;
         struct archive_stats st;
+        int keep;   /* create: keep the newest `keep` backups of this site (or full); 0 = none */
         bool valid; /* verify */
         int status; /* a failure's HTTP status (0: none) */
         char *err;  /* a failure's message, as the seed words it */
@@ -42,6 +43,20 @@ extern const struct job_kind backup_create_kind, backup_verify_kind, backup_rest
 
 struct backup_job *backup_job_new(const struct config *cfg, struct db *db);
 void backup_job_free(void *ctx);
+
+/* A create job for site_id's app_root (files "site-<domain>-..."), or for a
+ * full backup when site_id <= 0. 0; -ENOENT no such site; -EPERM its
+ * app_root is not inside nginx.webroot; -ENOTDIR it is no directory (not a
+ * link either); -ENOMEM. *root (may be NULL) gets the app_root for a
+ * message, malloc'd, also on failure. */
+int backup_job_prepare(const struct config *cfg, struct db *db, long long site_id,
+                       struct backup_job **out, char **root);
+
+/* A scheduled backup (the scheduler's "backup" job type): a create job
+ * started as user "scheduler", keeping the newest `keep` backups of the
+ * site (0: the config's retention only). 0 started, -EBUSY (a job holds
+ * the site), or the errors of backup_job_prepare / job_start. */
+int backup_start_scheduled(const struct config *cfg, struct db *db, long long site_id, int keep);
 
 /* Remove an archive the panel made (a regular "*.tar.gz"; anything else is
  * left alone: a hand-edited row must not make the panel delete an arbitrary

@@ -11,6 +11,7 @@ import tarfile
 import pytest
 
 from conftest import Panel, assert_no_sanitizer_report
+from waiting import wait_for
 
 NAME_RE = re.compile(r"^site-example\.com-\d{8}-\d{6}(-\d+)?\.tar\.gz$")
 
@@ -415,3 +416,75 @@ def test_retention_max_age(fresh_panel, tmp_path):
     rows = p.request("GET", "/backups", token=tok).json()
     assert [x["id"] for x in rows] == [second["id"]]
     assert not os.path.exists(first["path"])
+
+
+def site_backups(p, tok, site_id):
+    r = p.request("GET", "/backups", token=tok)
+    assert r.status_code == 200, r.text
+    return [b for b in r.json() if b["site_id"] == site_id]
+
+
+def test_backup_schedule_with_retention(bpanel, token):
+    """A backup schedule (issue 15): a cron_jobs row of job_type backup for a
+    site, checked field by field; run now it starts a backup job as the
+    scheduler, and its `keep` leaves only the newest backups of that site."""
+    p, tok = bpanel, token
+    root = os.path.join(webroot(p), "sched.example")
+    make_tree(root)
+    sid = add_site(p, "sched.example", root)
+    bad = [({"job_type": "ssl_renew", "schedule": "0 3 * * *", "site_id": sid}, "job_type"),
+           ({"job_type": "backup", "schedule": "0 25 * * *", "site_id": sid}, "schedule"),
+           ({"job_type": "backup", "schedule": "", "site_id": sid}, "schedule"),
+           ({"job_type": "backup", "schedule": "0 3 * * *", "site_id": 99999}, "site_id"),
+           ({"job_type": "backup", "schedule": "0 3 * * *", "site_id": -1}, "site_id"),
+           ({"job_type": "backup", "schedule": "0 3 * * *", "site_id": sid, "keep": -1}, "keep"),
+           ({"job_type": "backup", "schedule": "0 3 * * *", "site_id": sid, "keep": 5000}, "keep")]
+    for body, field in bad:
+        r = p.request("POST", "/api/scheduler/jobs", token=tok, json=body)
+        assert r.status_code == 400 and r.json()["error"].startswith(field), (body, r.text)
+    assert p.query("SELECT COUNT(*) FROM cron_jobs WHERE job_type = 'backup'") == [(0,)]
+    r = p.request("POST", "/api/scheduler/jobs", token=tok,
+                  json={"job_type": "backup", "schedule": "30 2 * * *", "site_id": sid, "keep": 1})
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert job["job_type"] == "backup" and job["site_id"] == sid and job["keep"] == 1
+    assert job["enabled"] is True and job["next_run"].endswith(":30:00Z"), job
+    assert p.query("SELECT site_id, schedule, keep FROM cron_jobs WHERE id = ?", job["id"]) == \
+        [(sid, "30 2 * * *", 1)]
+    before = {b["id"] for b in site_backups(p, tok, sid)}
+    # run it twice: each run starts a backup job; keep 1 leaves the newest
+    made = []
+    for _ in range(2):
+        r = p.request("POST", f"/api/scheduler/jobs/{job['id']}/run", token=tok)
+        assert r.status_code == 200 and r.json()["ok"] is True, r.text
+        new = wait_for(lambda: [b for b in site_backups(p, tok, sid)
+                                if b["id"] not in before and b["id"] not in made],
+                       timeout=60, what="the scheduled backup")
+        made.append(new[0]["id"])
+        # its job ran as the scheduler and is over before the next run
+        wait_for(lambda: not [j for j in p.request("GET", "/api/jobs", token=tok).json()
+                              if j["subject"] == f"site:{sid}" and j["state"] in
+                              ("queued", "running")], timeout=60, what="the backup job's end")
+    left = site_backups(p, tok, sid)
+    assert [b["id"] for b in left] == [made[-1]], left
+    users = p.query("SELECT user FROM jobs WHERE subject = ? AND kind = 'backup_create'",
+                    f"site:{sid}")
+    assert users == [("scheduler",), ("scheduler",)], users
+    # change it: disabled, no own retention; then delete it
+    r = p.request("PUT", f"/api/scheduler/jobs/{job['id']}", token=tok,
+                  json={"enabled": False, "keep": 0, "schedule": "0 4 * * 0"})
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["enabled"] is False and j["keep"] is None and j["schedule"] == "0 4 * * 0"
+    assert j["next_run"] is None
+    r = p.request("PUT", f"/api/scheduler/jobs/{job['id']}", token=tok, json={"site_id": sid + 1})
+    assert r.status_code == 400, r.text
+    viewer = p.request("DELETE", f"/api/scheduler/jobs/{job['id']}")
+    assert viewer.status_code in (401, 403)
+    r = p.request("DELETE", f"/api/scheduler/jobs/{job['id']}", token=tok)
+    assert r.status_code == 200 and r.json() == {"status": "deleted"}, r.text
+    assert p.query("SELECT COUNT(*) FROM cron_jobs WHERE id = ?", job["id"]) == [(0,)]
+    ssl = [x for x in p.request("GET", "/api/scheduler/jobs", token=tok).json()
+           if x["job_type"] == "ssl_renew"][0]
+    r = p.request("DELETE", f"/api/scheduler/jobs/{ssl['id']}", token=tok)
+    assert r.status_code == 409, r.text

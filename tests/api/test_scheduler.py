@@ -35,7 +35,8 @@ def ssl_job(p, tok):
 def test_ssl_renew_is_seeded(panel, admin_token):
     j = ssl_job(panel, admin_token)
     assert set(j) == {"id", "site_id", "job_type", "schedule", "enabled", "last_run", "next_run",
-                      "has_handler", "schedule_error"}
+                      "has_handler", "schedule_error", "keep"}
+    assert j["keep"] is None
     assert j["schedule"] == "17 3,15 * * *"
     assert j["enabled"] is True and j["site_id"] is None and j["has_handler"] is True
     assert j["schedule_error"] is None

@@ -44,6 +44,7 @@ async function main() {
   const viewerPassword = crypto.randomBytes(18).toString('base64url');
   try {
     const siteId = addSite(path.join(tmp, 'data', 'setec.db'), 'shop.example.com', root);
+    const siteIdForUi = siteId;
     const b = await launchBrowser();
     browser = b.browser;
     const { page, problems } = b;
@@ -126,6 +127,34 @@ async function main() {
       await page.locator('#backups-table tbody tr[data-type="full"]').waitFor({ state: 'detached' });
       assert((await rows.count()) === 1, 'rows after delete');
       assert(!fs.existsSync(path.join(tmp, 'data', 'backups', file)), 'file still on disk');
+    });
+
+    await check('a schedule is added by domain, paused and deleted', async () => {
+      await page.goto(`${base}/backups`);
+      await page.locator('#backup-schedules td.empty', { hasText: 'No backup schedules' }).waitFor();
+      await page.locator('#schedule-site option', { hasText: 'shop.example.com' }).waitFor({ state: 'attached' });
+      await page.selectOption('#schedule-site', { label: 'shop.example.com' });
+      await page.selectOption('#schedule-preset', 'custom');
+      await page.fill('#schedule-cron', '15 4 * * *');
+      await page.fill('#schedule-keep', '0');
+      await page.click('#schedule-add');
+      await page.locator('#schedule-error', { hasText: 'keep' }).waitFor();
+      await page.fill('#schedule-keep', '3');
+      await page.click('#schedule-add');
+      const srow = page.locator('#schedules-table tbody tr[data-id]');
+      await srow.first().waitFor();
+      assert((await srow.count()) === 1, 'one schedule row');
+      assert((await srow.locator('[data-field="site"]').textContent()) === 'shop.example.com', 'site by domain');
+      assert((await srow.locator('[data-field="keep"]').textContent()) === '3', 'keep shown');
+      const jobs = await page.evaluate(async () => (await fetch('/api/scheduler/jobs')).json());
+      const mine = jobs.filter((j) => j.job_type === 'backup');
+      assert(mine.length === 1 && mine[0].site_id === siteIdForUi && mine[0].schedule === '15 4 * * *' && mine[0].keep === 3,
+        `stored: ${JSON.stringify(mine)}`);
+      await srow.locator('[data-action="toggle"]').click();
+      await srow.locator('[data-field="schedule"]', { hasText: 'paused' }).waitFor();
+      await srow.locator('[data-action="delete-schedule"]').click();
+      await page.locator('.modal button.btn-danger').click();
+      await page.locator('#backup-schedules td.empty', { hasText: 'No backup schedules' }).waitFor();
     });
 
     await check('viewer sees a read-only list', async () => {

@@ -1,5 +1,14 @@
-// Backups page: list, create (site or full), download, verify, restore, delete.
+// Backups page: list, create (site or full), download, verify, restore,
+// delete; schedules (the scheduler's "backup" jobs) with their retention.
 import { h, pageHeader, badge, alertBox, toast, modal, formatDate, formatBytes, isAdmin, loadCss } from '../ui.js';
+
+// Schedules offered by name; "custom" takes any 5-field cron expression.
+const PRESETS = [
+  { value: '0 3 * * *', label: 'Daily at 03:00 UTC' },
+  { value: '0 3 * * 0', label: 'Weekly, Sunday 03:00 UTC' },
+  { value: '0 3 1 * *', label: 'Monthly, the 1st at 03:00 UTC' },
+  { value: 'custom', label: 'Custom (cron)…' },
+];
 
 function basename(path) {
   const i = String(path).lastIndexOf('/');
@@ -25,11 +34,24 @@ export async function render(container, { api, user }) {
     tbody);
 
   let sitePicker = null;
+  let schedSite = null; // the schedule form's picker: full backup or a site
   const sections = [pageHeader('Backups', 'Archives of sites and of the whole panel, with SHA-256 manifests')];
   if (!admin) {
     sections.push(alertBox('info', 'You are signed in as a viewer: you can see the backups but not create, download, verify, restore or delete them.'));
   }
   if (admin) sections.push(createCard());
+  const schedBody = h('tbody', null, h('tr', null, h('td', { colspan: admin ? '6' : '5', class: 'empty' }, 'Loading…')));
+  const schedError = h('div');
+  sections.push(h('section', { class: 'card', id: 'backup-schedules' },
+    h('div', { class: 'card-header' }, h('h2', null, 'Schedules')),
+    h('div', { class: 'card-body' },
+      h('p', { class: 'muted' }, 'Backups the scheduler makes on its own. "Keep" is the retention of a schedule: after each of its backups only the newest that many backups of the site stay (the server\'s backups.max_age_days and max_count apply as well).'),
+      admin ? scheduleForm() : null),
+    schedError,
+    h('div', { class: 'table-wrap' }, h('table', { id: 'schedules-table' },
+      h('thead', null, h('tr', null, h('th', null, 'Site'), h('th', null, 'Schedule'), h('th', { class: 'num' }, 'Keep'),
+        h('th', null, 'Next run'), h('th', null, 'Last run'), admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
+      schedBody))));
   sections.push(h('section', { class: 'card', id: 'backups-list' },
     h('div', { class: 'card-header' }, h('h2', null, 'Archives'), count),
     listError,
@@ -52,11 +74,109 @@ export async function render(container, { api, user }) {
         ...[...domains].sort((a, b) => a[1].localeCompare(b[1])).map(([id, d]) => h('option', { value: id }, d)));
       sitePicker.value = keep;
     }
+    if (schedSite) {
+      const keep = schedSite.value;
+      schedSite.replaceChildren(h('option', { value: '0' }, 'Full backup'),
+        ...[...domains].sort((a, b) => a[1].localeCompare(b[1])).map(([id, d]) => h('option', { value: id }, d)));
+      schedSite.value = keep || '0';
+    }
   }
   const siteName = (id) => (id == null ? '—' : (domains.get(String(id)) || `site ${id} (deleted)`));
 
   await loadSites();
   await load();
+  await loadSchedules();
+
+  async function loadSchedules() {
+    let rows;
+    try {
+      rows = await api.get('/api/scheduler/jobs');
+    } catch (err) {
+      if (err.status === 401) return;
+      schedError.replaceChildren(h('div', { class: 'card-body' }, alertBox('error', `Could not load the schedules: ${err.message}`)));
+      return;
+    }
+    schedError.replaceChildren();
+    rows = (Array.isArray(rows) ? rows : []).filter((j) => j.job_type === 'backup');
+    schedBody.replaceChildren(...(rows.length ? rows.map(scheduleRow)
+      : [h('tr', null, h('td', { colspan: admin ? '6' : '5', class: 'empty' }, 'No backup schedules.'))]));
+  }
+
+  function scheduleRow(j) {
+    const preset = PRESETS.find((p) => p.value === j.schedule);
+    const cells = [
+      h('td', { dataset: { field: 'site' } }, j.site_id == null ? 'Full backup' : siteName(j.site_id)),
+      h('td', { dataset: { field: 'schedule' } }, preset ? preset.label : h('span', { class: 'mono' }, j.schedule),
+        j.enabled ? null : [' ', badge('paused', 'warn')]),
+      h('td', { class: 'num', dataset: { field: 'keep' } }, j.keep == null ? 'all' : String(j.keep)),
+      h('td', { class: 'muted' }, j.next_run ? formatDate(j.next_run) : '—'),
+      h('td', { class: 'muted' }, j.last_run ? formatDate(j.last_run) : 'never'),
+    ];
+    if (admin) {
+      cells.push(h('td', { class: 'actions' },
+        h('button', { class: 'btn btn-sm', type: 'button', dataset: { action: 'toggle' }, onclick: () => toggleSchedule(j) }, j.enabled ? 'Pause' : 'Resume'),
+        h('button', { class: 'btn btn-sm btn-danger', type: 'button', dataset: { action: 'delete-schedule' }, onclick: () => removeSchedule(j) }, 'Delete')));
+    }
+    return h('tr', { dataset: { id: String(j.id) } }, cells);
+  }
+
+  async function toggleSchedule(j) {
+    try {
+      await api.put(`/api/scheduler/jobs/${encodeURIComponent(j.id)}`, { enabled: !j.enabled });
+      await loadSchedules();
+    } catch (err) {
+      if (err.status !== 401) toast(`Could not change the schedule: ${err.message}`, 'error');
+    }
+  }
+
+  function removeSchedule(j) {
+    modal({
+      title: 'Delete this schedule?',
+      text: `No more scheduled backups of ${j.site_id == null ? 'the panel' : siteName(j.site_id)}; the backups already made stay.`,
+      confirmLabel: 'Delete schedule',
+      danger: true,
+      onConfirm: async () => {
+        await api.del(`/api/scheduler/jobs/${encodeURIComponent(j.id)}`);
+        toast('Schedule deleted.');
+        await loadSchedules();
+      },
+    });
+  }
+
+  function scheduleForm() {
+    const site = h('select', { id: 'schedule-site' }, h('option', { value: '0' }, 'Full backup'));
+    schedSite = site;
+    const when = h('select', { id: 'schedule-preset' }, PRESETS.map((p) => h('option', { value: p.value }, p.label)));
+    const cron = h('input', { type: 'text', id: 'schedule-cron', class: 'mono', placeholder: 'minute hour day month weekday', hidden: true, spellcheck: 'false', autocomplete: 'off', maxlength: '128' });
+    const keep = h('input', { type: 'number', id: 'schedule-keep', min: '1', max: '1000', step: '1', value: '7', inputmode: 'numeric' });
+    const error = h('div', { class: 'field-error', id: 'schedule-error', role: 'alert' });
+    when.addEventListener('change', () => { cron.hidden = when.value !== 'custom'; });
+    const form = h('form', { class: 'backup-create', id: 'schedule-form', novalidate: true },
+      h('div', { class: 'field' }, h('label', { for: 'schedule-site' }, 'What'), site),
+      h('div', { class: 'field' }, h('label', { for: 'schedule-preset' }, 'When'), when, cron),
+      h('div', { class: 'field field-narrow' }, h('label', { for: 'schedule-keep' }, 'Keep'), keep),
+      h('div', { class: 'form-actions' }, h('button', { class: 'btn btn-primary', type: 'submit', id: 'schedule-add' }, 'Add schedule')),
+      error);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      error.textContent = '';
+      const schedule = when.value === 'custom' ? cron.value.trim() : when.value;
+      const n = Number(keep.value);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) {
+        error.textContent = 'keep must be a whole number from 1 to 1000';
+        keep.focus();
+        return;
+      }
+      try {
+        await api.post('/api/scheduler/jobs', { job_type: 'backup', site_id: Number(site.value), schedule, keep: n });
+        toast('Schedule added.');
+        await loadSchedules();
+      } catch (err) {
+        if (err.status !== 401) error.textContent = err.message;
+      }
+    });
+    return form;
+  }
 
   async function load() {
     let rows;
