@@ -35,6 +35,7 @@ const struct helper_op helper_ops[] = {
     {HOP_TREE_PREPARE, "ss", op_tree_prepare},
     {HOP_TREE_CHOWN, "ss", op_tree_chown},
     {HOP_TREE_REMOVE, "si", op_tree_remove},
+    {HOP_TREE_PLACEHOLDER, "ss", op_tree_placeholder},
     {HOP_DEPLOY_STEP, "sisss", op_deploy_step},
     {HOP_BACKUP_CREATE, "ssss", op_backup_create},
     {HOP_BACKUP_RESTORE, "ss", op_backup_restore},

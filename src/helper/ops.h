@@ -34,6 +34,7 @@ int op_site_user_del(struct helper_call *c);
 int op_tree_prepare(struct helper_call *c);
 int op_tree_chown(struct helper_call *c);
 int op_tree_remove(struct helper_call *c);
+int op_tree_placeholder(struct helper_call *c);
 int op_deploy_step(struct helper_call *c);
 int op_backup_create(struct helper_call *c);
 int op_backup_restore(struct helper_call *c);

@@ -127,6 +127,19 @@ int op_tree_remove(struct helper_call *c)
         return 0;
 }
 
+/* (path, domain): a new static site's placeholder page, only into an empty
+ * directory inside nginx.webroot. */
+int op_tree_placeholder(struct helper_call *c)
+{
+        const char *path = arg_str(c, 0), *domain = arg_str(c, 1);
+        strbuf_printf(&c->subject, "%s for %s", path, domain);
+        if (!in_webroot(c->cfg, path)) {
+                helper_msgf(c, "%s is not inside nginx.webroot", path);
+                return -EPERM;
+        }
+        return files_placeholder(path, domain);
+}
+
 /* (step, site id, dir, repo, branch). The user is the site user of the id
  * when that account exists; without one the site is static: git only, as
  * the HTTP process's own user (server.user, which owns a static site's

@@ -489,6 +489,15 @@ static int create_root(struct job *j, void *ctx)
         if (e < 0)
                 return failf(&w->out, j, 500, made ? "chown" : "app_root", "%s: %s", s->app_root,
                              strerror(-e));
+        /* a new static site without a repository answers a page, not 403,
+         * until its files arrive (the undo removes the tree it is in) */
+        if (made && s->app_type == APP_STATIC && str_empty(s->git_repo)) {
+                e = files_placeholder(s->app_root, s->domain);
+                if (e < 0)
+                        job_printf(j, "no placeholder page: %s\n", strerror(-e));
+                else
+                        job_printf(j, "==> placeholder %s/index.html\n", s->app_root);
+        }
         return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/validate.h"
 #include "sys/helpcall.h"
 #include "sys/units.h"
 
@@ -157,6 +158,42 @@ int files_tree_prepare(const char *path, const char *user, bool *created)
         if (created)
                 *created = made;
         return str_empty(user) ? 0 : units_chown_tree(path, user);
+}
+
+int files_placeholder(const char *dir, const char *domain)
+{
+        if (helpcall_active())
+                return remote_tree(HOP_TREE_PLACEHOLDER, dir, domain ? domain : "", 0, NULL);
+        /* a valid domain is [a-z0-9.-] only: safe inside the HTML */
+        if (!valid_domain(domain) || str_empty(dir) || dir[0] != '/')
+                return -EINVAL;
+        if (!files_dir_empty(dir))
+                return -ENOTEMPTY;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_strbuf_ struct strbuf b = STRBUF_INIT(0);
+        strbuf_printf(&b,
+                      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                      "<title>%s</title></head>\n<body style=\"font-family: sans-serif; max-width: "
+                      "40em; margin: 4em auto; padding: 0 1em\">\n<h1>%s</h1>\n<p>This site is "
+                      "ready. Its files go into <code>%s</code> on the server (this page is "
+                      "<code>index.html</code> there).</p>\n</body></html>\n",
+                      domain, domain, dir);
+        if (!b.data)
+                return -ENOMEM;
+        int fd =
+            openat(dfd, "index.html", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, b.data, b.len);
+        if (r == 0 && fchmod(fd, 0644) < 0)
+                r = -errno;
+        close(fd);
+        if (r < 0)
+                unlinkat(dfd, "index.html", 0);
+        return r;
 }
 
 bool files_dir_empty(const char *dir)

@@ -1,7 +1,8 @@
 /* File-system work on validated paths of sites and jobs: making an app tree
  * for its user, removing a tree (never following links or crossing mounts)
  * and asking whether a directory is empty. In the HTTP process the changing
- * calls go to the root helper (HOP_TREE_PREPARE, HOP_TREE_REMOVE), which
+ * calls go to the root helper (HOP_TREE_PREPARE, HOP_TREE_REMOVE,
+ * HOP_TREE_PLACEHOLDER), which
  * takes only paths inside nginx.webroot or autarch.install_dir. */
 #pragma once
 
@@ -21,5 +22,10 @@ int files_remove(const char *path);
  * it to user (units_chown_tree). *created (may be NULL) = whether path was
  * made. 0 or -errno. */
 int files_tree_prepare(const char *path, const char *user, bool *created);
+/* A placeholder index.html (0644) in the empty directory dir of a new
+ * static site without a repository, naming domain, so the site answers a
+ * page (not 403) until its files arrive. 0; -EINVAL (bad domain or dir),
+ * -ENOTEMPTY (dir holds something: nothing is written), -errno. */
+int files_placeholder(const char *dir, const char *domain);
 /* true when dir is a directory (not a link) with no entries. */
 bool files_dir_empty(const char *dir);

@@ -33,6 +33,7 @@ static const struct {
     {HOP_TREE_CHOWN, "tree_chown"},
     {HOP_TREE_REMOVE, "tree_remove"},
     {HOP_DEPLOY_STEP, "deploy_step"},
+    {HOP_TREE_PLACEHOLDER, "tree_placeholder"},
     {HOP_BACKUP_CREATE, "backup_create"},
     {HOP_BACKUP_RESTORE, "backup_restore"},
     {HOP_AUTARCH_CONFIG_WRITE, "autarch_config_write"},

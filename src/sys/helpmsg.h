@@ -55,10 +55,11 @@ enum hm_op {
         HOP_SITE_USER_ADD = 42, /* (site id, home) */
         HOP_SITE_USER_DEL = 43, /* (site id) */
         /* app trees and deploy steps */
-        HOP_TREE_PREPARE = 50, /* (path, user): mkdir -p, chown to user */
-        HOP_TREE_CHOWN = 51,   /* (path, user) */
-        HOP_TREE_REMOVE = 52,  /* (path, self) */
-        HOP_DEPLOY_STEP = 53,  /* (step, site id, dir, repo, branch): streamed output */
+        HOP_TREE_PREPARE = 50,     /* (path, user): mkdir -p, chown to user */
+        HOP_TREE_CHOWN = 51,       /* (path, user) */
+        HOP_TREE_REMOVE = 52,      /* (path, self) */
+        HOP_DEPLOY_STEP = 53,      /* (step, site id, dir, repo, branch): streamed output */
+        HOP_TREE_PLACEHOLDER = 54, /* (path, domain): index.html of a new empty static site */
         /* backups */
         HOP_BACKUP_CREATE =
             60, /* (kind, site root, db snapshot, dest) -> (files, entries, bytes) */

@@ -559,3 +559,19 @@ def test_autarch_site_is_a_front_of_the_autarch_port(env):
     r = req(e, "DELETE", f"/sites/{j['id']}")
     assert r.status_code == 200, r.text
     assert rows(e, domain) == []
+
+
+def test_new_static_site_answers_a_placeholder(env):
+    """A new static site without a repository answers a page naming it
+    (issue 15: it used to answer 403 until files arrived); the page goes
+    with the tree the create made."""
+    e = env
+    domain = "placeholder.test"
+    r = create(e, {"domain": domain})
+    assert r.status_code == 201, r.text
+    page = os.path.join(e.ng.webroot, domain, "index.html")
+    assert os.path.isfile(page)
+    assert oct(os.stat(page).st_mode & 0o777) == "0o644"
+    assert e.ng.wait_serving(domain, f"<h1>{domain}</h1>")
+    r = req(e, "DELETE", f"/sites/{r.json()['id']}")
+    assert r.status_code == 200, r.text

@@ -257,6 +257,8 @@ static void test_tree_chown_remove_refused(void **state)
         REFUSED(req(HOP_TREE_CHOWN, "ss", pth(www, "site/link/victim"), "root"), -EPERM);
         REFUSED(req(HOP_TREE_CHOWN, "ss", www, "root"), -EPERM);
         REFUSED(req(HOP_TREE_REMOVE, "si", pth(outside, "victim"), 1LL), -EPERM);
+        REFUSED(req(HOP_TREE_PLACEHOLDER, "ss", pth(outside, "victim"), "a.test"), -EPERM);
+        REFUSED(req(HOP_TREE_PLACEHOLDER, "ss", pth(www, "../outside"), "a.test"), -EPERM);
         REFUSED(req(HOP_TREE_REMOVE, "si", pth(www, "../outside/victim"), 1LL), -EPERM);
         REFUSED(req(HOP_TREE_REMOVE, "si", pth(www, "site/link/victim"), 1LL), -EPERM);
         REFUSED(req(HOP_TREE_REMOVE, "si", www, 0LL), -EPERM);

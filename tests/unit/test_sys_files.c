@@ -84,9 +84,39 @@ static void test_remove(void **state)
         rmdir(base);
 }
 
+static void test_placeholder(void **state)
+{
+        (void)state;
+        char base[] = "/tmp/setec-files-ph-XXXXXX";
+        assert_non_null(mkdtemp(base));
+        char page[96];
+        snprintf(page, sizeof(page), "%s/index.html", base);
+        /* names that are no domain never reach the page */
+        assert_int_equal(files_placeholder(base, "<script>.test"), -EINVAL);
+        assert_int_equal(files_placeholder(base, "a.test\"><b"), -EINVAL);
+        assert_int_equal(files_placeholder("relative", "a.test"), -EINVAL);
+        assert_int_equal(access(page, F_OK), -1);
+        assert_int_equal(files_placeholder(base, "shop.example.test"), 0);
+        struct stat st;
+        assert_int_equal(stat(page, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        char buf[2048] = "";
+        FILE *f = fopen(page, "r");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        assert_non_null(strstr(buf, "<h1>shop.example.test</h1>"));
+        /* only into an empty directory: a second one writes nothing */
+        assert_int_equal(files_placeholder(base, "other.test"), -ENOTEMPTY);
+        assert_null(strstr(buf, "other.test"));
+        assert_int_equal(files_remove(base), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {cmocka_unit_test(test_rm_tree_and_empty),
-                                           cmocka_unit_test(test_remove)};
+                                           cmocka_unit_test(test_remove),
+                                           cmocka_unit_test(test_placeholder)};
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,12 @@ function deploymentKind(status) {
   return null;
 }
 
+// The service a site's status and start/stop are about: its own unit, or
+// AUTARCH's web unit for an autarch site (nginx in front of it).
+function serviceOf(site) {
+  return site.app_type === 'autarch' ? 'autarch-web.service' : `app-${site.domain}.service`;
+}
+
 export async function render(container, { api, user }) {
   loadCss('/css/pages/sites.css');
   const admin = isAdmin(user);
@@ -117,6 +123,7 @@ export async function render(container, { api, user }) {
     title.textContent = site.domain || `Site ${id}`;
     subtitle.textContent = `${typeLabel(site.app_type)} site`;
     const app = site.app_type !== 'static';
+    const own = site.app_type === 'python' || site.app_type === 'node'; // a unit of its own
     const live = `${sslState(site) === 'on' ? 'https' : 'http'}://${site.domain}/`;
     infoBody.replaceChildren(kv([
       ['Live site', h('a', { href: live, target: '_blank', rel: 'noopener', id: 'site-live-link' }, live), 'live'],
@@ -127,9 +134,9 @@ export async function render(container, { api, user }) {
       ['DNS', dnsNode(), 'dns'],
       site.dns_provider ? ['DNS provider', site.dns_provider, 'dns_provider'] : null,
       ['App root', site.app_root ? h('span', { class: 'mono' }, site.app_root) : '', 'app_root'],
-      app ? ['Entry', site.app_entry ? h('span', { class: 'mono' }, site.app_entry) : '', 'app_entry'] : null,
+      own ? ['Entry', site.app_entry ? h('span', { class: 'mono' }, site.app_entry) : '', 'app_entry'] : null,
       app ? ['Port', site.app_port ? String(site.app_port) : '', 'app_port'] : null,
-      app ? ['Service', h('span', { class: 'mono' }, `app-${site.domain}.service`), 'unit'] : null,
+      app ? ['Service', h('span', { class: 'mono' }, serviceOf(site)), 'unit'] : null,
       ['Git repository', site.git_repo ? h('span', { class: 'mono' }, site.git_repo) : '', 'git_repo'],
       ['Branch', site.git_repo ? (site.git_branch || 'main') : '', 'git_branch'],
       site.created_at ? ['Created', formatDate(site.created_at), 'created_at'] : null,
@@ -266,7 +273,7 @@ export async function render(container, { api, user }) {
   async function confirmStop() {
     const ok = await modal({
       title: `Stop ${site.domain}?`,
-      text: `The service app-${site.domain}.service is stopped; nginx answers 502 for the site until it is started again.`,
+      text: `The service ${serviceOf(site)} is stopped; nginx answers 502 for the site until it is started again.`,
       confirmLabel: 'Stop',
       danger: true,
     });
@@ -399,7 +406,7 @@ export async function render(container, { api, user }) {
   async function remove() {
     const done = await modal({
       title: `Delete ${site.domain}?`,
-      text: `The nginx vhost is disabled${site.app_type !== 'static' ? `, the service app-${site.domain}.service is stopped and removed` : ''} and the site's record is deleted. The files in ${site.app_root || 'the app root'} are kept on the server.`,
+      text: `The nginx vhost is disabled${site.app_type === 'python' || site.app_type === 'node' ? `, the service ${serviceOf(site)} is stopped and removed` : ''} and the site's record is deleted. The files in ${site.app_root || 'the app root'} are kept on the server.`,
       confirmLabel: 'Delete site',
       danger: true,
       onConfirm: () => api.del(base),
