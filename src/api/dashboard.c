@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "db/schedjobs.h"
 #include "db/users.h"
+#include "sys/nginx.h"
 #include "sys/services.h"
 #include "sys/sysinfo.h"
 
@@ -42,7 +43,7 @@ static json_t *services_json(const struct config *cfg)
         struct unit_state *st = calloc(n, sizeof(*st));
         if (!st)
                 return arr;
-        services_query((const char *const *)cfg->monitor.services.items, n, st);
+        nginx_services_query(cfg, (const char *const *)cfg->monitor.services.items, n, st);
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr,
                                       json_pack("{s:s,s:s,s:b}", "name",

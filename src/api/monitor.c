@@ -16,6 +16,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "sys/monitor.h"
+#include "sys/nginx.h"
 #include "sys/services.h"
 #include "sys/sysinfo.h"
 #include "sys/units.h"
@@ -169,7 +170,7 @@ static void reply_services(struct http_req *r)
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        services_query((const char *const *)cfg->monitor.services.items, n, st);
+        nginx_services_query(cfg, (const char *const *)cfg->monitor.services.items, n, st);
         for (size_t i = 0; i < n; i++) {
                 char mem[32] = "";
                 /* Like the reference: memory only for a running unit that reports it. */

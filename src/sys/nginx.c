@@ -1005,6 +1005,23 @@ static long master_pid(const struct config *cfg)
         return (long)pid;
 }
 
+void nginx_services_query(const struct config *cfg, const char *const *names, size_t n,
+                          struct unit_state *out)
+{
+        services_query(names, n, out);
+        if (!signal_mode(cfg))
+                return;
+        for (size_t i = 0; i < n; i++) {
+                if (!streq(names[i], "nginx") && !streq(names[i], NGINX_UNIT))
+                        continue;
+                bool up = master_pid(cfg) > 0;
+                snprintf(out[i].active, sizeof(out[i].active), "%s", up ? "active" : "inactive");
+                snprintf(out[i].sub, sizeof(out[i].sub), "%s", up ? "running" : "dead");
+                out[i].running = up;
+                out[i].memory = UINT64_MAX;
+        }
+}
+
 int nginx_status(const struct config *cfg, bool *running, char *state, size_t statelen)
 {
         if (signal_mode(cfg)) {

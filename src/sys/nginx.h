@@ -77,6 +77,14 @@ int nginx_restart(const struct config *cfg, char **msg);
  * pid file named in the config being alive. state gets "active"/"inactive"/... */
 int nginx_status(const struct config *cfg, bool *running, char *state, size_t statelen);
 
+/* services_query of names, with the state of nginx (a name "nginx" or
+ * "nginx.service") from nginx_status: in signal mode nginx runs without its
+ * unit, and the dashboard, the monitor and the nginx page say the same
+ * about it. */
+struct unit_state;
+void nginx_services_query(const struct config *cfg, const char *const *names, size_t n,
+                          struct unit_state *out);
+
 /* ---- additions (nginx engineer) ---- */
 
 /* The vhost file of domain (<sites_available>/<domain>): 0 with *out

@@ -55,6 +55,21 @@ def test_status_running_and_valid(env, token):
     assert ng.conf in j["config_test"]
 
 
+def test_one_probe_one_wording(env, token):
+    """nginx runs by signal here, without nginx.service: the dashboard, the
+    monitor and the nginx page all say it is active (issue 15: they used to
+    say unknown, not running and active)."""
+    ng, p = env
+    page = p.request("GET", "/nginx", token=token).json()
+    dash = p.request("GET", "/api/system/info", token=token).json()
+    mon = p.request("GET", "/api/monitor/services", token=token).json()
+    d = [s for s in dash["services"] if s["name"] == "Nginx"]
+    m = [s for s in mon if s["name"] == "nginx"]
+    assert page["status"] == "active" and page["running"] is True, page
+    assert d == [{"name": "Nginx", "status": "active", "running": True}], dash["services"]
+    assert len(m) == 1 and m[0]["active"] == "active" and m[0]["running"] is True, mon
+
+
 def test_page_html(env, token):
     r = env[1].request("GET", "/nginx", token=token, headers={"Accept": "text/html"})
     assert r.status_code == 200
