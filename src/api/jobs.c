@@ -80,6 +80,9 @@ static json_t *row_json(const struct job_row *row, bool full)
                       row->started_at ? json_string(row->started_at) : json_null(), "finished_at",
                       row->finished_at ? json_string(row->finished_at) : json_null(), "error",
                       *row->error ? text_json(row->error) : json_null());
+        /* who started it ("" for a recovered or unknown one) */
+        if (o)
+                json_object_set_new(o, "user", text_json(row->user ? row->user : ""));
         if (o && full) {
                 json_t *steps = json_loads(row->steps, 0, NULL);
                 json_object_set_new(o, "steps", json_is_array(steps) ? steps : json_array());

@@ -449,6 +449,8 @@ json_t *job_json(struct job *j, bool full)
                       *j->finished ? json_string(j->finished) : json_null(), "error",
                       j->error && ended_state(j->state) ? text_json(j->error, strlen(j->error))
                                                         : json_null());
+        if (o)
+                json_object_set_new(o, "user", json_string(j->user ? j->user : ""));
         if (o && full) {
                 json_object_set_new(o, "steps", steps_json_locked(j));
                 json_object_set_new(o, "output", text_json(j->buf, j->len));

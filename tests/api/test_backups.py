@@ -467,9 +467,9 @@ def test_backup_schedule_with_retention(bpanel, token):
                               ("queued", "running")], timeout=60, what="the backup job's end")
     left = site_backups(p, tok, sid)
     assert [b["id"] for b in left] == [made[-1]], left
-    users = p.query("SELECT user FROM jobs WHERE subject = ? AND kind = 'backup_create'",
-                    f"site:{sid}")
-    assert users == [("scheduler",), ("scheduler",)], users
+    users = [j["user"] for j in p.request("GET", "/api/jobs", token=tok).json()
+             if j["subject"] == f"site:{sid}" and j["kind"] == "backup_create"]
+    assert users == ["scheduler", "scheduler"], users
     # change it: disabled, no own retention; then delete it
     r = p.request("PUT", f"/api/scheduler/jobs/{job['id']}", token=tok,
                   json={"enabled": False, "keep": 0, "schedule": "0 4 * * 0"})

@@ -219,7 +219,8 @@ def test_list_detail_stream_round_trip(env):
     lst = r.json()
     assert [x["id"] for x in lst] == [jid]
     assert set(lst[0]) == {"id", "kind", "subject", "state", "step", "created_at",
-                           "started_at", "finished_at", "error"}
+                           "started_at", "finished_at", "error", "user"}
+    assert lst[0]["user"] == "admin", lst[0]
     assert r.headers["X-Total-Count"] == "1"
     req(e, "POST", f"/sites/{sid}/deploy")  # a second job on the site
     r = req(e, "GET", f"/api/jobs?subject=site:{sid}&per_page=1")

@@ -85,7 +85,8 @@ export async function render(container, { api, user }) {
     h('td', { class: 'mono', dataset: { field: 'subject' } }, j.subject),
     h('td', { dataset: { field: 'state' } }, stateBadge(j.state)),
     h('td', { dataset: { field: 'step' } }, j.step || '—'),
-    h('td', { class: 'muted' }, formatDate(j.started_at || j.created_at)));
+    h('td', { class: 'muted' }, formatDate(j.started_at || j.created_at),
+      j.user ? h('span', { class: 'job-user', dataset: { field: 'user' } }, ` · ${j.user}`) : null));
   }
 
   async function open(id) {
