@@ -42,7 +42,7 @@ $mime
     uwsgi_temp_path $N/tmp/uwsgi;
     scgi_temp_path $N/tmp/scgi;
     server_names_hash_bucket_size 128;
-    server { listen 8080 default_server; return 404; }
+    # unknown names: the panel's own default server (setec-defaults, return 444)
     include $N/sites-enabled/*;
 }
 CONF
