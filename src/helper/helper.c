@@ -144,7 +144,7 @@ int helper_serve_call(const struct config *cfg, int sock)
                 rc = 0;
         log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "helper: %s%s%s -> %s%s%s",
                 pr == 0 ? hm_op_name(m.op) : "?", c.subject.len ? " " : "",
-                c.subject.len ? c.subject.data : "", rc == 0 ? "ok" : strerror(-rc),
+                c.subject.len ? c.subject.data + strspn(c.subject.data, " ") : "", rc == 0 ? "ok" : strerror(-rc),
                 c.msg.len ? ": " : "", c.msg.len ? c.msg.data : "");
         r = answer(&c, rc);
         if (c.fd_out >= 0)
