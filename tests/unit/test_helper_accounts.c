@@ -7,58 +7,20 @@
  * program that ran leaves its argv in a file. The valid requests at the end
  * show that the recorders do see what runs. Needs root (unshare); skipped
  * otherwise. */
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "base/fsutil.h"
-#include "base/util.h"
 #include "core/config.h"
-#include "helper/helper.h"
-#include "sys/helpmsg.h"
 
-static char dir[] = "/tmp/setec-helper-acc-XXXXXX";
-static char bindir[256], ran[256];
 static struct config cfg;
+#include "helper_ops.h"
 
-static const char *const progs[] = {"ufw", "useradd", "userdel", "chpasswd", "pkill"};
+static const char *const progs[] = {"ufw", "useradd", "userdel", "chpasswd", "pkill", NULL};
 
 static int setup(void **state)
 {
         (void)state;
         if (geteuid() != 0)
                 return 0;
-        if (!mkdtemp(dir))
+        if (ops_setup("/tmp/setec-helper-acc-XXXXXX", progs) < 0)
                 return -1;
-        snprintf(bindir, sizeof(bindir), "%s/bin", dir);
-        snprintf(ran, sizeof(ran), "%s/ran", dir);
-        if (mkdir(bindir, 0755) < 0)
-                return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-                char path[512], text[512];
-                snprintf(path, sizeof(path), "%s/%s", bindir, progs[i]);
-                snprintf(text, sizeof(text), "#!/bin/sh\necho \"%s $*\" >> %s\nexit 0\n", progs[i],
-                         ran);
-                FILE *f = fopen(path, "w");
-                if (!f)
-                        return -1;
-                fputs(text, f);
-                fclose(f);
-                chmod(path, 0755);
-        }
         if (config_defaults(&cfg) < 0)
                 return -1;
         cfg.server.port = 8443;
@@ -73,110 +35,9 @@ static int teardown(void **state)
         if (geteuid() != 0)
                 return 0;
         config_free(&cfg);
-        for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-                char path[512];
-                snprintf(path, sizeof(path), "%s/%s", bindir, progs[i]);
-                unlink(path);
-        }
-        unlink(ran);
-        rmdir(bindir);
-        rmdir(dir);
+        ops_teardown();
         return 0;
 }
-
-static void need_root(void)
-{
-        if (geteuid() != 0)
-                skip();
-}
-
-/* What the recorders saw since the last call ("" when nothing ran). */
-static char *recorded(void)
-{
-        char *data = NULL;
-        size_t len = 0;
-        if (read_file(ran, 1 << 20, &data, &len) < 0)
-                return strdup("");
-        unlink(ran);
-        return data;
-}
-
-struct result {
-        int rc;
-        char msg[4096];
-        int64_t extra; /* the first int extra, -1 when none */
-};
-
-/* Send hb (an HM_REQUEST) and serve it in a child with the recorders first
- * in PATH. */
-static struct result call(struct hm_builder *hb)
-{
-        struct result res = {.rc = 1, .extra = -1};
-        int sv[2];
-        assert_int_equal(hm_socketpair(sv), 0);
-        assert_int_equal(hm_end(hb), 0);
-        assert_int_equal(hm_send(sv[0], hb, -1), 0);
-        hm_builder_free(hb);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(sv[0]);
-                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-                    mount(bindir, "/usr/local/sbin", NULL, MS_BIND, NULL) < 0)
-                        _exit(77);
-                _exit(helper_serve_call(&cfg, sv[1]) < 0 ? 1 : 0);
-        }
-        close(sv[1]);
-        int st;
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-                close(sv[0]);
-                skip(); /* no mount namespace here */
-        }
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-        unsigned char *buf = malloc(HM_MAX);
-        assert_non_null(buf);
-        size_t len = 0;
-        int fd = -1;
-        assert_int_equal(hm_recv(sv[0], buf, HM_MAX, &len, &fd), 0);
-        close(sv[0]);
-        struct hm_msg m;
-        assert_int_equal(hm_parse(buf, len, &m), 0);
-        assert_int_equal(m.kind, HM_RESULT);
-        assert_true(m.n >= 2);
-        res.rc = (int)hm_int(&m, 0, 1);
-        snprintf(res.msg, sizeof(res.msg), "%s", hm_str(&m, 1) ? hm_str(&m, 1) : "");
-        res.extra = hm_int(&m, 2, -1);
-        hm_msg_clear(&m);
-        free(buf);
-        return res;
-}
-
-/* Build a request: sig says the fields' types, then the values. */
-static struct result req(unsigned op, const char *sig, ...)
-{
-        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
-        hm_begin(&hb, HM_REQUEST, op);
-        va_list ap;
-        va_start(ap, sig);
-        for (const char *t = sig; *t; t++)
-                if (*t == 's')
-                        hm_add_str(&hb, va_arg(ap, const char *));
-                else
-                        hm_add_int(&hb, va_arg(ap, long long));
-        va_end(ap);
-        return call(&hb);
-}
-
-/* rc is refused with want and nothing ran. */
-#define REFUSED(r, want)                                                                           \
-        do {                                                                                       \
-                struct result r_ = (r);                                                            \
-                _cleanup_free_ char *ran_ = recorded();                                            \
-                if (r_.rc != (want) || *ran_)                                                      \
-                        fail_msg("line %d: rc %d (want %d) msg '%s' ran '%s'", __LINE__, r_.rc,    \
-                                 (want), r_.msg, ran_);                                            \
-        } while (0)
 
 static void test_user_create_refused(void **state)
 {

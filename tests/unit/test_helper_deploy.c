@@ -8,35 +8,17 @@
  * ran leaves its argv in a file. The valid requests show that the
  * recorders and the file checks do see what happens. Needs root (chown,
  * unshare); skipped otherwise. */
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <stdbool.h>
 
-#include <cmocka.h>
-
-#include "base/fsutil.h"
-#include "base/util.h"
 #include "core/config.h"
 #include "core/ini.h"
-#include "helper/helper.h"
-#include "sys/helpmsg.h"
 
-static char dir[] = "/tmp/setec-helper-dep-XXXXXX";
-static char bindir[256], ran[256], www[256], backups[256], autarch[256], outside[256];
 static struct config cfg;
+#include "helper_ops.h"
 
-static const char *const progs[] = {"git", "npm", "go", "useradd", "userdel"};
+static char www[256], backups[256], autarch[256], outside[256];
+
+static const char *const progs[] = {"git", "npm", "go", "useradd", "userdel", NULL};
 
 static char *pth(const char *base, const char *rel)
 {
@@ -64,24 +46,14 @@ static int setup(void **state)
         (void)state;
         if (geteuid() != 0)
                 return 0;
-        if (!mkdtemp(dir))
+        if (ops_setup("/tmp/setec-helper-dep-XXXXXX", progs) < 0)
                 return -1;
-        snprintf(bindir, sizeof(bindir), "%s/bin", dir);
-        snprintf(ran, sizeof(ran), "%s/ran", dir);
-        snprintf(www, sizeof(www), "%s/www", dir);
-        snprintf(backups, sizeof(backups), "%s/backups", dir);
-        snprintf(autarch, sizeof(autarch), "%s/opt/autarch", dir);
-        snprintf(outside, sizeof(outside), "%s/outside", dir);
-        if (mkdir(bindir, 0755) < 0 || mkdir(www, 0755) < 0 || mkdir(backups, 0700) < 0 ||
-            mkdir(outside, 0755) < 0)
+        snprintf(www, sizeof(www), "%s/www", ops_dir);
+        snprintf(backups, sizeof(backups), "%s/backups", ops_dir);
+        snprintf(autarch, sizeof(autarch), "%s/opt/autarch", ops_dir);
+        snprintf(outside, sizeof(outside), "%s/outside", ops_dir);
+        if (mkdir(www, 0755) < 0 || mkdir(backups, 0700) < 0 || mkdir(outside, 0755) < 0)
                 return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-                char text[512];
-                snprintf(text, sizeof(text), "#!/bin/sh\necho \"%s $*\" >> %s\nexit 0\n", progs[i],
-                         ran);
-                if (write_file_atomic(pth(bindir, progs[i]), text, strlen(text), 0755) < 0)
-                        return -1;
-        }
         /* what the hostile requests aim at */
         if (write_file_atomic(pth(outside, "victim"), "x", 1, 0644) < 0 ||
             mkdir(pth(www, "site"), 0755) < 0 ||
@@ -108,121 +80,9 @@ static int teardown(void **state)
         if (geteuid() != 0)
                 return 0;
         config_free(&cfg);
-        const char *argv[] = {"rm", "-rf", "--", dir, NULL};
-        pid_t pid = fork();
-        if (pid == 0) {
-                execvp("rm", (char *const *)argv);
-                _exit(127);
-        }
-        waitpid(pid, NULL, 0);
+        ops_teardown();
         return 0;
 }
-
-static void need_root(void)
-{
-        if (geteuid() != 0)
-                skip();
-}
-
-/* What the recorders saw since the last call ("" when nothing ran). */
-static char *recorded(void)
-{
-        char *data = NULL;
-        size_t len = 0;
-        if (read_file(ran, 1 << 20, &data, &len) < 0)
-                return strdup("");
-        unlink(ran);
-        return data;
-}
-
-struct result {
-        int rc;
-        char msg[4096];
-        int64_t extra; /* the first int extra, -1 when none */
-};
-
-/* Serve hb (an HM_REQUEST) in a child with the recorders first in PATH;
- * output chunks are skipped up to the result. */
-static struct result call(struct hm_builder *hb)
-{
-        struct result res = {.rc = 1, .extra = -1};
-        int sv[2];
-        assert_int_equal(hm_socketpair(sv), 0);
-        hm_end(hb); /* a malformed request goes out as built */
-        assert_int_equal(hm_send(sv[0], hb, -1), 0);
-        hm_builder_free(hb);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(sv[0]);
-                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-                    mount(bindir, "/usr/local/sbin", NULL, MS_BIND, NULL) < 0)
-                        _exit(77);
-                _exit(helper_serve_call(&cfg, sv[1]) < 0 ? 1 : 0);
-        }
-        close(sv[1]);
-        unsigned char *buf = malloc(HM_MAX);
-        assert_non_null(buf);
-        struct hm_msg m = {0};
-        for (;;) {
-                size_t len = 0;
-                int fd = -1;
-                int r = hm_recv(sv[0], buf, HM_MAX, &len, &fd);
-                if (r == -EPIPE)
-                        break;
-                assert_int_equal(r, 0);
-                hm_msg_clear(&m);
-                assert_int_equal(hm_parse(buf, len, &m), 0);
-                if (m.kind == HM_OUTPUT)
-                        continue;
-                assert_int_equal(m.kind, HM_RESULT);
-                assert_true(m.n >= 2);
-                res.rc = (int)hm_int(&m, 0, 1);
-                snprintf(res.msg, sizeof(res.msg), "%s", hm_str(&m, 1) ? hm_str(&m, 1) : "");
-                res.extra = hm_int(&m, 2, -1);
-                break;
-        }
-        hm_msg_clear(&m);
-        free(buf);
-        close(sv[0]);
-        int st;
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-                skip(); /* no mount namespace here */
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-        return res;
-}
-
-/* Build a request: sig says the fields' types ('s', 'i', 'b' = a string sent as bytes). */
-static struct result req(unsigned op, const char *sig, ...)
-{
-        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
-        hm_begin(&hb, HM_REQUEST, op);
-        va_list ap;
-        va_start(ap, sig);
-        for (const char *t = sig; *t; t++)
-                if (*t == 's') {
-                        hm_add_str(&hb, va_arg(ap, const char *));
-                } else if (*t == 'b') {
-                        const char *s = va_arg(ap, const char *);
-                        size_t n = va_arg(ap, size_t);
-                        hm_add_bytes(&hb, s, n);
-                } else {
-                        hm_add_int(&hb, va_arg(ap, long long));
-                }
-        va_end(ap);
-        return call(&hb);
-}
-
-/* rc is refused with want and nothing ran. */
-#define REFUSED(r, want)                                                                           \
-        do {                                                                                       \
-                struct result r_ = (r);                                                            \
-                _cleanup_free_ char *ran_ = recorded();                                            \
-                if (r_.rc != (want) || *ran_)                                                      \
-                        fail_msg("rc %d (want %d) msg '%s' ran '%s'", r_.rc, (want), r_.msg,       \
-                                 ran_);                                                            \
-        } while (0)
 
 static void test_tree_prepare_refused(void **state)
 {
