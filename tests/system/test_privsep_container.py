@@ -8,24 +8,9 @@ import os
 
 import pytest
 
-from conftest import BIN
-from container import Container, container_unavailable
-from test_logs_journald import ContainerPanel
+# the throw-away systemd container of the journald tests, and its panel
+from test_logs_journald import ContainerPanel, ctr  # noqa: F401 (a fixture)
 from waiting import wait_for
-
-
-@pytest.fixture(scope="module")
-def ctr(tmp_path_factory):
-    reason = container_unavailable()
-    if reason:
-        pytest.skip(reason)
-    if not os.access(BIN, os.X_OK):
-        pytest.skip(f"no panel binary at {BIN}")
-    shared = str(tmp_path_factory.mktemp("privsep-ctr"))
-    bindir = os.path.dirname(os.path.realpath(BIN))
-    with Container(binds=[shared], binds_ro=[bindir]) as c:
-        c.shared = shared
-        yield c
 
 
 @pytest.fixture(scope="module")
