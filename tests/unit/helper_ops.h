@@ -6,8 +6,9 @@
  * file, so "refused and nothing ran" is checked, not assumed. Needs root
  * (unshare, mount): need_root() skips otherwise.
  *
- * The including file defines `static struct config cfg;` first and calls
- * ops_setup(template, programs) / ops_teardown() from its group hooks. */
+ * The including file defines `static struct config cfg;` first, calls
+ * ops_setup(template, programs) from its group setup and uses teardown()
+ * as its group teardown. */
 #pragma once
 
 #include <errno.h>
@@ -55,9 +56,13 @@ static int ops_setup(const char *template, const char *const *progs)
         return 0;
 }
 
-/* Remove the temp dir and everything in it. */
-static void ops_teardown(void)
+/* The group teardown: cfg freed, the temp dir removed with everything in it. */
+static int teardown(void **state)
 {
+        (void)state;
+        if (geteuid() != 0)
+                return 0;
+        config_free(&cfg);
         const char *argv[] = {"rm", "-rf", "--", ops_dir, NULL};
         pid_t pid = fork();
         if (pid == 0) {
@@ -66,6 +71,7 @@ static void ops_teardown(void)
         }
         if (pid > 0)
                 waitpid(pid, NULL, 0);
+        return 0;
 }
 
 static void need_root(void)

@@ -29,16 +29,6 @@ static int setup(void **state)
         return 0;
 }
 
-static int teardown(void **state)
-{
-        (void)state;
-        if (geteuid() != 0)
-                return 0;
-        config_free(&cfg);
-        ops_teardown();
-        return 0;
-}
-
 static void test_user_create_refused(void **state)
 {
         (void)state;

@@ -74,16 +74,6 @@ static int setup(void **state)
         return 0;
 }
 
-static int teardown(void **state)
-{
-        (void)state;
-        if (geteuid() != 0)
-                return 0;
-        config_free(&cfg);
-        ops_teardown();
-        return 0;
-}
-
 static void test_tree_prepare_refused(void **state)
 {
         (void)state;
