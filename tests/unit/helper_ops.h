@@ -29,6 +29,7 @@
 
 #include "base/fsutil.h"
 #include "base/util.h"
+#include "core/config.h"
 #include "helper/helper.h"
 #include "sys/helpmsg.h"
 
