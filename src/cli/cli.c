@@ -243,6 +243,7 @@ static int run_server(struct config *cfg)
          * log is written, the tally of anonymous requests (at most once a
          * minute) and, once a day, old audit and job rows are pruned. */
         double last_prune = time_monotonic();
+        bool lost_helper = false;
         for (;;) {
                 struct timespec tick = {1, 0};
                 int sig = sigtimedwait(&sigs, NULL, &tick);
@@ -250,6 +251,7 @@ static int run_server(struct config *cfg)
                 if (!helper_alive()) {
                         log_error("stopping: nothing that changes the system can be done "
                                   "without the root helper");
+                        lost_helper = true; /* a failure: systemd starts both again */
                         break;
                 }
                 double now = time_monotonic();
@@ -275,7 +277,7 @@ static int run_server(struct config *cfg)
         auth_cache_free(app.auth_cache);
         audit_tally_free(app.audit_tally);
         db_close(app.db);
-        return 0;
+        return lost_helper ? 1 : 0;
 fail:
         if (started)
                 api_stop(&app);

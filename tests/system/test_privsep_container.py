@@ -76,6 +76,7 @@ def test_panel_stops_without_helper(ctr, inside):
     p, token = inside
     main, helper = processes(ctr, p)
     ctr.run(["kill", "-9", helper])
-    wait_for(lambda: ctr.run(["systemctl", "is-active", p.unit]).stdout.strip() != "active",
-             timeout=10, what="the panel to stop once its root helper is gone")
+    # it stops, and as a failure: systemd's Restart=on-failure starts both again
+    wait_for(lambda: ctr.run(["systemctl", "is-failed", p.unit]).stdout.strip() == "failed",
+             timeout=10, what="the panel to fail once its root helper is gone")
     assert "without the root helper" in p.read_log()
