@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,7 +24,8 @@
 #include "sys/helpcall.h"
 #include "sys/units.h"
 
-#define MAX_CALLS 32 /* calls running at once; more wait in the control socket */
+#define MAX_CALLS        32 /* calls running at once; more wait in the control socket */
+#define HELPER_CALL_NICE 10 /* the job threads' niceness (jobs/engine.c) */
 
 static pid_t helper = 0;
 
@@ -144,8 +146,8 @@ int helper_serve_call(const struct config *cfg, int sock)
                 rc = 0;
         log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "helper: %s%s%s -> %s%s%s",
                 pr == 0 ? hm_op_name(m.op) : "?", c.subject.len ? " " : "",
-                c.subject.len ? c.subject.data + strspn(c.subject.data, " ") : "", rc == 0 ? "ok" : strerror(-rc),
-                c.msg.len ? ": " : "", c.msg.len ? c.msg.data : "");
+                c.subject.len ? c.subject.data + strspn(c.subject.data, " ") : "",
+                rc == 0 ? "ok" : strerror(-rc), c.msg.len ? ": " : "", c.msg.len ? c.msg.data : "");
         r = answer(&c, rc);
         if (c.fd_out >= 0)
                 close(c.fd_out);
@@ -205,6 +207,10 @@ int helper_main(const struct config *cfg, int ctl)
                         close(ctl);
                         close(sfd);
                         sigprocmask(SIG_UNBLOCK, &chld, NULL);
+                        /* system work yields the CPU to the panel's answers,
+                         * as the job threads that ask for most of it do: a
+                         * backup's compression or a build runs here */
+                        setpriority(PRIO_PROCESS, 0, HELPER_CALL_NICE);
                         int rc = helper_serve_call(cfg, sock);
                         _exit(rc < 0 ? 1 : 0);
                 }
