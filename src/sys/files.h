@@ -13,8 +13,8 @@
  * nginx.webroot). */
 void files_rm_tree(const char *dir, bool self);
 /* Remove path (a file, or a directory and everything below it) without
- * following links or entering another file system (a directory on another
- * device stays: -EXDEV); works on overlayfs, where files report the device
+ * following links or leaving its file system: a directory on another
+ * device stays (-EXDEV). Works on overlayfs, where files report the device
  * of their layer. path must be absolute and not "/". 0 (also when it was
  * absent) or -errno. */
 int files_remove(const char *path);
