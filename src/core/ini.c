@@ -1,7 +1,10 @@
 #include "core/ini.h"
 
+#include "base/util.h"
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -112,7 +115,11 @@ bool ini_check(const char *text, size_t len, struct ini_error *err)
         if (len > INI_MAX_SIZE)
                 return fail(err, 0, "the file is larger than %d bytes", INI_MAX_SIZE);
 
-        static __thread struct span sections[MAX_SECTIONS], keys[MAX_KEYS];
+        /* on the heap: as thread-local arrays these 32 KB were set up in every thread */
+        _cleanup_free_ struct span *sections = calloc(MAX_SECTIONS + MAX_KEYS, sizeof(*sections));
+        if (!sections)
+                return fail(err, 0, "out of memory");
+        struct span *keys = sections + MAX_SECTIONS;
         size_t nsections = 0, nkeys = 0;
         bool in_section = false, have_option = false;
         size_t option_indent = 0;
