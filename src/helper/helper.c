@@ -22,6 +22,7 @@
 #include "base/util.h"
 #include "sys/exec.h"
 #include "sys/helpcall.h"
+#include "sys/sandbox.h"
 #include "sys/units.h"
 
 #define MAX_CALLS        32 /* calls running at once; more wait in the control socket */
@@ -370,6 +371,11 @@ int helper_split(const struct config *cfg)
                         return r;
                 }
         }
+        /* what the HTTP process never does (start programs, namespaces,
+         * io_uring, ptrace, ...) it cannot be made to do either */
+        r = sandbox_http_process();
+        if (r < 0)
+                log_warn("no seccomp filter for the HTTP process: %s", strerror(-r));
         helpcall_init(sv[0]);
         log_info("root helper pid %d; serving as %s", (int)pid, root ? user : "the starting user");
         return 0;

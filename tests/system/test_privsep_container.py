@@ -1,7 +1,8 @@
 """The trust boundary in production shape: the panel started as root by
 systemd inside a throw-away container splits into an HTTP process that runs
 as the unprivileged `setec` user (no capabilities, no_new_privs) and a root
-helper (its child, `setec-helper`) that does the system changes. Requests
+helper (its child, `setec-helper`) that does the system changes; the HTTP
+process also runs under a seccomp filter. Requests
 work as that user (its database, the journal through its group), and the
 panel stops when the helper is gone rather than serving without it."""
 import os
@@ -57,11 +58,15 @@ def test_http_process_unprivileged_helper_root(ctr, inside):
     for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
         assert int(st[cap], 16) == 0, (cap, st[cap])
     assert st["NoNewPrivs"] == "1"
+    # and a seccomp filter (sys/sandbox: no programs, namespaces, io_uring, ...)
+    assert st["Seccomp"] == "2", st["Seccomp"]
     # the journal is read through its group, never as root
     journal_gid = ctr.run(["getent", "group", "systemd-journal"]).stdout.split(":")[2]
     assert journal_gid in st["Groups"].split(), st["Groups"]
     hst = status(ctr, helper)
     assert hst["Uid"].split() == ["0"] * 4, hst["Uid"]
+    # one filter more than the helper (which starts the programs) has from the unit
+    assert int(st["Seccomp_filters"]) == int(hst["Seccomp_filters"]) + 1, (st, hst)
     # the HTTP process holds the database and answers as that user
     r = p.request("GET", "/api/auth/status", token=token)
     assert r.status_code == 200, r.text
