@@ -90,8 +90,22 @@ static void test_no_request(void **state)
         close(sv[1]);
 }
 
-/* The loop as serve runs it: calls through helpcall, and the helper ends
- * when the control socket closes. */
+/* A request of op (HM_REQUEST) with bytes of n bytes when n > 0. */
+static struct hm_builder request(unsigned op, size_t n)
+{
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, op);
+        if (n) {
+                char *big = calloc(1, n);
+                assert_non_null(big);
+                hm_add_bytes(&hb, big, n);
+                free(big);
+        }
+        return hb;
+}
+
+/* The loop as serve runs it: calls through helpcall_send, and the helper
+ * ends when the control socket closes. */
 static void test_loop(void **state)
 {
         (void)state;
@@ -107,21 +121,70 @@ static void test_loop(void **state)
         helpcall_init(sv[0]);
         assert_true(helpcall_active());
         for (int i = 0; i < 3; i++) {
-                struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
-                hm_begin(&hb, HM_REQUEST, i == 1 ? 4242 : HOP_PING);
-                char *m = NULL;
-                assert_int_equal(helpcall_simple(&hb, &m), i == 1 ? -EOPNOTSUPP : 0);
-                if (i == 1)
+                struct hm_builder hb = request(i == 1 ? 4242 : HOP_PING, 0);
+                char *m = strdup("a message of an earlier call"); /* replaced (freed) */
+                struct helpcall_reply rep;
+                assert_int_equal(helpcall_send(&hb, NULL, NULL, &rep, &m),
+                                 i == 1 ? -EOPNOTSUPP : 0);
+                assert_null(hb.b.data); /* freed in every case */
+                assert_true(rep.answered);
+                assert_int_equal(rep.rc, i == 1 ? -EOPNOTSUPP : 0);
+                if (i == 1) {
                         assert_string_equal(m, "unknown operation 4242");
+                        assert_string_equal(rep.msg, m);
+                } else {
+                        assert_null(m);
+                }
+                helpcall_reply_free(&rep);
                 free(m);
-                hm_builder_free(&hb);
         }
+        /* a request that does not fit is not sent; the helper still serves */
+        struct hm_builder hb = request(HOP_PING, HM_MAX);
+        char *m = NULL;
+        struct helpcall_reply rep;
+        assert_int_equal(helpcall_send(&hb, NULL, NULL, &rep, &m), -E2BIG);
+        assert_null(hb.b.data);
+        assert_false(rep.answered);
+        assert_int_equal(rep.m.n, 0);
+        assert_string_equal(m, "request too large for the root helper");
+        helpcall_reply_free(&rep);
+        free(m);
+        hb = request(HOP_PING, 0);
+        assert_int_equal(helpcall_send(&hb, NULL, NULL, NULL, NULL), 0);
         helpcall_init(-1);
         close(sv[0]);
         int st = -1;
         assert_int_equal(waitpid(pid, &st, 0), pid);
         assert_true(WIFEXITED(st));
         assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* A call without a helper fails with a text for the API, rep unanswered. */
+static void test_no_helper(void **state)
+{
+        (void)state;
+        assert_false(helpcall_active());
+        struct hm_builder hb = request(HOP_PING, 0);
+        char *m = NULL;
+        assert_int_equal(helpcall_send(&hb, NULL, NULL, NULL, &m), -ENOTCONN);
+        assert_null(hb.b.data);
+        assert_string_equal(m, "no root helper");
+        free(m);
+        /* the helper gone: its end of the control socket closed */
+        int sv[2];
+        assert_int_equal(hm_socketpair(sv), 0);
+        close(sv[1]);
+        helpcall_init(sv[0]);
+        hb = request(HOP_PING, 0);
+        struct helpcall_reply rep;
+        m = NULL;
+        assert_int_equal(helpcall_send(&hb, NULL, NULL, &rep, &m), -EPIPE);
+        assert_false(rep.answered);
+        assert_string_equal(m, "the root helper is not running");
+        helpcall_reply_free(&rep);
+        free(m);
+        helpcall_init(-1);
+        close(sv[0]);
 }
 
 static int setup(void **state)
@@ -136,6 +199,7 @@ int main(void)
             cmocka_unit_test(test_hostile_requests),
             cmocka_unit_test(test_no_request),
             cmocka_unit_test(test_loop),
+            cmocka_unit_test(test_no_helper),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
