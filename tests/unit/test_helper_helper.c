@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,60 +20,31 @@
 #include "sys/helpmsg.h"
 
 static struct config cfg;
-
-/* Send raw bytes as a request, serve the call, return the answer's rc. */
-static int serve_raw(const void *req, size_t len, char *msg, size_t msglen)
-{
-        int sv[2];
-        assert_int_equal(hm_socketpair(sv), 0);
-        assert_int_equal(send(sv[0], req, len, 0), (ssize_t)len);
-        assert_int_equal(helper_serve_call(&cfg, sv[1]), 0);
-        unsigned char buf[HM_MAX];
-        size_t n = 0;
-        assert_int_equal(hm_recv(sv[0], buf, sizeof(buf), &n, NULL), 0);
-        struct hm_msg m;
-        assert_int_equal(hm_parse(buf, n, &m), 0);
-        assert_int_equal(m.kind, HM_RESULT);
-        assert_true(hm_expect(&m, "is"));
-        int rc = (int)hm_int(&m, 0, 1);
-        snprintf(msg, msglen, "%s", hm_str(&m, 1));
-        hm_msg_clear(&m);
-        close(sv[0]);
-        close(sv[1]);
-        return rc;
-}
-
-static int serve_built(struct hm_builder *hb, char *msg, size_t msglen)
-{
-        assert_int_equal(hm_end(hb), 0);
-        int rc = serve_raw(hb->b.data, hb->b.len, msg, msglen);
-        hm_builder_free(hb);
-        return rc;
-}
+#include "helper_ops.h"
 
 static void test_hostile_requests(void **state)
 {
         (void)state;
         char msg[4096];
         /* garbage */
-        assert_int_equal(serve_raw("GET / HTTP/1.1\r\n\r\n", 18, msg, sizeof(msg)), -EBADMSG);
+        assert_int_equal(serve_raw("GET / HTTP/1.1\r\n\r\n", 18, msg, sizeof(msg), NULL), -EBADMSG);
         assert_string_equal(msg, "malformed request");
         /* a well-formed result is no request */
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_RESULT, HOP_PING);
-        assert_int_equal(serve_built(&hb, msg, sizeof(msg)), -EBADMSG);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EBADMSG);
         /* an op outside the closed set */
         hm_begin(&hb, HM_REQUEST, 4242);
-        assert_int_equal(serve_built(&hb, msg, sizeof(msg)), -EOPNOTSUPP);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EOPNOTSUPP);
         assert_string_equal(msg, "unknown operation 4242");
         /* the right op with the wrong shape */
         hm_begin(&hb, HM_REQUEST, HOP_PING);
         hm_add_str(&hb, "x");
-        assert_int_equal(serve_built(&hb, msg, sizeof(msg)), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         assert_string_equal(msg, "ping: wrong arguments");
         /* and a good one */
         hm_begin(&hb, HM_REQUEST, HOP_PING);
-        assert_int_equal(serve_built(&hb, msg, sizeof(msg)), 0);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), 0);
         /* every op of the table has a signature of known field types */
         for (size_t i = 0; i < helper_nops; i++)
                 assert_int_equal(strspn(helper_ops[i].sig, "sib"), strlen(helper_ops[i].sig));
