@@ -60,7 +60,7 @@ static void test_no_request(void **state)
         close(sv[1]);
 }
 
-/* A request of op (HM_REQUEST) with bytes of n bytes when n > 0. */
+/* A request of op (HM_REQUEST), with a field of n zero bytes when n > 0. */
 static struct hm_builder request(unsigned op, size_t n)
 {
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
