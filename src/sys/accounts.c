@@ -284,31 +284,12 @@ static int userdel(const char *name, int *status, char **err)
  * *extra when asked for. */
 static int remote(struct hm_builder *hb, char **err, int64_t *extra)
 {
-        struct helpcall_reply rep = {.fd = -1};
-        int rc = hm_end(hb);
+        struct helpcall_reply rep;
         /* the helper forks a child per call, where change_lock holds for
          * that call only: one change at a time is kept here */
         pthread_mutex_lock(&change_lock);
-        if (rc == 0)
-                rc = helpcall(hb, NULL, NULL, &rep);
+        int rc = helpcall_send(hb, NULL, NULL, &rep, err);
         pthread_mutex_unlock(&change_lock);
-        /* a request may hold a password: cleared before it goes */
-        if (hb->b.data)
-                explicit_bzero(hb->b.data, hb->b.cap);
-        hm_builder_free(hb);
-        if (rc < 0) {
-                if (err) {
-                        free(*err);
-                        *err = strdup(helpcall_strerror(rc));
-                }
-                helpcall_reply_free(&rep);
-                return rc;
-        }
-        rc = rep.rc;
-        if (err && rep.msg && *rep.msg) {
-                free(*err);
-                *err = strdup(rep.msg);
-        }
         if (extra)
                 *extra = hm_int(&rep.m, 2, 0);
         helpcall_reply_free(&rep);

@@ -729,22 +729,15 @@ int archive_extract_safe(const char *path, const char *dest, struct archive_stat
 /* The answer of a backup call: its stats (extras 2..4) and message. */
 static int remote_backup(struct hm_builder *hb, struct archive_stats *st, char *err, size_t errlen)
 {
-        int r = hm_end(hb);
         struct helpcall_reply rep;
-        if (r == 0)
-                r = helpcall(hb, NULL, NULL, &rep);
-        hm_builder_free(hb);
-        if (r < 0) {
-                seterr(err, errlen, "%s", helpcall_strerror(r));
-                return r;
-        }
-        if (st)
+        _cleanup_free_ char *msg = NULL;
+        int r = helpcall_send(hb, NULL, NULL, &rep, &msg);
+        if (st && rep.answered)
                 *st = (struct archive_stats){(uint64_t)hm_int(&rep.m, 2, 0),
                                              (uint64_t)hm_int(&rep.m, 3, 0),
                                              (uint64_t)hm_int(&rep.m, 4, 0)};
-        if (rep.rc < 0)
-                seterr(err, errlen, "%s", rep.msg && *rep.msg ? rep.msg : strerror(-rep.rc));
-        r = rep.rc;
+        if (r < 0)
+                seterr(err, errlen, "%s", msg ? msg : strerror(-r));
         helpcall_reply_free(&rep);
         return r;
 }

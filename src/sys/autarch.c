@@ -130,10 +130,7 @@ int autarch_config_read(const char *dir, size_t max, char **out, size_t *len)
                 hm_begin(&hb, HM_REQUEST, HOP_AUTARCH_CONFIG_READ);
                 hm_add_int(&hb, (int64_t)max);
                 struct helpcall_reply rep;
-                int r = helpcall(&hb, NULL, NULL, &rep);
-                hm_builder_free(&hb);
-                if (r == 0)
-                        r = rep.rc;
+                int r = helpcall_send(&hb, NULL, NULL, &rep, NULL);
                 if (r == 0 && (rep.m.n != 3 || rep.m.f[2].type != 'b' || rep.m.f[2].len > max))
                         r = -EPROTO;
                 if (r == 0) {
@@ -181,11 +178,7 @@ int autarch_config_write(const char *dir, const char *text, size_t len)
                 struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
                 hm_begin(&hb, HM_REQUEST, HOP_AUTARCH_CONFIG_WRITE);
                 hm_add_bytes(&hb, text, len);
-                int r = hm_end(&hb);
-                if (r == 0)
-                        r = helpcall_simple(&hb, NULL);
-                hm_builder_free(&hb);
-                return r;
+                return helpcall_send(&hb, NULL, NULL, NULL, NULL);
         }
         char path[4096], tmp[4096 + 16];
         if (!dir || dir[0] != '/' || !text ||
@@ -596,22 +589,13 @@ int autarch_step(const struct config *cfg, const char *step, const char *arg, lo
                 hm_add_str(&hb, step);
                 hm_add_str(&hb, arg ? arg : "");
                 hm_add_int(&hb, flags);
-                int r = hm_end(&hb);
                 struct helpcall_reply rep;
-                if (r == 0)
-                        r = helpcall(&hb, out, ctx, &rep);
-                hm_builder_free(&hb);
-                if (r < 0) {
-                        if (err && errlen)
-                                snprintf(err, errlen, "%s", helpcall_strerror(r));
-                        return r;
-                }
+                _cleanup_free_ char *msg = NULL;
+                int r = helpcall_send(&hb, out, ctx, &rep, &msg);
                 if (made)
                         *made = hm_int(&rep.m, 2, 0);
-                if (rep.rc < 0 && err && errlen)
-                        snprintf(err, errlen, "%s",
-                                 rep.msg && *rep.msg ? rep.msg : strerror(-rep.rc));
-                r = rep.rc;
+                if (r < 0 && err && errlen)
+                        snprintf(err, errlen, "%s", msg ? msg : strerror(-r));
                 helpcall_reply_free(&rep);
                 return r;
         }

@@ -170,25 +170,18 @@ static int remote_step(const char *step, const struct deploy_as *as, const char 
         hm_add_str(&hb, dir);
         hm_add_str(&hb, repo);
         hm_add_str(&hb, branch);
-        int r = hm_end(&hb);
         struct helpcall_reply rep;
-        if (r == 0)
-                r = helpcall(&hb, out, ctx, &rep);
-        hm_builder_free(&hb);
-        if (r < 0) {
-                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+        int r = helpcall_send(&hb, out, ctx, &rep, NULL);
+        /* a failed call or a refusal says why (a failed program's output is
+         * there already) */
+        _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+        if (!rep.answered)
                 strbuf_printf(&m, "%s: %s\n", step, helpcall_strerror(r));
-                emit(out, ctx, m.data ? m.data : "");
-                return r;
-        }
-        r = rep.rc;
-        /* a refusal says why (a failed program's output is there already) */
-        if (r < 0 && r != -EIO && rep.msg && *rep.msg) {
-                _cleanup_strbuf_ struct strbuf m = STRBUF_INIT(0);
+        else if (r < 0 && r != -EIO && *rep.msg)
                 strbuf_printf(&m, "%s\n", rep.msg);
-                emit(out, ctx, m.data ? m.data : "");
-        }
         helpcall_reply_free(&rep);
+        if (m.len)
+                emit(out, ctx, m.data);
         return r;
 }
 

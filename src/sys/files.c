@@ -29,17 +29,11 @@ static int remote_tree(unsigned op, const char *path, const char *user, int64_t 
                 hm_add_int(&hb, flag);
         else
                 hm_add_str(&hb, user);
-        int r = hm_end(&hb);
         struct helpcall_reply rep;
-        if (r == 0)
-                r = helpcall(&hb, NULL, NULL, &rep);
-        hm_builder_free(&hb);
-        if (r < 0)
-                return r;
-        r = rep.rc;
+        int r = helpcall_send(&hb, NULL, NULL, &rep, NULL);
         if (created)
                 *created = r == 0 && hm_int(&rep.m, 2, 0) != 0;
-        if (r < 0 && rep.msg && *rep.msg)
+        if (r < 0 && *rep.msg)
                 log_warn("root helper: %s: %s", hm_op_name(op), rep.msg);
         helpcall_reply_free(&rep);
         return r;

@@ -782,50 +782,21 @@ void fw_texts_free(struct fw_texts *t)
         memset(t, 0, sizeof(*t));
 }
 
-/* ---- through the root helper (sys/helpcall.h): the same operations as
- * one request each; the helper checks every value again ---- */
-
-static void set_err(char **err, const char *msg)
-{
-        if (err && !*err && msg && *msg)
-                *err = strdup(msg);
-}
-
-/* Send the request in hb: the op's rc, its message in *err. */
-static int fw_remote(struct hm_builder *hb, char **err)
-{
-        int rc = hm_end(hb);
-        if (rc == 0)
-                rc = helpcall_simple(hb, err);
-        else
-                set_err(err, "request too large for the root helper");
-        hm_builder_free(hb);
-        return rc;
-}
-
-/* The helper runs the commands and answers their texts as extras
- * (verbose, added, numbered: "" when not run); parsing is ours. */
+/* Through the root helper (sys/helpcall.h), which checks every value again
+ * (so do fw_add & co, one request each): it runs the commands and answers
+ * their texts as extras (verbose, added, numbered: "" when not run);
+ * parsing is ours. */
 static int fw_remote_read_texts(struct fw_texts *t, char **err)
 {
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_FW_READ);
-        struct helpcall_reply rep = {.fd = -1};
-        int rc = hm_end(&hb);
-        if (rc == 0)
-                rc = helpcall(&hb, NULL, NULL, &rep);
-        hm_builder_free(&hb);
-        if (rc < 0) {
-                set_err(err, helpcall_strerror(rc));
-                helpcall_reply_free(&rep);
-                return rc;
-        }
-        rc = rep.rc;
-        if (rc < 0) {
-                set_err(err, rep.msg);
-        } else if (!hm_expect(&rep.m, "issss")) {
-                set_err(err, "the root helper's answer to fw_read is incomplete");
+        struct helpcall_reply rep;
+        int rc = helpcall_send(&hb, NULL, NULL, &rep, err);
+        if (rc == 0 && !hm_expect(&rep.m, "issss")) {
+                if (err && !*err)
+                        *err = strdup("the root helper's answer to fw_read is incomplete");
                 rc = -EIO;
-        } else {
+        } else if (rc == 0) {
                 const char *num = hm_str(&rep.m, 4);
                 t->verbose = strdup(hm_str(&rep.m, 2));
                 t->added = strdup(hm_str(&rep.m, 3));
@@ -950,7 +921,7 @@ int fw_add(const struct fw_new_rule *r, char **err)
                 hm_add_str(&hb, r->source);
                 hm_add_str(&hb, r->action);
                 hm_add_str(&hb, r->comment);
-                return fw_remote(&hb, err);
+                return helpcall_send(&hb, NULL, NULL, NULL, err);
         }
         /* ufw refuses a port range without a protocol: "both" is two rules */
         bool split = !*r->protocol && strchr(r->port, ':');
@@ -987,7 +958,7 @@ int fw_delete(const struct fw_rule *r, char **err)
                 struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
                 hm_begin(&hb, HM_REQUEST, HOP_FW_DELETE);
                 hm_add_str(&hb, spec.data);
-                return fw_remote(&hb, err);
+                return helpcall_send(&hb, NULL, NULL, NULL, err);
         }
         _cleanup_free_ char *out = NULL;
         int rc = ufw_run(argv, &out, err);
@@ -1029,7 +1000,7 @@ int fw_enable_allowing(int panel_port, unsigned allow, char **err)
                 hm_begin(&hb, HM_REQUEST, HOP_FW_ENABLE);
                 hm_add_int(&hb, panel_port);
                 hm_add_int(&hb, allow);
-                return fw_remote(&hb, err);
+                return helpcall_send(&hb, NULL, NULL, NULL, err);
         }
         /* Allow the panel's port and SSH before the default-deny policy takes
          * effect, so enabling can never cut the administrator off. */
@@ -1081,7 +1052,7 @@ int fw_disable(char **err)
         if (helpcall_active()) {
                 struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
                 hm_begin(&hb, HM_REQUEST, HOP_FW_DISABLE);
-                return fw_remote(&hb, err);
+                return helpcall_send(&hb, NULL, NULL, NULL, err);
         }
         static const char *const disable[] = {"ufw", "--force", "disable", NULL};
         return ufw_run(disable, NULL, err);

@@ -41,13 +41,11 @@ static int send_cancel(int sock)
         return r;
 }
 
-int helpcall(const struct hm_builder *hb, void (*out)(void *ctx, const char *data, size_t len),
-             void *ctx, struct helpcall_reply *rep)
+/* Send hb on a socket pair of its own and wait for the result: 0 with
+ * *rep filled (look at rep->rc), or -errno. */
+static int call(const struct hm_builder *hb, void (*out)(void *ctx, const char *data, size_t len),
+                void *ctx, struct helpcall_reply *rep)
 {
-        memset(rep, 0, sizeof(*rep));
-        rep->fd = -1;
-        rep->rc = -EIO;
-        rep->msg = "";
         if (ctl_fd < 0)
                 return -ENOTCONN;
         int sv[2];
@@ -114,28 +112,39 @@ int helpcall(const struct hm_builder *hb, void (*out)(void *ctx, const char *dat
                 rep->rc = rc <= 0 && rc > -4096 ? (int)rc : -EPROTO;
                 rep->msg = hm_str(&rep->m, 1);
                 rep->fd = fd;
+                rep->answered = true;
                 return 0;
         }
 }
 
-int helpcall_simple(const struct hm_builder *hb, char **msg)
+int helpcall_send(struct hm_builder *hb, void (*out)(void *ctx, const char *data, size_t len),
+                  void *ctx, struct helpcall_reply *rep, char **msg)
 {
-        if (msg)
-                *msg = NULL;
-        struct helpcall_reply rep;
-        int r = helpcall(hb, NULL, NULL, &rep);
+        struct helpcall_reply own;
+        if (!rep)
+                rep = &own;
+        *rep = (struct helpcall_reply){.rc = -EIO, .msg = "", .fd = -1};
+        int r = hm_end(hb);
+        if (r == 0)
+                r = call(hb, out, ctx, rep);
+        if (hb->b.data)
+                explicit_bzero(hb->b.data, hb->b.cap);
+        hm_builder_free(hb);
+        const char *text = rep->msg;
         if (r < 0) {
                 log_error("root helper call %s failed: %s", hm_op_name(hb->op),
                           helpcall_strerror(r));
-                if (msg)
-                        *msg = strdup(helpcall_strerror(r));
-                helpcall_reply_free(&rep);
-                return r;
+                text = helpcall_strerror(r);
+                hm_msg_clear(&rep->m); /* no extras of a nonsense answer */
+        } else {
+                r = rep->rc;
         }
-        r = rep.rc;
-        if (msg && rep.msg && *rep.msg)
-                *msg = strdup(rep.msg);
-        helpcall_reply_free(&rep);
+        if (msg) {
+                free(*msg);
+                *msg = *text ? strdup(text) : NULL;
+        }
+        if (rep == &own)
+                helpcall_reply_free(rep);
         return r;
 }
 
@@ -149,6 +158,8 @@ const char *helpcall_strerror(int rc)
                 return "the root helper answered something unreadable";
         case -ENOTCONN:
                 return "no root helper";
+        case -E2BIG:
+                return "request too large for the root helper";
         default:
                 return strerror(-rc);
         }

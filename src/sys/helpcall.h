@@ -23,8 +23,10 @@ void helpcall_init(int ctl);
 bool helpcall_active(void);
 
 /* The answer to a call: rc (0 or -errno, the operation's own result), its
- * message ("" when none) and the op's extra fields from index 2 of m. */
+ * message ("" when none) and the op's extra fields from index 2 of m.
+ * answered is false when the call itself failed (then m is empty). */
 struct helpcall_reply {
+        bool answered;
         int rc;
         const char *msg;
         struct hm_msg m;
@@ -33,19 +35,23 @@ struct helpcall_reply {
 };
 void helpcall_reply_free(struct helpcall_reply *r);
 
-/* Send the request built in hb (HM_REQUEST) and wait for its result.
- * Program output the helper streams meanwhile goes to out(ctx, ...) (may be
- * NULL). While it waits it also watches the calling thread's exec cancel
- * fd (exec_set_cancel_fd): when that becomes readable the helper is told to
- * cancel and the result follows as usual. 0 with *rep filled (look at
- * rep->rc), or -errno when the helper could not be reached or answered
- * nonsense (-EPROTO). */
-int helpcall(const struct hm_builder *hb, void (*out)(void *ctx, const char *data, size_t len),
-             void *ctx, struct helpcall_reply *rep);
+/* The one call of every mutating sys/ function in the HTTP process: ends
+ * the request built in hb (HM_REQUEST), sends it, waits for its result and
+ * frees hb in every case (its bytes cleared first: a request may carry a
+ * password or a key). Program output the helper streams meanwhile goes to
+ * out(ctx, ...) (may be NULL). While it waits it also watches the calling
+ * thread's exec cancel fd (exec_set_cancel_fd): when that becomes readable
+ * the helper is told to cancel and the result follows as usual.
+ *
+ * Returns the op's rc, or the call's own -errno when the request could not
+ * be built or sent, the helper could not be reached or answered nonsense
+ * (-EPROTO; logged). msg (may be NULL): *msg is freed and becomes the
+ * helper's message (malloc'd), the text of the call's own failure
+ * (helpcall_strerror), or NULL when there is none. rep (may be NULL): the
+ * answer, for the op's extras and descriptor; free it with
+ * helpcall_reply_free in every case. */
+int helpcall_send(struct hm_builder *hb, void (*out)(void *ctx, const char *data, size_t len),
+                  void *ctx, struct helpcall_reply *rep, char **msg);
 
-/* The common case: send hb, return rep.rc, copy the message into *msg
- * (malloc'd, NULL when empty; msg may be NULL). */
-int helpcall_simple(const struct hm_builder *hb, char **msg);
-
-/* The message of a failed call (an -errno of helpcall itself) as text. */
+/* The message of a failed call (an -errno of the call itself) as text. */
 const char *helpcall_strerror(int rc);

@@ -732,25 +732,13 @@ static int test_locked(const struct config *cfg, char **output)
  * whether the test passed. */
 static int remote_nginx(int mode, char **msg, int *valid)
 {
-        if (msg)
-                *msg = NULL;
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
         hm_add_int(&hb, mode);
-        pthread_mutex_lock(&nginx_mutex);
         struct helpcall_reply rep;
-        int r = helpcall(&hb, NULL, NULL, &rep);
+        pthread_mutex_lock(&nginx_mutex);
+        int r = helpcall_send(&hb, NULL, NULL, &rep, msg);
         pthread_mutex_unlock(&nginx_mutex);
-        hm_builder_free(&hb);
-        if (r < 0) {
-                if (msg)
-                        *msg = strdup(helpcall_strerror(r));
-                helpcall_reply_free(&rep);
-                return r;
-        }
-        r = rep.rc;
-        if (msg && rep.msg && (*rep.msg || mode == NGINX_MODE_TEST))
-                *msg = strdup(rep.msg);
         if (valid)
                 *valid = hm_int(&rep.m, 2, 0) == 1;
         helpcall_reply_free(&rep);
@@ -1101,9 +1089,7 @@ static int commit_remote(struct nginx_txn *t, char **msg)
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_APPLY);
         hm_add_bytes(&hb, t->changes_msg.b.data, t->changes_msg.b.len);
-        r = helpcall_simple(&hb, msg);
-        hm_builder_free(&hb);
-        return r;
+        return helpcall_send(&hb, NULL, NULL, NULL, msg);
 }
 
 int nginx_txn_commit(struct nginx_txn *t, char **msg)

@@ -402,25 +402,11 @@ int tlscert_install_site(const struct config *cfg, const char *domain, const cha
         hm_add_str(&hb, domain);
         hm_add_str(&hb, fullchain);
         hm_add_str(&hb, key);
-        struct helpcall_reply rep = {.fd = -1};
-        int r = hm_end(&hb);
-        if (r == 0)
-                r = helpcall(&hb, NULL, NULL, &rep);
-        /* the key went through this buffer */
-        if (hb.b.data)
-                explicit_bzero(hb.b.data, hb.b.len);
-        hm_builder_free(&hb);
-        if (r < 0) {
-                set_msg(msg, "%s", helpcall_strerror(r));
-                helpcall_reply_free(&rep);
-                return r;
-        }
-        r = rep.rc;
+        struct helpcall_reply rep;
+        int r = helpcall_send(&hb, NULL, NULL, &rep, msg);
         const char *cp = hm_str(&rep.m, 2), *kp = hm_str(&rep.m, 3);
         if (r == 0 && (!cp || !kp))
                 r = -EPROTO;
-        if (r < 0 && rep.msg && *rep.msg)
-                set_msg(msg, "%s", rep.msg);
         if (r == 0) {
                 if (cert_path)
                         *cert_path = strdup(cp);

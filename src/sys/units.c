@@ -576,20 +576,6 @@ bool units_managed(const struct config *cfg, const char *name, bool control)
         return control && (streq(name, "nginx.service") || units_monitored(cfg, name));
 }
 
-/* ---- the root helper's calls (sys/helpcall.h) ---- */
-
-static int remote_call(struct hm_builder *hb, char *err, size_t errlen)
-{
-        _cleanup_free_ char *msg = NULL;
-        int r = hm_end(hb);
-        if (r == 0)
-                r = helpcall_simple(hb, &msg);
-        hm_builder_free(hb);
-        if (r < 0 && msg)
-                seterr(err, errlen, "%s", msg);
-        return r;
-}
-
 int units_install_site(const struct config *cfg, const struct site *s)
 {
         if (!s)
@@ -598,7 +584,7 @@ int units_install_site(const struct config *cfg, const struct site *s)
                 struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
                 hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
                 hm_add_site(&hb, s);
-                return remote_call(&hb, NULL, 0);
+                return helpcall_send(&hb, NULL, NULL, NULL, NULL);
         }
         char user[ACCOUNTS_SITE_NAME_MAX], unit[300];
         if (accounts_site_user_name(s->id, user) < 0)
@@ -621,7 +607,7 @@ int units_install_autarch(const struct config *cfg, enum autarch_unit which, int
                 hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_AUTARCH);
                 hm_add_int(&hb, which);
                 hm_add_int(&hb, web_port);
-                return remote_call(&hb, NULL, 0);
+                return helpcall_send(&hb, NULL, NULL, NULL, NULL);
         }
         if (!cfg || str_empty(cfg->autarch.install_dir))
                 return -EINVAL;
@@ -642,7 +628,11 @@ int unit_control(const char *name, enum unit_op op, unsigned timeout_ms, char *e
                 hm_add_str(&hb, name);
                 hm_add_int(&hb, op);
                 hm_add_int(&hb, timeout_ms);
-                return remote_call(&hb, err, errlen);
+                _cleanup_free_ char *msg = NULL;
+                int r = helpcall_send(&hb, NULL, NULL, NULL, &msg);
+                if (msg)
+                        seterr(err, errlen, "%s", msg);
+                return r;
         }
         if (!valid_unit_name(name)) {
                 seterr(err, errlen, "invalid unit name");
@@ -734,7 +724,7 @@ int unit_remove(const struct config *cfg, const char *name)
                 struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
                 hm_begin(&hb, HM_REQUEST, HOP_UNIT_REMOVE);
                 hm_add_str(&hb, name);
-                return remote_call(&hb, NULL, 0);
+                return helpcall_send(&hb, NULL, NULL, NULL, NULL);
         }
         _cleanup_free_ char *path = unit_path(cfg, name);
         if (!path)
@@ -879,11 +869,7 @@ int units_chown_tree(const char *dir, const char *user)
                 hm_begin(&hb, HM_REQUEST, HOP_TREE_CHOWN);
                 hm_add_str(&hb, dir);
                 hm_add_str(&hb, user);
-                int r = hm_end(&hb);
-                if (r == 0)
-                        r = helpcall_simple(&hb, NULL);
-                hm_builder_free(&hb);
-                return r;
+                return helpcall_send(&hb, NULL, NULL, NULL, NULL);
         }
         if (str_empty(dir) || dir[0] != '/' || !valid_username(user))
                 return -EINVAL;

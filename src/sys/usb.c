@@ -207,10 +207,9 @@ static int node_from_helper(uint16_t id)
         hm_begin(&hb, HM_REQUEST, HOP_USB_OPEN);
         hm_add_int(&hb, id);
         struct helpcall_reply rep;
-        int r = helpcall(&hb, NULL, NULL, &rep);
-        hm_builder_free(&hb);
+        int r = helpcall_send(&hb, NULL, NULL, &rep, NULL);
         if (r == 0) {
-                r = rep.rc < 0 ? rep.rc : rep.fd >= 0 ? rep.fd : -EPROTO;
+                r = rep.fd >= 0 ? rep.fd : -EPROTO;
                 rep.fd = -1; /* ours now */
         }
         helpcall_reply_free(&rep);

@@ -38,6 +38,19 @@ MASKED_UNITS = (
 )
 
 
+# The panel's config for the container's own nginx.service and systemd (the
+# overlay's /etc), as on a real install: part of a ContainerPanel's extra.
+SYSTEM_CONFIG = {
+    "nginx": {"sites_available": "/etc/nginx/sites-available",
+              "sites_enabled": "/etc/nginx/sites-enabled",
+              "snippets": "/etc/nginx/snippets", "webroot": "/var/www",
+              "certbot_webroot": "/var/www/certbot", "binary": "/usr/sbin/nginx",
+              "conf": "/etc/nginx/nginx.conf", "reload": "systemd",
+              "http_port": 80, "https_port": 443},
+    "systemd": {"unit_dir": "/etc/systemd/system"},
+}
+
+
 def container_unavailable():
     """None when a container can be booted here, else why not."""
     if os.geteuid() != 0:

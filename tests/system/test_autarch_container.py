@@ -21,7 +21,7 @@ import waiting
 
 from autarch_fixture import break_requirements, commit_file, make_autarch_repo, push_version
 from conftest import BIN
-from container import Container, container_unavailable
+from container import SYSTEM_CONFIG, Container, container_unavailable
 from test_logs_journald import ContainerPanel
 
 INSTALL_DIR = "/var/www/autarch"
@@ -70,18 +70,12 @@ def inside(ctr, repo):
     with ctr.netns():
         tmp = os.path.join(ctr.shared, "panel")
         os.makedirs(tmp, exist_ok=True)
+        # the container's nginx is there for a site in front of AUTARCH
         p = ContainerPanel(ctr, tmp, extra={
+            **SYSTEM_CONFIG,
             "autarch": {"install_dir": INSTALL_DIR, "git_repo": in_ctr(ctr, bare),
                         "git_branch": "main", "web_port": WEB_PORT},
             "git": {"local_root": os.path.dirname(in_ctr(ctr, bare))},
-            "systemd": {"unit_dir": "/etc/systemd/system"},
-            # the container's nginx, for a site in front of AUTARCH
-            "nginx": {"sites_available": "/etc/nginx/sites-available",
-                      "sites_enabled": "/etc/nginx/sites-enabled",
-                      "snippets": "/etc/nginx/snippets", "webroot": "/var/www",
-                      "certbot_webroot": "/var/www/certbot", "binary": "/usr/sbin/nginx",
-                      "conf": "/etc/nginx/nginx.conf", "reload": "systemd",
-                      "http_port": 80, "https_port": 443},
         })
         p.start()
         try:

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from conftest import BIN, ROOT
-from container import Container, container_unavailable
+from container import SYSTEM_CONFIG, Container, container_unavailable
 from test_logs_journald import SSE, ContainerPanel
 
 APPS = os.path.join(ROOT, "tests", "fixtures", "apps")
@@ -95,16 +95,7 @@ def inside(ctr):
     with ctr.netns():
         tmp = os.path.join(ctr.shared, "panel")
         os.makedirs(tmp, exist_ok=True)
-        p = ContainerPanel(ctr, tmp, extra={
-            "nginx": {"sites_available": "/etc/nginx/sites-available",
-                      "sites_enabled": "/etc/nginx/sites-enabled",
-                      "snippets": "/etc/nginx/snippets", "webroot": "/var/www",
-                      "certbot_webroot": "/var/www/certbot", "binary": "/usr/sbin/nginx",
-                      "conf": "/etc/nginx/nginx.conf", "reload": "systemd",
-                      "http_port": 80, "https_port": 443},
-            "systemd": {"unit_dir": "/etc/systemd/system"},
-            "git": {"local_root": GIT_ROOT},
-        })
+        p = ContainerPanel(ctr, tmp, extra={**SYSTEM_CONFIG, "git": {"local_root": GIT_ROOT}})
         # the snippets the vhosts include, written as on a real install
         r = ctr.run(["env", f"SETEC_ADMIN_PASSWORD={p.password}", BIN, "-c", p.config, "setup"])
         assert r.returncode == 0, r.stdout + r.stderr

@@ -1,14 +1,19 @@
-/* Shared by the unit tests of the root helper's ops that run programs
- * (test_helper_accounts.c, test_helper_deploy.c): each request is served as
- * the helper serves it, in a forked child inside a private mount namespace
- * whose /usr/local/sbin (first in exec's PATH) holds recorders named like
- * the programs the ops run; a recorder that ran leaves "name argv..." in a
- * file, so "refused and nothing ran" is checked, not assumed. Needs root
- * (unshare, mount): need_root() skips otherwise.
+/* Shared by the unit tests of the root helper. serve_raw/serve_built serve
+ * one request in this process, as the helper's frame does, for the tests of
+ * the frame and of ops that run no program (test_helper_helper.c,
+ * test_helper_usb.c).
  *
- * The including file defines `static struct config cfg;` first, calls
- * ops_setup(template, programs) from its group setup and uses teardown()
- * as its group teardown. */
+ * The rest is for the ops that run programs (test_helper_accounts.c,
+ * test_helper_deploy.c): each request is served as the helper serves it, in
+ * a forked child inside a private mount namespace whose /usr/local/sbin
+ * (first in exec's PATH) holds recorders named like the programs the ops
+ * run; a recorder that ran leaves "name argv..." in a file, so "refused and
+ * nothing ran" is checked, not assumed. Needs root (unshare, mount):
+ * need_root() skips otherwise; ops_setup(template, programs) from the group
+ * setup, teardown() as the group teardown.
+ *
+ * The including file defines `static struct config cfg;` first. The
+ * functions are static inline: a file uses only some of them. */
 #pragma once
 
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,12 +39,53 @@
 #include "helper/helper.h"
 #include "sys/helpmsg.h"
 
+/* Serve the bytes req[0..len) as a request on a socket pair of its own
+ * (helper_serve_call) and read the answer, a result without extras: its rc,
+ * its message into msg, the descriptor that came with it into *fd (-1 when
+ * none; fd may be NULL when none may come). */
+static inline int serve_raw(const void *req, size_t len, char *msg, size_t msglen, int *fd)
+{
+        int sv[2];
+        assert_int_equal(hm_socketpair(sv), 0);
+        assert_int_equal(send(sv[0], req, len, 0), (ssize_t)len);
+        assert_int_equal(helper_serve_call(&cfg, sv[1]), 0);
+        unsigned char *buf = malloc(HM_MAX);
+        assert_non_null(buf);
+        size_t n = 0;
+        int got = -1;
+        assert_int_equal(hm_recv(sv[0], buf, HM_MAX, &n, &got), 0);
+        if (fd)
+                *fd = got;
+        else
+                assert_int_equal(got, -1);
+        struct hm_msg m;
+        assert_int_equal(hm_parse(buf, n, &m), 0);
+        assert_int_equal(m.kind, HM_RESULT);
+        assert_true(hm_expect(&m, "is"));
+        int rc = (int)hm_int(&m, 0, 1);
+        snprintf(msg, msglen, "%s", hm_str(&m, 1));
+        hm_msg_clear(&m);
+        free(buf);
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+}
+
+/* serve_raw of the request built in hb (freed). */
+static inline int serve_built(struct hm_builder *hb, char *msg, size_t msglen, int *fd)
+{
+        assert_int_equal(hm_end(hb), 0);
+        int rc = serve_raw(hb->b.data, hb->b.len, msg, msglen, fd);
+        hm_builder_free(hb);
+        return rc;
+}
+
 static char ops_dir[64];
 static char bindir[256], ran[256];
 
 /* The test's temp dir (from template, "/tmp/...-XXXXXX") with bin/ holding
  * a recorder per name of progs (NULL-terminated). 0 or -1. */
-static int ops_setup(const char *template, const char *const *progs)
+static inline int ops_setup(const char *template, const char *const *progs)
 {
         snprintf(ops_dir, sizeof(ops_dir), "%s", template);
         if (!mkdtemp(ops_dir))
@@ -58,7 +105,7 @@ static int ops_setup(const char *template, const char *const *progs)
 }
 
 /* The group teardown: cfg freed, the temp dir removed with everything in it. */
-static int teardown(void **state)
+static inline int teardown(void **state)
 {
         (void)state;
         if (geteuid() != 0)
@@ -75,14 +122,14 @@ static int teardown(void **state)
         return 0;
 }
 
-static void need_root(void)
+static inline void need_root(void)
 {
         if (geteuid() != 0)
                 skip();
 }
 
 /* What the recorders saw since the last call ("" when nothing ran). */
-static char *recorded(void)
+static inline char *recorded(void)
 {
         char *data = NULL;
         size_t len = 0;
@@ -101,7 +148,7 @@ struct result {
 /* Serve hb (an HM_REQUEST, sent as built even when malformed) in a child
  * with the recorders first in PATH; output chunks are skipped up to the
  * result. */
-static struct result call(struct hm_builder *hb)
+static inline struct result call(struct hm_builder *hb)
 {
         struct result res = {.rc = 1, .extra = -1};
         int sv[2];
@@ -155,7 +202,7 @@ static struct result call(struct hm_builder *hb)
 
 /* A request: sig gives the fields' types ('s' string, 'i' long long, 'b' a
  * string and its length sent as bytes), then the values. */
-static struct result req(unsigned op, const char *sig, ...)
+static inline struct result req(unsigned op, const char *sig, ...)
 {
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, op);
