@@ -8,6 +8,7 @@
 #include "helper/ops.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
@@ -240,6 +242,17 @@ static void add_stats(struct helper_call *c, const struct archive_stats *st)
 /* (kind "full"|"site", root, snapshot, dest): the sources are the helper's
  * (sys/archive archive_backup_create); a site's root inside nginx.webroot,
  * the database snapshot a ".setec-db-snapshot-*" file of backups.dir. */
+/* Compressing or unpacking an archive is the heaviest CPU work the panel
+ * does. Under SCHED_IDLE this call's process (and what it starts) gives the
+ * CPU up at once whenever a request thread, or anything else on the server,
+ * wants it; nice 10 alone left a slice's worth of tail latency. */
+static void in_background(void)
+{
+        struct sched_param p = {0};
+        if (sched_setscheduler(0, SCHED_IDLE, &p) < 0)
+                log_warn("helper: cannot lower the backup's CPU priority: %s", strerror(errno));
+}
+
 int op_backup_create(struct helper_call *c)
 {
         const struct config *cfg = c->cfg;
@@ -269,6 +282,7 @@ int op_backup_create(struct helper_call *c)
                 helper_msgf(c, "%s is not inside nginx.webroot", root);
                 return -EPERM;
         }
+        in_background();
         char err[512] = "";
         struct archive_stats st = {0};
         int r = archive_backup_create(cfg, dest, full, root, snap, &st, err, sizeof(err));
@@ -292,6 +306,7 @@ int op_backup_restore(struct helper_call *c)
                 helper_msgf(c, "%s is not inside nginx.webroot", target);
                 return -EPERM;
         }
+        in_background();
         char err[512] = "";
         struct archive_stats st = {0};
         int r = archive_restore_dir(path, target, &st, err, sizeof(err));
