@@ -191,6 +191,8 @@ static int run_server(struct config *cfg)
             .workers = 4,
             .max_body = 10u << 20,
             .max_body_memory = (size_t)cfg->server.max_body_memory_mb << 20,
+            .max_conns = (unsigned)cfg->server.max_connections,
+            .per_ip_conns = (unsigned)cfg->server.max_connections_per_ip,
             .timeout_s = 60,
             .trusted_proxies = (const char *const *)cfg->server.trusted_proxies.items,
             .routes = routes,

@@ -155,7 +155,7 @@ static int write_unit(struct config *cfg, const char *config_path)
                       "UMask=0077\n"
                       /* the panel raises its soft limit to this one and keeps
                        * its connection limit below it (http/server.c) */
-                      "LimitNOFILE=16384\n"
+                      "LimitNOFILE=65536\n"
                       /* The process started here splits (src/helper): the
                        * HTTP process drops to server.user itself (no
                        * capabilities, no_new_privs); the root helper manages

@@ -95,6 +95,8 @@ static const struct key keys[] = {
     STR("server", "public_ipv6", server.public_ipv6, ""),
     INT("server", "max_streams", server.max_streams, 0, 0, 1000000),
     INT("server", "max_body_memory_mb", server.max_body_memory_mb, 64, 10, 65536),
+    INT("server", "max_connections", server.max_connections, 0, 0, 1000000),
+    INT("server", "max_connections_per_ip", server.max_connections_per_ip, 128, 1, 1000000),
     STR("database", "path", database.path, "/opt/setec-manager/data/setec.db"),
     STR("nginx", "sites_available", nginx.sites_available, "/etc/nginx/sites-available"),
     STR("nginx", "sites_enabled", nginx.sites_enabled, "/etc/nginx/sites-enabled"),

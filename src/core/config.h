@@ -35,6 +35,9 @@ struct config {
                 /* MiB all request bodies being received may hold together;
                  * beyond, a request gets 503 (Retry-After) */
                 int max_body_memory_mb;
+                /* client connections at most, and per client address; 0 =
+                 * sized from RLIMIT_NOFILE (at most 16384) */
+                int max_connections, max_connections_per_ip;
         } server;
         struct {
                 char *path; /* its directory is the data dir */

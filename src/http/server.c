@@ -1123,13 +1123,14 @@ static void acceptor_stop(struct http_server *s)
 /* Descriptors left for everything but client connections: the database,
  * log files, pipes of the commands the panel runs, certificates. */
 #define FD_HEADROOM 256
-#define MAX_CONNS   4096u
+#define MAX_CONNS   16384u /* unless configured: ~0.6 GB of idle TLS connections */
 
 /* The soft RLIMIT_NOFILE is raised to the hard one (systemd's default soft
  * limit is 1024 whatever LimitNOFILE says about the hard one), and MHD's
  * connection limit kept below it with headroom: a flood of idle connections
- * then meets MHD's limit, never EMFILE in the panel's own work. */
-static unsigned connection_limit(void)
+ * then meets MHD's limit, never EMFILE in the panel's own work. A configured
+ * limit (server.max_connections) is kept below it too. */
+static unsigned fd_connection_limit(void)
 {
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -1146,6 +1147,18 @@ static unsigned connection_limit(void)
         if (rl.rlim_cur > 2 * FD_HEADROOM)
                 return (unsigned)(rl.rlim_cur - FD_HEADROOM);
         return (unsigned)rl.rlim_cur / 2;
+}
+
+static unsigned connection_limit(unsigned configured)
+{
+        unsigned fit = fd_connection_limit();
+        if (!configured)
+                return fit;
+        if (configured > fit)
+                log_warn("server.max_connections %u is more than the %u the descriptor limit "
+                         "leaves room for: %u (raise LimitNOFILE)",
+                         configured, fit, fit);
+        return configured < fit ? configured : fit;
 }
 
 /* Mozilla's "intermediate" profile: TLS 1.2 and 1.3, ECDHE key exchange,
@@ -1168,7 +1181,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
                 s->o.max_body = 10u << 20;
         if (!s->o.max_body_memory)
                 s->o.max_body_memory = (size_t)64 << 20;
-        s->max_conns = connection_limit();
+        s->max_conns = connection_limit(s->o.max_conns);
         if (!s->o.threads) {
                 /* One core is left to the machine the panel manages (its sites,
                  * nginx, builds): one request thread on one or two cores. More

@@ -96,6 +96,7 @@ struct http_server_opts {
         size_t max_body;                    /* bytes; larger -> 413 */
         size_t max_body_memory;             /* bytes all bodies being read may hold (0: 64 MiB) */
         unsigned per_ip_conns;              /* concurrent connections per client address */
+        unsigned max_conns;                 /* connections at most (0: sized from RLIMIT_NOFILE) */
         unsigned timeout_s;                 /* idle connection timeout */
         const char *const *trusted_proxies; /* NULL-terminated list of IPs/CIDRs, may be NULL */
         const struct route *routes;

@@ -215,3 +215,46 @@ def test_huge_chunk_extension_400(fresh_panel):
     p = fresh_panel()
     tok = p.login()
     assert chunked(p, tok, b"2;" + b"a" * (100 * 1024) + b"\r\n{}\r\n0\r\n\r\n") == 400
+
+
+def status_from(p, src):
+    """GET /api/auth/status on a new TLS connection from address src: the
+    status, or None when the panel closed the connection instead."""
+    try:
+        s = tls_sock(p.port, src)
+    except (ConnectionError, ssl.SSLError, socket.timeout):
+        return None
+    try:
+        s.sendall(head(p.port, "GET", "/api/auth/status", {"Connection": "close"}))
+        return read_status(s)
+    except (ConnectionError, ssl.SSLError):
+        return None
+    finally:
+        s.close()
+
+
+def test_connection_caps_are_configurable(fresh_panel):
+    """server.max_connections_per_ip and server.max_connections: beyond
+    either, a new connection is closed at once; below, it is served."""
+    p = fresh_panel(extra={"server": {"max_connections_per_ip": 3, "max_connections": 5}})
+    held = []
+    try:
+        # three connections from 127.0.0.2 (held open, handshake done) fill its share
+        for _ in range(3):
+            held.append(tls_sock(p.port, "127.0.0.2"))
+        assert status_from(p, "127.0.0.2") is None
+        # another address is still served
+        assert status_from(p, "127.0.0.3") == 401  # answered (no token)
+        # two more from 127.0.0.3 make five: the panel's whole limit
+        for _ in range(2):
+            held.append(tls_sock(p.port, "127.0.0.3"))
+        assert status_from(p, "127.0.0.4") is None
+        # the held ones still work, and freeing one lets a new address in
+        held[0].sendall(head(p.port, "GET", "/api/auth/status", {}))
+        assert read_status(held[0]) == 401
+        held.pop(0).close()
+        waiting.wait_for(lambda: status_from(p, "127.0.0.4") == 401, 10,
+                         what="a connection to be served once one of five is closed")
+    finally:
+        for s in held:
+            s.close()
