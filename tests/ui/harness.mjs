@@ -156,6 +156,26 @@ export async function login(page, base, user, password) {
   await Promise.all([page.waitForURL(`${base}/`), page.click('#login-submit')]);
 }
 
+// The page is never wider than the window (a wide table must scroll inside
+// its .table-wrap, never push "Log out" off-screen).
+export async function noOverflow(page, what) {
+  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert(sw <= cw + 1, `${what}: page is ${sw}px wide in a ${cw}px window`);
+}
+
+export const PHONE_WIDTH = 390;
+
+// noOverflow at a phone's width, then back to the window size it had.
+export async function fitsPhone(page, what) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: PHONE_WIDTH, height: 844 });
+  try {
+    await noOverflow(page, `${what} at ${PHONE_WIDTH}px`);
+  } finally {
+    await page.setViewportSize(before);
+  }
+}
+
 // Run main(), print the summary line, exit non-zero on any failure.
 export async function run(main) {
   try {

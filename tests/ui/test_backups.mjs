@@ -9,16 +9,21 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, launchBrowser, login, run, startPanel } from './harness.mjs';
+
+// One INSERT per row of params into the panel's database; the new row ids.
+function insert(dbPath, statement, rows) {
+  const py = 'import json,sqlite3,sys\n'
+    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
+    + 'ids=[c.execute(sys.argv[2],r).lastrowid for r in json.loads(sys.argv[3])]\n'
+    + 'c.commit()\nprint(json.dumps(ids))\n';
+  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, statement, JSON.stringify(rows)], { encoding: 'utf8' });
+  assert(r.status === 0, `insert failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
 
 function addSite(dbPath, domain, root) {
-  const py = 'import sqlite3,sys\n'
-    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
-    + 'cur=c.execute("INSERT INTO sites (domain, app_root) VALUES (?,?)",(sys.argv[2],sys.argv[3]))\n'
-    + 'c.commit()\nprint(cur.lastrowid)\n';
-  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, domain, root], { encoding: 'utf8' });
-  assert(r.status === 0, `site insert failed: ${r.stderr}`);
-  return Number(r.stdout.trim());
+  return insert(dbPath, 'INSERT INTO sites (domain, app_root) VALUES (?,?)', [[domain, root]])[0];
 }
 
 async function main() {
@@ -127,6 +132,42 @@ async function main() {
       await page.locator('#backups-table tbody tr[data-type="full"]').waitFor({ state: 'detached' });
       assert((await rows.count()) === 1, 'rows after delete');
       assert(!fs.existsSync(path.join(tmp, 'data', 'backups', file)), 'file still on disk');
+    });
+
+    await check('archives are searched, sorted and paged by the server', async () => {
+      // rows only (the list reads the database): 20 of a second site, 10 full
+      const db = path.join(tmp, 'data', 'setec.db');
+      const blog = addSite(db, 'blog.example.org', path.join(www, 'blog'));
+      const dir = path.join(tmp, 'data', 'backups');
+      const params = [];
+      for (let i = 1; i <= 30; i++) {
+        const day = String(i).padStart(2, '0');
+        params.push(i <= 20
+          ? [blog, 'site', path.join(dir, `site-blog.example.org-202601${day}-030000.tar.gz`), i * 1000, `2026-01-${day}T03:00:00Z`]
+          : [null, 'full', path.join(dir, `full-system-202601${day}-030000.tar.gz`), i * 1000, `2026-01-${day}T04:00:00Z`]);
+      }
+      const ids = insert(db, 'INSERT INTO backups (site_id, backup_type, file_path, size_bytes, created_at) VALUES (?,?,?,?,?)', params);
+      const count = page.locator('[data-field="backup-count"]');
+      await page.goto(`${base}/backups`);
+      await count.filter({ hasText: '31 archives' }).waitFor();
+      assert((await rows.count()) === 25, `first page has ${await rows.count()} rows`);
+      await page.click('#backups-next');
+      await page.locator('#backups-count', { hasText: '26–31 of 31' }).waitFor();
+      assert((await rows.count()) === 6, `second page has ${await rows.count()} rows`);
+      // by the site's domain
+      await page.fill('#backups-q', 'blog.example');
+      await count.filter({ hasText: '20 archives' }).waitFor();
+      const sites = await rows.locator('[data-field="site"]').allTextContents();
+      assert(sites.length === 20 && sites.every((t) => t.trim() === 'blog.example.org'), `sites: ${sites}`);
+      await page.fill('#backups-q', 'no-such-archive');
+      await page.locator('#backups-table td.empty', { hasText: 'No backup matches' }).waitFor();
+      await page.fill('#backups-q', '');
+      await count.filter({ hasText: '31 archives' }).waitFor();
+      // the biggest first: the last inserted full backup
+      await page.selectOption('#backups-sort', 'size');
+      await page.selectOption('#backups-order', 'desc');
+      await page.waitForFunction((id) => document.querySelector('#backups-table tbody tr[data-id]')?.dataset.id === id, String(ids[29]));
+      await fitsPhone(page, '/backups');
     });
 
     await check('a schedule is added by domain, paused and deleted', async () => {
