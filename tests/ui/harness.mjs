@@ -1,7 +1,7 @@
 // Shared by the browser tests: TAP-like reporting ending in "N passed, M
 // failed", a panel started on a free port with a temp config, and Debian's
 // Chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -154,6 +154,19 @@ export async function login(page, base, user, password) {
   await page.fill('#username', user);
   await page.fill('#password', password);
   await Promise.all([page.waitForURL(`${base}/`), page.click('#login-submit')]);
+}
+
+// INSERT rows ({column: value} objects) into `table` of the panel's database
+// (what no route creates, or many rows at once); resolves to the new ids.
+export function insertRows(dbPath, table, rows) {
+  const py = 'import json,sqlite3,sys\n'
+    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
+    + 'ids=[c.execute("INSERT INTO %s (%s) VALUES (%s)"%(sys.argv[2],",".join(d),",".join("?"*len(d))),list(d.values())).lastrowid'
+    + ' for d in json.loads(sys.argv[3])]\n'
+    + 'c.commit()\nprint(json.dumps(ids))\n';
+  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, table, JSON.stringify(rows)], { encoding: 'utf8' });
+  assert(r.status === 0, `insert into ${table} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 // The page is never wider than the window (a wide table must scroll inside

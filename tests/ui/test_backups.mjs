@@ -1,30 +1,16 @@
 // Browser test of the backups page: create a site and a full backup, verify,
-// download, restore, spot a corrupted archive, delete, and the viewer's
-// read-only view.
+// download, restore, spot a corrupted archive, delete, search/sort/paging of
+// a long list (also at phone width), and the viewer's read-only view.
 //
 //   SETEC_BIN=build/setec-manager node tests/ui/test_backups.mjs
 
 import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, fitsPhone, launchBrowser, login, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, insertRows, launchBrowser, login, run, startPanel } from './harness.mjs';
 
-// One INSERT per row of params into the panel's database; the new row ids.
-function insert(dbPath, statement, rows) {
-  const py = 'import json,sqlite3,sys\n'
-    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
-    + 'ids=[c.execute(sys.argv[2],r).lastrowid for r in json.loads(sys.argv[3])]\n'
-    + 'c.commit()\nprint(json.dumps(ids))\n';
-  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, statement, JSON.stringify(rows)], { encoding: 'utf8' });
-  assert(r.status === 0, `insert failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-function addSite(dbPath, domain, root) {
-  return insert(dbPath, 'INSERT INTO sites (domain, app_root) VALUES (?,?)', [[domain, root]])[0];
-}
+const addSite = (dbPath, domain, root) => insertRows(dbPath, 'sites', [{ domain, app_root: root }])[0];
 
 async function main() {
   const www = fs.mkdtempSync(path.join(os.tmpdir(), 'setec-ui-bk-www-'));
@@ -139,14 +125,14 @@ async function main() {
       const db = path.join(tmp, 'data', 'setec.db');
       const blog = addSite(db, 'blog.example.org', path.join(www, 'blog'));
       const dir = path.join(tmp, 'data', 'backups');
-      const params = [];
+      const rows30 = [];
       for (let i = 1; i <= 30; i++) {
         const day = String(i).padStart(2, '0');
-        params.push(i <= 20
-          ? [blog, 'site', path.join(dir, `site-blog.example.org-202601${day}-030000.tar.gz`), i * 1000, `2026-01-${day}T03:00:00Z`]
-          : [null, 'full', path.join(dir, `full-system-202601${day}-030000.tar.gz`), i * 1000, `2026-01-${day}T04:00:00Z`]);
+        rows30.push(i <= 20
+          ? { site_id: blog, backup_type: 'site', file_path: path.join(dir, `site-blog.example.org-202601${day}-030000.tar.gz`), size_bytes: i * 1000, created_at: `2026-01-${day}T03:00:00Z` }
+          : { site_id: null, backup_type: 'full', file_path: path.join(dir, `full-system-202601${day}-030000.tar.gz`), size_bytes: i * 1000, created_at: `2026-01-${day}T04:00:00Z` });
       }
-      const ids = insert(db, 'INSERT INTO backups (site_id, backup_type, file_path, size_bytes, created_at) VALUES (?,?,?,?,?)', params);
+      const ids = insertRows(db, 'backups', rows30);
       const count = page.locator('[data-field="backup-count"]');
       await page.goto(`${base}/backups`);
       await count.filter({ hasText: '31 archives' }).waitFor();

@@ -214,6 +214,18 @@ export async function fetchPage(path, qs) {
   return { items: Array.isArray(data) ? data : [], total: Number.isFinite(total) ? total : (Array.isArray(data) ? data.length : 0) };
 }
 
+// { items, total } like fetchPage for a list the page derives itself (no
+// route can page it): q over `fields`, then the page of the list controls'
+// query string cut here.
+export function pageOf(rows, qs, fields) {
+  const p = new URLSearchParams(qs);
+  const q = (p.get('q') || '').toLowerCase();
+  const hits = q ? rows.filter((r) => fields.some((f) => String(r[f] ?? '').toLowerCase().includes(q))) : rows;
+  const per = Number(p.get('per_page')) || hits.length;
+  const from = ((Number(p.get('page')) || 1) - 1) * per;
+  return { items: hits.slice(from, from + per), total: hits.length };
+}
+
 // One wording for a unit's state everywhere (dashboard, monitor, nginx):
 // systemd's ActiveState, and "unknown" where it is not known.
 export function unitStateBadge(active) {
