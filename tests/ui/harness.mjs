@@ -172,8 +172,24 @@ export function insertRows(dbPath, table, rows) {
 // The page is never wider than the window (a wide table must scroll inside
 // its .table-wrap, never push "Log out" off-screen).
 export async function noOverflow(page, what) {
-  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-  assert(sw <= cw + 1, `${what}: page is ${sw}px wide in a ${cw}px window`);
+  // a page's own sheet (loadCss) may still be on its way: measure with it
+  await page.waitForFunction(() => [...document.querySelectorAll('link[rel="stylesheet"]')].every((l) => l.sheet));
+  const [sw, cw, culprits] = await page.evaluate(() => {
+    const root = document.documentElement;
+    // the outermost elements reaching past the window, to name in a failure
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      if (out.length >= 3) break;
+      if (el.getBoundingClientRect().right <= root.clientWidth + 1 || out.some((o) => o.el.contains(el))) continue;
+      let scrolled = false;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (/(auto|scroll|hidden|clip)/.test(getComputedStyle(p).overflowX)) scrolled = true;
+      }
+      if (!scrolled) out.push({ el, name: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''}` });
+    }
+    return [root.scrollWidth, root.clientWidth, out.map((o) => o.name)];
+  });
+  assert(sw <= cw + 1, `${what}: page is ${sw}px wide in a ${cw}px window (${culprits.join(', ') || 'no element found'})`);
 }
 
 export const PHONE_WIDTH = 390;

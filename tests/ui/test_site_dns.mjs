@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, insertRows, login, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, insertRows, launchBrowser, login, run, startPanel } from './harness.mjs';
 
 async function main() {
   let panel = null;
@@ -40,6 +40,7 @@ async function main() {
       const text = await page.textContent('#site-info [data-field="dns"]');
       assert(text.includes('127.0.0.1'), `row text "${text}"`);
       assert((await page.textContent('#site-info [data-field="dns_provider"]')).trim() === 'hostinger', 'dns_provider row');
+      await fitsPhone(page, '/sites/{id}');
     });
 
     await check('new-site form offers the configured DNS providers', async () => {
@@ -66,6 +67,7 @@ async function main() {
       await page.locator('#site-dns-provider-error', { hasText: 'stop here' }).waitFor();
       assert(sent && sent.dns_provider === 'hostinger' && sent.domain === 'form.example.test', `sent ${JSON.stringify(sent)}`);
       await page.unroute('**/sites');
+      await fitsPhone(page, '/sites/new');
     });
 
     await check('no script errors or CSP violations', async () => {

@@ -18,7 +18,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, freePort, launchBrowser, insertRows, login, run, sleep, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, freePort, insertRows, launchBrowser, login, run, sleep, startPanel } from './harness.mjs';
 
 const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
 const APP_DOMAIN = 'pyapp.example.test';
@@ -229,6 +229,7 @@ async function main() {
       assert((await page.textContent('#site-type-hint')).includes('AUTARCH page'), 'autarch hint');
       await page.selectOption('#site-app-type', 'static');
       assert(await page.locator('#site-git-repo').isVisible(), 'repository hidden for static');
+      await fitsPhone(page, '/sites/new');
     });
 
     await check('client-side checks stop a bad form before any request', async () => {
@@ -319,6 +320,7 @@ async function main() {
       await dep.locator('[data-action="output"]').click();
       const out = await page.textContent('#deployments-table tr.deployment-output pre');
       assert(out.trim().length > 0 && out !== '(no output)', 'deployment output empty');
+      await fitsPhone(page, '/sites/{id}');
     });
 
     await check('nginx serves the site for its domain and alias', async () => {
@@ -343,6 +345,7 @@ async function main() {
       await page.waitForRequest((r) => new URL(r.url()).pathname === '/sites' && r.method() === 'GET'
         && r.resourceType() === 'fetch', { timeout: 8000 });
       await Promise.all([page.waitForURL(siteUrl), row.locator('a.site-link').click()]);
+      await fitsPhone(page, '/sites');
     });
 
     await check('a duplicate domain shows the server\'s 409 error', async () => {

@@ -45,7 +45,7 @@ export async function render(container, { api, user }) {
   sections.push(h('section', { class: 'card', id: 'backup-schedules' },
     h('div', { class: 'card-header' }, h('h2', null, 'Schedules')),
     h('div', { class: 'card-body' },
-      h('p', { class: 'muted' }, 'Backups the scheduler makes on its own. "Keep" is the retention of a schedule: after each of its backups only the newest that many backups of the site stay (the server\'s backups.max_age_days and max_count apply as well).'),
+      h('p', { class: 'muted' }, 'Backups the scheduler makes on its own. "Keep" is the retention of a schedule: after each of its backups only the newest that many backups of the site stay (the config file\'s backups.max_age_days and backups.max_count apply to every backup as well).'),
       admin ? scheduleForm() : null),
     schedError,
     h('div', { class: 'table-wrap' }, h('table', { id: 'schedules-table' },
