@@ -19,8 +19,8 @@ struct unit_state {
  * Units that do not exist report "inactive"; when no bus is reachable every
  * entry reports "unknown". PANEL_UNIT (with or without ".service") is
  * running when this process runs outside it: systemd's state stays in
- * active, running says that the panel answers. Never fails: returns 0 when the bus answered,
- * -errno (and "unknown" states) when it did not. Bus path: $SETEC_SYSTEM_BUS
+ * active, running says that the panel answers. Never fails: returns 0 when
+ * the bus answered, -errno (and "unknown" states) when it did not. Bus path: $SETEC_SYSTEM_BUS
  * (sd-bus address) if set, else the default system bus. Thread-safe (opens
  * its own bus connection per call or per thread). */
 int services_query(const char *const *units, size_t n, struct unit_state *out);

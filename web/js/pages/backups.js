@@ -1,5 +1,6 @@
-// Backups page: list, create (site or full), download, verify, restore,
-// delete; schedules (the scheduler's "backup" jobs) with their retention.
+// Backups page: list (searched, sorted and paged by the server), create
+// (site or full), download, verify, restore, delete; schedules (the
+// scheduler's "backup" jobs) with their retention.
 import { h, pageHeader, badge, alertBox, toast, modal, formatDate, formatBytes, isAdmin, loadCss, listControls, fetchPage } from '../ui.js';
 
 // Schedules offered by name; "custom" takes any 5-field cron expression.

@@ -126,7 +126,7 @@ function activeBadge(svc) {
 }
 
 // top's "%Cpu(s): 12.3 us, 2.1 sy, 85.6 id" with each share named.
-export function cpuShares(line) {
+function cpuShares(line) {
   const m = /([\d.]+) us, ([\d.]+) sy, ([\d.]+) id/.exec(String(line || ''));
   return m ? `user ${m[1]}% · system ${m[2]}% · idle ${m[3]}%` : text(line);
 }

@@ -1,8 +1,10 @@
-// SSL/TLS page: the certificates of GET /api/ssl/status with expiry bars
-// (days left of a 90-day certificate), issuer, auto-renew and the last
-// attempt; Issue / Renew buttons (admins) for sites, which run the ACME order
-// inside the request; and the recent attempts of GET /api/ssl/attempts with
-// their errors (expandable).
+// SSL/TLS page: the certificates of GET /api/ssl/status (searched, sorted
+// and paged by the server) with expiry bars (days left of a 90-day
+// certificate), issuer, auto-renew and the last attempt, a site with HTTPS
+// pending among them; the sites without any (searched and paged here);
+// Issue / Renew buttons (admins), which run the ACME order inside the
+// request; and the recent attempts of GET /api/ssl/attempts with their
+// errors (expandable).
 import { h, pageHeader, badge, alertBox, toast, formatDate, isAdmin, loadCss, listControls, fetchPage, pageOf } from '../ui.js';
 
 const FULL_DAYS = 90;
