@@ -157,7 +157,7 @@ export async function login(page, base, user, password) {
 }
 
 // INSERT rows ({column: value} objects) into `table` of the panel's database
-// (what no route creates, or many rows at once); resolves to the new ids.
+// (what no route creates, or many rows at once); returns the new ids.
 export function insertRows(dbPath, table, rows) {
   const py = 'import json,sqlite3,sys\n'
     + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
