@@ -173,10 +173,18 @@ static void list_backups(struct http_req *r)
                 return;
         }
         json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, backup_json(&list[i]));
+        for (size_t i = 0; i < n; i++) {
+                json_t *o = backup_json(&list[i]);
+                /* q finds a site's backups by its domain now, also after a rename */
+                if (o && list[i].domain)
+                        json_object_set_new(o, "domain", json_string(list[i].domain));
+                json_array_append_new(arr, o);
+        }
         backups_list_free(list, n);
-        list_reply(r, arr, (const char *const[]){"file_path", "backup_type", "domain", NULL}, NULL);
+        list_reply_hiding(
+            r, arr, (const char *const[]){"path", "type", "domain", NULL},
+            (const char *const[]){"id", "site_id", "type", "path", "size", "created_at", NULL},
+            (const char *const[]){"domain", NULL});
 }
 
 static void delete_backup(struct http_req *r)

@@ -185,8 +185,15 @@ void list_set_total(struct http_req *r, long long n)
         http_add_header(r, "X-Total-Count", buf);
 }
 
-void list_reply(struct http_req *r, json_t *arr, const char *const *q_fields,
-                const char *const *sort_keys)
+static void drop_fields(json_t *arr, const char *const *fields)
+{
+        for (size_t i = 0; fields && i < json_array_size(arr); i++)
+                for (size_t k = 0; fields[k]; k++)
+                        json_object_del(json_array_get(arr, i), fields[k]);
+}
+
+void list_reply_hiding(struct http_req *r, json_t *arr, const char *const *q_fields,
+                       const char *const *sort_keys, const char *const *hidden)
 {
         struct list_query lq;
         if (!list_query_parse(r, sort_keys, &lq)) {
@@ -194,6 +201,7 @@ void list_reply(struct http_req *r, json_t *arr, const char *const *q_fields,
                 return;
         }
         if (!lq.paged) {
+                drop_fields(arr, hidden);
                 api_reply_json(r, 200, arr);
                 return;
         }
@@ -209,6 +217,13 @@ void list_reply(struct http_req *r, json_t *arr, const char *const *q_fields,
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
+        drop_fields(page, hidden);
         list_set_total(r, (long long)total);
         api_reply_json(r, 200, page);
+}
+
+void list_reply(struct http_req *r, json_t *arr, const char *const *q_fields,
+                const char *const *sort_keys)
+{
+        list_reply_hiding(r, arr, q_fields, sort_keys, NULL);
 }

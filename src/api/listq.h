@@ -43,3 +43,8 @@ void list_set_total(struct http_req *r, long long n);
 /* Parse, apply and reply 200 (or 400); steals arr. */
 void list_reply(struct http_req *r, json_t *arr, const char *const *q_fields,
                 const char *const *sort_keys);
+/* list_reply where the records carry fields only q looks at (hidden,
+ * NULL-terminated): they are removed before the reply, so a seed record
+ * keeps its shape while q also matches, say, the name of what it refers to. */
+void list_reply_hiding(struct http_req *r, json_t *arr, const char *const *q_fields,
+                       const char *const *sort_keys, const char *const *hidden);

@@ -19,6 +19,7 @@
 #include "db/users.h"
 #include "helper/helper.h"
 #include "sys/firewall.h"
+#include "sys/services.h"
 #include "sys/sysinfo.h"
 #include "sys/tlscert.h"
 
@@ -175,7 +176,7 @@ static int write_unit(struct config *cfg, const char *config_path)
                       "[Install]\n"
                       "WantedBy=multi-user.target\n",
                       exe, cfgabs);
-        return write_in(cfg->systemd.unit_dir, "setec-manager.service", u.data, 0644);
+        return write_in(cfg->systemd.unit_dir, PANEL_UNIT ".service", u.data, 0644);
 }
 
 /* AUTARCH DNS counts as installed when its unit file exists. */
@@ -242,8 +243,8 @@ int setup_run(struct config *cfg, const char *config_path, bool firewall)
         if (write_unit(cfg, config_path) < 0)
                 failures++;
         else
-                printf("Installed %s/setec-manager.service: start it with "
-                       "'systemctl daemon-reload && systemctl enable --now setec-manager'\n",
+                printf("Installed %s/" PANEL_UNIT ".service: start it with "
+                       "'systemctl daemon-reload && systemctl enable --now " PANEL_UNIT "'\n",
                        cfg->systemd.unit_dir);
         printf("Panel URL: %s://%s:%d/\n", cfg->server.tls ? "https" : "http", cfg->server.host,
                cfg->server.port);

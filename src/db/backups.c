@@ -9,10 +9,12 @@
 #include "base/log.h"
 #include "db/db-internal.h"
 
-/* Reference rows may carry NULLs where the schema has defaults. */
-#define BACKUP_COLUMNS                                                                             \
-        "id, COALESCE(site_id, 0), COALESCE(backup_type, 'site'), file_path,"                      \
-        " COALESCE(size_bytes, 0), COALESCE(created_at, '')"
+/* Reference rows may carry NULLs where the schema has defaults; the site's
+ * domain is the one it has now (NULL for a full backup or a deleted site). */
+#define BACKUP_SELECT                                                                              \
+        "SELECT b.id, COALESCE(b.site_id, 0), COALESCE(b.backup_type, 'site'), b.file_path,"       \
+        " COALESCE(b.size_bytes, 0), COALESCE(b.created_at, ''), s.domain"                         \
+        " FROM backups b LEFT JOIN sites s ON s.id = b.site_id"
 
 void backup_rec_clear(struct backup_rec *b)
 {
@@ -21,6 +23,7 @@ void backup_rec_clear(struct backup_rec *b)
         free(b->type);
         free(b->path);
         free(b->created_at);
+        free(b->domain);
         *b = (struct backup_rec){0};
 }
 
@@ -44,8 +47,10 @@ static int from_row(sqlite3_stmt *s, void *elem)
             .path = db_column_strdup(s, 3),
             .size = sqlite3_column_int64(s, 4),
             .created_at = db_column_strdup(s, 5),
+            .domain = db_column_strdup(s, 6),
         };
-        if (!b->type || !b->path || !b->created_at) {
+        if (!b->type || !b->path || !b->created_at ||
+            (!b->domain && sqlite3_column_type(s, 6) != SQLITE_NULL)) {
                 backup_rec_clear(b);
                 return -ENOMEM;
         }
@@ -81,8 +86,7 @@ int backups_get(struct db *db, long long id, struct backup_rec *out)
         sqlite3 *sql = db_conn(db);
         if (!sql)
                 return -EIO;
-        _cleanup_stmt_ sqlite3_stmt *s =
-            db_prepare(sql, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?");
+        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(sql, BACKUP_SELECT " WHERE b.id = ?");
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, id);
@@ -99,8 +103,8 @@ int backups_list(struct db *db, struct backup_rec **out, size_t *n)
         sqlite3 *sql = db_conn(db);
         if (!sql)
                 return -EIO;
-        _cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-            sql, "SELECT " BACKUP_COLUMNS " FROM backups ORDER BY created_at DESC, id DESC");
+        _cleanup_stmt_ sqlite3_stmt *s =
+            db_prepare(sql, BACKUP_SELECT " ORDER BY b.created_at DESC, b.id DESC");
         if (!s)
                 return -EIO;
         void *list = NULL;

@@ -14,6 +14,7 @@ struct backup_rec {
         char *path;
         long long size;
         char *created_at; /* RFC 3339 UTC */
+        char *domain;     /* the site's domain now; NULL for full backups and deleted sites */
 };
 
 void backup_rec_clear(struct backup_rec *b);

@@ -488,3 +488,49 @@ def test_backup_schedule_with_retention(bpanel, token):
            if x["job_type"] == "ssl_renew"][0]
     r = p.request("DELETE", f"/api/scheduler/jobs/{ssl['id']}", token=tok)
     assert r.status_code == 409, r.text
+
+
+def test_list_search_sort_page(fresh_panel, tmp_path):
+    """GET /backups takes ?q=&sort=&order=&page=&per_page= (CONTRACT §9): q
+    matches the file and the site's current domain (a renamed site's old
+    archives too), the records keep the seed's shape."""
+    tmp = str(tmp_path / "list")
+    os.makedirs(tmp)
+    p = fresh_panel(extra=panel_extra(tmp))
+    p.tmp = tmp
+    tok = p.login()
+    shop, _ = new_site(p, "shop")
+    blog, _ = new_site(p, "blog")
+    made = [create_site_backup(p, tok, shop), create_site_backup(p, tok, blog),
+            create_site_backup(p, tok, shop)]
+    r = p.request("POST", "/backups/full", token=tok, timeout=120)
+    assert r.status_code == 201, r.text
+    full = r.json()
+
+    def get(qs):
+        r = p.request("GET", "/backups?" + qs, token=tok)
+        assert r.status_code == 200, (qs, r.text)
+        return r
+
+    r = get("q=shop.example")
+    assert sorted(b["id"] for b in r.json()) == sorted([made[0]["id"], made[2]["id"]])
+    assert r.headers["X-Total-Count"] == "2"
+    for b in r.json():
+        assert set(b) == {"id", "site_id", "type", "path", "size", "created_at"}, b
+    assert [b["id"] for b in get("q=FULL").json()] == [full["id"]]
+    # the site's domain now, not only the name the file was given
+    db_exec(p, "UPDATE sites SET domain = 'renamed.example.org' WHERE id = ?", blog)
+    assert [b["id"] for b in get("q=renamed.example").json()] == [made[1]["id"]]
+
+    r = get("sort=size&order=desc&per_page=2")
+    assert r.headers["X-Total-Count"] == "4"
+    sizes = [b["size"] for b in p.request("GET", "/backups", token=tok).json()]
+    assert [b["size"] for b in r.json()] == sorted(sizes, reverse=True)[:2]
+    ids = [b["id"] for b in get("sort=created_at&order=asc&per_page=3&page=2").json()]
+    assert len(ids) == 1
+    assert get("q=nothing-like-this").json() == []
+
+    for qs, field in (("sort=domain", "sort"), ("sort=nope", "sort"), ("per_page=0", "per_page"),
+                      ("per_page=201", "per_page"), ("page=0", "page"), ("order=up", "order")):
+        r = p.request("GET", "/backups?" + qs, token=tok)
+        assert r.status_code == 400 and field in r.json()["error"], (qs, r.text)

@@ -1,7 +1,7 @@
 // Shared by the browser tests: TAP-like reporting ending in "N passed, M
 // failed", a panel started on a free port with a temp config, and Debian's
 // Chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -154,6 +154,55 @@ export async function login(page, base, user, password) {
   await page.fill('#username', user);
   await page.fill('#password', password);
   await Promise.all([page.waitForURL(`${base}/`), page.click('#login-submit')]);
+}
+
+// INSERT rows ({column: value} objects) into `table` of the panel's database
+// (what no route creates, or many rows at once); returns the new ids.
+export function insertRows(dbPath, table, rows) {
+  const py = 'import json,sqlite3,sys\n'
+    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
+    + 'ids=[c.execute("INSERT INTO %s (%s) VALUES (%s)"%(sys.argv[2],",".join(d),",".join("?"*len(d))),list(d.values())).lastrowid'
+    + ' for d in json.loads(sys.argv[3])]\n'
+    + 'c.commit()\nprint(json.dumps(ids))\n';
+  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, table, JSON.stringify(rows)], { encoding: 'utf8' });
+  assert(r.status === 0, `insert into ${table} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// The page is never wider than the window (a wide table must scroll inside
+// its .table-wrap, never push "Log out" off-screen).
+export async function noOverflow(page, what) {
+  // a page's own sheet (loadCss) may still be on its way: measure with it
+  await page.waitForFunction(() => [...document.querySelectorAll('link[rel="stylesheet"]')].every((l) => l.sheet));
+  const [sw, cw, culprits] = await page.evaluate(() => {
+    const root = document.documentElement;
+    // the outermost elements reaching past the window, to name in a failure
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      if (out.length >= 3) break;
+      if (el.getBoundingClientRect().right <= root.clientWidth + 1 || out.some((o) => o.el.contains(el))) continue;
+      let scrolled = false;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (/(auto|scroll|hidden|clip)/.test(getComputedStyle(p).overflowX)) scrolled = true;
+      }
+      if (!scrolled) out.push({ el, name: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''}` });
+    }
+    return [root.scrollWidth, root.clientWidth, out.map((o) => o.name)];
+  });
+  assert(sw <= cw + 1, `${what}: page is ${sw}px wide in a ${cw}px window (${culprits.join(', ') || 'no element found'})`);
+}
+
+export const PHONE_WIDTH = 390;
+
+// noOverflow at a phone's width, then back to the window size it had.
+export async function fitsPhone(page, what) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: PHONE_WIDTH, height: 844 });
+  try {
+    await noOverflow(page, `${what} at ${PHONE_WIDTH}px`);
+  } finally {
+    await page.setViewportSize(before);
+  }
 }
 
 // Run main(), print the summary line, exit non-zero on any failure.

@@ -7,7 +7,7 @@
 //   node tests/ui/test_account.mjs
 import crypto from 'node:crypto';
 import https from 'node:https';
-import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, launchBrowser, login, noOverflow, run, startPanel } from './harness.mjs';
 
 function totp(secret, offset = 0) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -31,12 +31,6 @@ function call(base, method, path, token) {
     req.on('error', reject);
     req.end();
   });
-}
-
-// The page is never wider than the window (nothing pushes "Log out" off-screen).
-async function noOverflow(page, what) {
-  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-  assert(sw <= cw + 1, `${what}: page is ${sw}px wide in a ${cw}px window`);
 }
 
 // Every form control has a label; there is a main landmark and a nav.

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { assert, check, launchBrowser, login, repo, run, startPanel } from './harness.mjs';
+import { assert, check, fitsPhone, launchBrowser, login, repo, run, startPanel } from './harness.mjs';
 
 run(main);
 
@@ -62,6 +62,7 @@ async function main() {
       assert((await page.locator('[data-field="pip_packages"]').textContent()).trim() === '0', 'pip');
       assert((await page.locator('[data-field="web"]').textContent()).trim() === 'unknown', 'web');
       assert(await page.locator('#autarch-install').isDisabled(), 'install offered again');
+      await fitsPhone(page, '/autarch');
     });
 
     await check('settings load into the editor', async () => {
@@ -104,6 +105,7 @@ async function main() {
         const out = await page.textContent('#autarch-job-output');
         assert(out.includes('go build -buildvcs=false -o autarch-dns .'), `output: ${out}`);
         assert(fs.existsSync(path.join(dir, 'services', 'dns-server', 'autarch-dns')), 'no binary');
+        await fitsPhone(page, '/autarch');
       });
     } else {
       // AUTARCH's code is built as its own user only, never as root: a tree
@@ -115,6 +117,7 @@ async function main() {
         const out = await page.textContent('#autarch-job-output');
         assert(/autarch/.test(out) && /user/i.test(out), `output: ${out}`);
         assert(!fs.existsSync(path.join(dir, 'services', 'dns-server', 'autarch-dns')), 'built anyway');
+        await fitsPhone(page, '/autarch');
       });
     }
 

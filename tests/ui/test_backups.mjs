@@ -1,25 +1,16 @@
 // Browser test of the backups page: create a site and a full backup, verify,
-// download, restore, spot a corrupted archive, delete, and the viewer's
-// read-only view.
+// download, restore, spot a corrupted archive, delete, search/sort/paging of
+// a long list (also at phone width), and the viewer's read-only view.
 //
 //   SETEC_BIN=build/setec-manager node tests/ui/test_backups.mjs
 
 import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, insertRows, launchBrowser, login, run, startPanel } from './harness.mjs';
 
-function addSite(dbPath, domain, root) {
-  const py = 'import sqlite3,sys\n'
-    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
-    + 'cur=c.execute("INSERT INTO sites (domain, app_root) VALUES (?,?)",(sys.argv[2],sys.argv[3]))\n'
-    + 'c.commit()\nprint(cur.lastrowid)\n';
-  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, domain, root], { encoding: 'utf8' });
-  assert(r.status === 0, `site insert failed: ${r.stderr}`);
-  return Number(r.stdout.trim());
-}
+const addSite = (dbPath, domain, root) => insertRows(dbPath, 'sites', [{ domain, app_root: root }])[0];
 
 async function main() {
   const www = fs.mkdtempSync(path.join(os.tmpdir(), 'setec-ui-bk-www-'));
@@ -127,6 +118,42 @@ async function main() {
       await page.locator('#backups-table tbody tr[data-type="full"]').waitFor({ state: 'detached' });
       assert((await rows.count()) === 1, 'rows after delete');
       assert(!fs.existsSync(path.join(tmp, 'data', 'backups', file)), 'file still on disk');
+    });
+
+    await check('archives are searched, sorted and paged by the server', async () => {
+      // rows only (the list reads the database): 20 of a second site, 10 full
+      const db = path.join(tmp, 'data', 'setec.db');
+      const blog = addSite(db, 'blog.example.org', path.join(www, 'blog'));
+      const dir = path.join(tmp, 'data', 'backups');
+      const rows30 = [];
+      for (let i = 1; i <= 30; i++) {
+        const day = String(i).padStart(2, '0');
+        rows30.push(i <= 20
+          ? { site_id: blog, backup_type: 'site', file_path: path.join(dir, `site-blog.example.org-202601${day}-030000.tar.gz`), size_bytes: i * 1000, created_at: `2026-01-${day}T03:00:00Z` }
+          : { site_id: null, backup_type: 'full', file_path: path.join(dir, `full-system-202601${day}-030000.tar.gz`), size_bytes: i * 1000, created_at: `2026-01-${day}T04:00:00Z` });
+      }
+      const ids = insertRows(db, 'backups', rows30);
+      const count = page.locator('[data-field="backup-count"]');
+      await page.goto(`${base}/backups`);
+      await count.filter({ hasText: '31 archives' }).waitFor();
+      assert((await rows.count()) === 25, `first page has ${await rows.count()} rows`);
+      await page.click('#backups-next');
+      await page.locator('#backups-count', { hasText: '26–31 of 31' }).waitFor();
+      assert((await rows.count()) === 6, `second page has ${await rows.count()} rows`);
+      // by the site's domain
+      await page.fill('#backups-q', 'blog.example');
+      await count.filter({ hasText: '20 archives' }).waitFor();
+      const sites = await rows.locator('[data-field="site"]').allTextContents();
+      assert(sites.length === 20 && sites.every((t) => t.trim() === 'blog.example.org'), `sites: ${sites}`);
+      await page.fill('#backups-q', 'no-such-archive');
+      await page.locator('#backups-table td.empty', { hasText: 'No backup matches' }).waitFor();
+      await page.fill('#backups-q', '');
+      await count.filter({ hasText: '31 archives' }).waitFor();
+      // the biggest first: the last inserted full backup
+      await page.selectOption('#backups-sort', 'size');
+      await page.selectOption('#backups-order', 'desc');
+      await page.waitForFunction((id) => document.querySelector('#backups-table tbody tr[data-id]')?.dataset.id === id, String(ids[29]));
+      await fitsPhone(page, '/backups');
     });
 
     await check('a schedule is added by domain, paused and deleted', async () => {

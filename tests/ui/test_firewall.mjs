@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { assert, check, launchBrowser, login, report, repo, run, startPanel } from './harness.mjs';
+import { assert, check, fitsPhone, launchBrowser, login, repo, report, run, startPanel } from './harness.mjs';
 
 const which = (p) => spawnSync('sh', ['-c', `command -v ${p}`]).status === 0;
 const canNs = process.getuid && process.getuid() === 0 && which('ufw') && which('unshare') && which('ip');
@@ -51,6 +51,7 @@ async function main() {
       const st = (await page.locator('#fw-status').textContent()).trim();
       assert(/active|inactive|not installed/.test(st), `status reads "${st}"`);
       await page.locator('#fw-table').waitFor();
+      await fitsPhone(page, '/firewall');
     });
 
     await check('invalid port is refused in the form, nothing sent', async () => {
@@ -110,6 +111,7 @@ async function main() {
         assert((await row.locator('[data-field="port"]').textContent()) === '3000:3100', 'port');
         assert((await row.locator('[data-field="protocol"]').textContent()) === 'UDP', 'protocol');
         assert((await row.locator('[data-field="source"]').textContent()) === '192.168.1.0/24', 'source');
+        await fitsPhone(page, '/firewall');
       });
 
       await check('enable with confirmation: active', async () => {

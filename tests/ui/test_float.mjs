@@ -9,7 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { assert, check, launchBrowser, login, report, repo, run, sleep, startPanel, BIN } from './harness.mjs';
+import { assert, BIN, check, fitsPhone, launchBrowser, login, repo, report, run, sleep, startPanel } from './harness.mjs';
 
 run(main);
 
@@ -53,6 +53,7 @@ async function main() {
       await bridged.waitFor({ timeout: 1000 });
       assert((await row.locator('[data-field="username"]').textContent()) === 'admin', 'user column');
       assert((await row.locator('[data-field="client_ip"]').textContent()) === '127.0.0.1', 'address column');
+      await fitsPhone(page, '/float/sessions');
     });
 
     if (haveEmu) {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import readline from 'node:readline';
-import { assert, check, launchBrowser, login, repo, run, startPanel } from './harness.mjs';
+import { assert, check, fitsPhone, launchBrowser, login, repo, run, startPanel } from './harness.mjs';
 
 const KEY = `hst-${crypto.randomBytes(12).toString('hex')}`;
 
@@ -52,6 +52,7 @@ run(async () => {
       await page.locator('tr[data-provider="powerdns"]').waitFor();
       const st = await page.locator('tr[data-provider="hostinger"] [data-field="status"]').textContent();
       assert(/not configured/.test(st), `status "${st}"`);
+      await fitsPhone(page, '/hosting');
     });
 
     await check('configure Hostinger, then test the connection', async () => {
@@ -107,6 +108,7 @@ run(async () => {
       await page.waitForFunction(() => [...document.querySelectorAll('#dns-records td')].some((td) => td.textContent === '198.51.100.21'));
       const put = (await upstreamLog(fx)).filter((r) => r.method === 'PUT').pop();
       assert(put.body.overwrite === true, 'edit replaces the record set');
+      await fitsPhone(page, '/hosting (DNS)');
     });
 
     await check('DNS: delete asks first, then sends the filters', async () => {
@@ -147,6 +149,7 @@ run(async () => {
       assert(/9\.99 USD/.test(text), `confirmation "${text}"`);
       await page.click('dialog button[data-action="confirm"]');
       await page.locator('#dom-list tr[data-domain="fresh.com"]').waitFor();
+      await fitsPhone(page, '/hosting (domains)');
     });
 
     await check('domains: lock and nameservers', async () => {
@@ -176,6 +179,7 @@ run(async () => {
       await page.click('#vps-detail button[data-action="stop"]');
       await page.click('dialog button[data-action="confirm"]');
       await page.waitForFunction(() => document.querySelector('#vps-status')?.textContent === 'stopped');
+      await fitsPhone(page, '/hosting (VPS)');
     });
 
     await check('SSH keys: a bad key is refused at the field; a good one listed with its fingerprint', async () => {
@@ -193,6 +197,7 @@ run(async () => {
       await page.click('#key-add');
       const fp = `SHA256:${crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
       await page.waitForFunction((want) => [...document.querySelectorAll('#keys-list td')].some((td) => td.textContent === want), fp);
+      await fitsPhone(page, '/hosting (SSH keys)');
     });
 
     await check('billing: subscriptions, payment methods, catalog', async () => {
@@ -200,6 +205,7 @@ run(async () => {
       await page.locator('#bill-subs td', { hasText: 'KVM 2' }).waitFor();
       await page.locator('#bill-pms td', { hasText: '**** 4242' }).waitFor();
       await page.locator('#bill-catalog tr[data-item="hostingercom-domain-com-usd-1y"]').waitFor();
+      await fitsPhone(page, '/hosting (billing)');
     });
 
     await check('no script errors or CSP violations', async () => {

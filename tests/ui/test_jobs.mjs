@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, launchBrowser, login, run, startPanel } from './harness.mjs';
 
 // accepts and never sends a byte; drop() closes what it accepted
 function silentRemote() {
@@ -93,6 +93,7 @@ async function main() {
       await row.click();
       await page.locator('#job-steps li[data-step="git clone"][data-state="running"]').waitFor();
       await page.waitForFunction(() => (document.querySelector('#job-output') || {}).textContent?.includes('git clone'));
+      await fitsPhone(page, '/jobs');
     });
 
     await check('a failed job gives a notice naming the failing step', async () => {

@@ -1,6 +1,8 @@
 // Browser test of the panel UI: starts the real binary on a free port with a
 // temp data dir, drives Debian's Chromium through playwright-core, and checks
-// login, dashboard, panel users and logout.
+// login, dashboard (sizes in KiB/MiB/GiB, the load averages labelled, the
+// panel itself running), panel users and logout, and that the dashboard and
+// the users page fit a 390 px window.
 //
 //   node tests/ui/test_login_dashboard.mjs
 //
@@ -11,7 +13,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, launchBrowser, run, startPanel } from './harness.mjs';
 
 async function main() {
   let panel = null;
@@ -70,9 +72,19 @@ async function main() {
 
     await check('dashboard shows a memory figure', async () => {
       const mem = (await page.locator('[data-field="mem"]').textContent()).trim();
-      assert(/\d.*\/.*\d.*\(\d+(\.\d+)?%\)/.test(mem), `memory reads "${mem}"`);
+      assert(/^\d+(\.\d)? (B|KiB|MiB|GiB|TiB) \/ \d+(\.\d)? (KiB|MiB|GiB|TiB) \(\d+(\.\d+)?%\)$/.test(mem), `memory reads "${mem}"`);
       const width = await page.locator('.progress-bar').first().evaluate((e) => e.style.width);
       assert(/^\d+(\.\d+)?%$/.test(width), `memory bar width is "${width}"`);
+    });
+
+    await check('dashboard labels the load averages and shows the panel itself running', async () => {
+      const load = (await page.locator('[data-field="load_avg"]').textContent()).trim();
+      assert(/^1 min \d+\.\d\d · 5 min \d+\.\d\d · 15 min \d+\.\d\d$/.test(load), `load reads "${load}"`);
+      const self = page.locator('[data-field="services"] tr[data-service="Setec Manager"] .badge');
+      await self.waitFor();
+      const state = (await self.textContent()).trim();
+      assert(state === 'running (not under systemd)', `the panel itself reads "${state}"`);
+      await fitsPhone(page, '/');
     });
 
     await check('sidebar shows the user, role and active link', async () => {
@@ -106,6 +118,7 @@ async function main() {
       const role = await row.locator('select[data-field="role"]').inputValue();
       assert(role === 'viewer', `new user's role shows "${role}"`);
       assert(await page.locator('#add-user-error').isHidden(), 'the add form shows an error');
+      await fitsPhone(page, '/users');
     });
 
     await check('duplicate panel user shows the server error', async () => {

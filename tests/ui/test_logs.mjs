@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, check, launchBrowser, login, repo, run, sleep, startPanel } from './harness.mjs';
+import { assert, check, fitsPhone, launchBrowser, login, repo, run, sleep, startPanel } from './harness.mjs';
 
 const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
 const BOOT_ID = '0123456789abcdef0123456789abcdef';
@@ -71,6 +71,7 @@ async function main() {
       assert(t.includes('nginx[813]: nginx line two'), 'last entry missing');
       assert(await page.locator('#log-tab-system').getAttribute('aria-selected') === 'true', 'system tab not selected');
       assert(!(await page.locator('#log-live-form').isVisible()), 'live controls shown on the system tab');
+      await fitsPhone(page, '/logs');
     });
 
     await check('lines select asks for that many lines', async () => {
@@ -89,6 +90,7 @@ async function main() {
       const lines = (await outText()).trim().split('\n');
       assert(lines.length === 200, `${lines.length} lines`);
       assert(lines[0].includes('GET /page-100 '), lines[0]);
+      await fitsPhone(page, '/logs (nginx access)');
     });
 
     await check('nginx error tab shows text, never markup', async () => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { assert, check, freePort, launchBrowser, login, report, run, sleep, startPanel } from './harness.mjs';
+import { assert, check, fitsPhone, freePort, launchBrowser, login, report, run, sleep, startPanel } from './harness.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => {
   try {
@@ -142,6 +142,7 @@ async function main() {
         assert(st.length > 0 && cfg === 'invalid', `status "${st}", config "${cfg}"`);
       }
       for (const id of ['#ngx-test', '#ngx-reload', '#ngx-restart']) await page.locator(id).waitFor();
+      await fitsPhone(page, '/nginx');
     });
 
     await check('an invalid domain is refused in the viewer, nothing sent', async () => {
@@ -164,6 +165,7 @@ async function main() {
         await page.locator('#ngx-vhost').waitFor();
         const text = await page.locator('#ngx-vhost').textContent();
         assert(text === ng.vhost, `shown:\n${text}`);
+        await fitsPhone(page, '/nginx (vhost)');
       });
 
       await check('an absent vhost says so', async () => {

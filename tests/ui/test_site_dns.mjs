@@ -5,21 +5,9 @@
 //
 //   SETEC_BIN=build/setec-manager node tests/ui/test_site_dns.mjs
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, login, run, startPanel } from './harness.mjs';
-
-function insertSite(dbPath, cols) {
-  const py = 'import json,sqlite3,sys\n'
-    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
-    + 'd=json.loads(sys.argv[2])\n'
-    + 'cur=c.execute("INSERT INTO sites (%s) VALUES (%s)"%(",".join(d),",".join("?"*len(d))),list(d.values()))\n'
-    + 'c.commit()\nprint(cur.lastrowid)\n';
-  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, JSON.stringify(cols)], { encoding: 'utf8' });
-  assert(r.status === 0, `site insert failed: ${r.stderr}`);
-  return Number(r.stdout.trim());
-}
+import { anyFailed, assert, check, fitsPhone, insertRows, launchBrowser, login, run, startPanel } from './harness.mjs';
 
 async function main() {
   let panel = null;
@@ -37,9 +25,9 @@ async function main() {
 
     await check('site page shows where the domain points', async () => {
       // localhost resolves through /etc/hosts: no DNS server needed
-      const id = insertSite(path.join(tmp, 'data', 'setec.db'), {
+      const id = insertRows(path.join(tmp, 'data', 'setec.db'), 'sites', [{
         domain: 'localhost', app_type: 'static', app_root: path.join(tmp, 'www', 'localhost'), dns_provider: 'hostinger',
-      });
+      }])[0];
       const api = await page.request.get(`${base}/sites/${id}/dns`);
       assert(api.status() === 200, `GET /sites/${id}/dns: ${api.status()}`);
       const want = await api.json();
@@ -52,6 +40,7 @@ async function main() {
       const text = await page.textContent('#site-info [data-field="dns"]');
       assert(text.includes('127.0.0.1'), `row text "${text}"`);
       assert((await page.textContent('#site-info [data-field="dns_provider"]')).trim() === 'hostinger', 'dns_provider row');
+      await fitsPhone(page, '/sites/{id}');
     });
 
     await check('new-site form offers the configured DNS providers', async () => {
@@ -78,6 +67,7 @@ async function main() {
       await page.locator('#site-dns-provider-error', { hasText: 'stop here' }).waitFor();
       assert(sent && sent.dns_provider === 'hostinger' && sent.domain === 'form.example.test', `sent ${JSON.stringify(sent)}`);
       await page.unroute('**/sites');
+      await fitsPhone(page, '/sites/new');
     });
 
     await check('no script errors or CSP violations', async () => {

@@ -11,14 +11,14 @@
 //
 //   SETEC_BIN=build/setec-manager node tests/ui/test_sites.mjs
 
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, freePort, launchBrowser, login, run, sleep, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, freePort, insertRows, launchBrowser, login, run, sleep, startPanel } from './harness.mjs';
 
 const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
 const APP_DOMAIN = 'pyapp.example.test';
@@ -38,17 +38,6 @@ function logEntry(dir, k, unit, message) {
     `MESSAGE=${message}`, '', ''].join('\n'));
   execFileSync(JOURNAL_REMOTE, [`--output=${path.join(dir, `f${journalFiles++}.journal`)}`, src], { stdio: 'pipe' });
   fs.unlinkSync(src);
-}
-
-function insertSite(dbPath, cols) {
-  const py = 'import json,sqlite3,sys\n'
-    + 'c=sqlite3.connect(sys.argv[1],timeout=10)\n'
-    + 'd=json.loads(sys.argv[2])\n'
-    + 'cur=c.execute("INSERT INTO sites (%s) VALUES (%s)"%(",".join(d),",".join("?"*len(d))),list(d.values()))\n'
-    + 'c.commit()\nprint(cur.lastrowid)\n';
-  const r = spawnSync('/usr/bin/python3', ['-c', py, dbPath, JSON.stringify(cols)], { encoding: 'utf8' });
-  assert(r.status === 0, `site insert failed: ${r.stderr}`);
-  return Number(r.stdout.trim());
 }
 
 function git(cwd, ...args) {
@@ -240,6 +229,7 @@ async function main() {
       assert((await page.textContent('#site-type-hint')).includes('AUTARCH page'), 'autarch hint');
       await page.selectOption('#site-app-type', 'static');
       assert(await page.locator('#site-git-repo').isVisible(), 'repository hidden for static');
+      await fitsPhone(page, '/sites/new');
     });
 
     await check('client-side checks stop a bad form before any request', async () => {
@@ -330,6 +320,7 @@ async function main() {
       await dep.locator('[data-action="output"]').click();
       const out = await page.textContent('#deployments-table tr.deployment-output pre');
       assert(out.trim().length > 0 && out !== '(no output)', 'deployment output empty');
+      await fitsPhone(page, '/sites/{id}');
     });
 
     await check('nginx serves the site for its domain and alias', async () => {
@@ -354,6 +345,7 @@ async function main() {
       await page.waitForRequest((r) => new URL(r.url()).pathname === '/sites' && r.method() === 'GET'
         && r.resourceType() === 'fetch', { timeout: 8000 });
       await Promise.all([page.waitForURL(siteUrl), row.locator('a.site-link').click()]);
+      await fitsPhone(page, '/sites');
     });
 
     await check('a duplicate domain shows the server\'s 409 error', async () => {
@@ -480,9 +472,9 @@ async function main() {
       assert(haveJournal, `${JOURNAL_REMOTE} missing`);
       const appRoot = path.join(www, APP_DOMAIN);
       fs.mkdirSync(appRoot, { recursive: true });
-      const appId = insertSite(path.join(panel.tmp, 'data', 'setec.db'), {
+      const appId = insertRows(path.join(panel.tmp, 'data', 'setec.db'), 'sites', [{
         domain: APP_DOMAIN, app_type: 'python', app_root: appRoot, app_port: 8123, app_entry: 'app.py',
-      });
+      }])[0];
       await page.goto(`${base}/sites/${appId}`);
       await page.locator('#site-domain', { hasText: APP_DOMAIN }).waitFor();
       assert((await page.textContent('#site-info [data-field="unit"]')).trim() === APP_UNIT, 'unit name');

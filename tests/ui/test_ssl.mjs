@@ -4,8 +4,10 @@
 // certificate for a site (Issue button), shows it with its issuer, expiry
 // bar and auto-renew, lists the attempt, and shows a failed issuance (a
 // disabled site: nginx answers 404 to the challenge) with its ACME error in
-// an expandable box. Viewers get no buttons. Without nginx/Pebble only the
-// empty page and the viewer are checked.
+// an expandable box. Viewers get no buttons. A site with HTTPS asked for and
+// no certificate is listed once, as pending; long lists are searched, sorted
+// and paged, and the page fits a phone. Without nginx/Pebble the live
+// issuance checks are skipped.
 //
 //   node tests/ui/test_ssl.mjs
 
@@ -13,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { spawn } from 'node:child_process';
-import { assert, check, launchBrowser, login, report, repo, run, sleep, startPanel } from './harness.mjs';
+import { assert, check, fitsPhone, insertRows, launchBrowser, login, report, repo, run, sleep, startPanel } from './harness.mjs';
 
 const HELPER = `
 import json, os, sys, tempfile
@@ -214,6 +216,55 @@ async function main() {
       if (live) await vpage.locator('#ssl-table tr[data-domain="ui.example.com"]').waitFor();
       assert(await vpage.locator('button[data-action]').count() === 0, 'viewer has action buttons');
       await vctx.close();
+    });
+
+    const db = path.join(panel.tmp, 'data', 'setec.db');
+    const certRows = page.locator('#ssl-table tbody tr[data-domain]');
+    const bareRows = page.locator('#ssl-sites-table tbody tr[data-domain]');
+
+    await check('a site with HTTPS asked for and no certificate is listed once, as pending', async () => {
+      insertRows(db, 'sites', [{ domain: 'pending.example.com', app_root: path.join(panel.tmp, 'www', 'pending'), ssl_enabled: 1 }]);
+      await page.goto(`${panel.base}/ssl`);
+      const row = page.locator('#ssl-table tr[data-domain="pending.example.com"]');
+      await row.waitFor();
+      const days = (await row.locator('[data-field="days_left"]').textContent()).trim();
+      assert(days === 'no certificate yet: HTTPS pending', `expiry cell "${days}"`);
+      await row.locator('button[data-action="issue"]').waitFor();
+      assert(await page.locator('#ssl-sites tr[data-domain="pending.example.com"]').count() === 0, 'also listed without a certificate');
+    });
+
+    await check('long lists are searched, sorted and paged', async () => {
+      const sites = [];
+      for (let i = 1; i <= 30; i++) {
+        const n = String(i).padStart(2, '0');
+        sites.push({ domain: `https${n}.example.net`, app_root: path.join(panel.tmp, 'www', `h${n}`), ssl_enabled: 1 });
+        sites.push({ domain: `plain${n}.example.net`, app_root: path.join(panel.tmp, 'www', `p${n}`) });
+      }
+      insertRows(db, 'sites', sites);
+      await page.goto(`${panel.base}/ssl`);
+      const certTotal = live ? 32 : 31; // + pending.example.com (+ ui.example.com)
+      await page.locator('[data-field="cert-count"]', { hasText: `${certTotal} certificates` }).waitFor();
+      assert(await certRows.count() === 25, `certificates: ${await certRows.count()} rows on page 1`);
+      await page.click('#ssl-next');
+      await page.locator('#ssl-count', { hasText: `26–${certTotal} of ${certTotal}` }).waitFor();
+      assert(await certRows.count() === certTotal - 25, `certificates: ${await certRows.count()} rows on page 2`);
+      await page.fill('#ssl-q', 'https1');
+      await page.locator('[data-field="cert-count"]', { hasText: '10 certificates' }).waitFor();
+      const found = await certRows.evaluateAll((rs) => rs.map((r) => r.dataset.domain));
+      assert(found.length === 10 && found.every((d) => /^https1\d\.example\.net$/.test(d)), `found ${found}`);
+      await page.selectOption('#ssl-order', 'desc');
+      await page.waitForFunction(() => document.querySelector('#ssl-table tbody tr[data-domain]')?.dataset.domain === 'https19.example.net');
+
+      const bareTotal = live ? 31 : 30; // + off.example.com
+      await page.locator('[data-field="bare-count"]', { hasText: `${bareTotal} sites` }).waitFor();
+      assert(await bareRows.count() === 25, `sites: ${await bareRows.count()} rows on page 1`);
+      await page.click('#ssl-sites-next');
+      await page.locator('#ssl-sites-count', { hasText: `26–${bareTotal} of ${bareTotal}` }).waitFor();
+      await page.fill('#ssl-sites-q', 'PLAIN2');
+      await page.locator('[data-field="bare-count"]', { hasText: '10 sites' }).waitFor();
+      const bare = await bareRows.evaluateAll((rs) => rs.map((r) => r.dataset.domain));
+      assert(bare.every((d) => /^plain2\d\.example\.net$/.test(d)), `sites found ${bare}`);
+      await fitsPhone(page, '/ssl');
     });
 
     await check('no CSP violations or script errors', async () => {

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { anyFailed, assert, check, launchBrowser, login, repo, run, startPanel } from './harness.mjs';
+import { anyFailed, assert, check, fitsPhone, launchBrowser, login, repo, run, startPanel } from './harness.mjs';
 
 const NS = path.join(repo, 'tests', 'system', 'users-ns.sh');
 const HOST_FILES = ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'];
@@ -112,6 +112,7 @@ async function main() {
       // the panel-users part is still there
       await page.locator('#panel-users-table tbody tr[data-username="admin"]').waitFor();
       assert(await page.locator('#add-user-form').count() === 1, 'panel add-user form missing');
+      await fitsPhone(page, '/users');
     });
 
     await check('shell choices come from /etc/shells', async () => {

@@ -107,9 +107,10 @@ export function formatDate(value) {
   return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+// Sizes in one style everywhere: powers of 1024 named as such (KiB, MiB...).
 export function formatBytes(value) {
   if (typeof value !== 'number') return value === undefined || value === null ? '—' : String(value);
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let n = value;
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
@@ -117,6 +118,23 @@ export function formatBytes(value) {
     i++;
   }
   return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
+// A size the server sends as text, in the seed's styles ("7.8 GB" for
+// memory, df's "78G" for disks; both count in 1024s), in formatBytes' style.
+export function sizeText(value) {
+  if (typeof value === 'number') return formatBytes(value);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)i?B?\s*$/i.exec(String(value ?? ''));
+  if (!m) return value === undefined || value === null || value === '' ? '—' : String(value);
+  return formatBytes(Number(m[1]) * 1024 ** ' KMGTPE'.indexOf(m[2].toUpperCase() || ' '));
+}
+
+// The three load averages ("0.45 0.38 0.32" or numbers), each with its period.
+export function formatLoad(value) {
+  const parts = Array.isArray(value) ? value : String(value ?? '').trim().split(/\s+/).filter(Boolean);
+  const fig = (v) => (typeof v === 'number' ? v.toFixed(2) : String(v));
+  if (parts.length !== 3) return parts.length ? parts.map(fig).join(' ') : '—';
+  return ['1 min', '5 min', '15 min'].map((period, i) => `${period} ${fig(parts[i])}`).join(' · ');
 }
 
 export function isAdmin(user) {
@@ -214,11 +232,25 @@ export async function fetchPage(path, qs) {
   return { items: Array.isArray(data) ? data : [], total: Number.isFinite(total) ? total : (Array.isArray(data) ? data.length : 0) };
 }
 
+// { items, total } like fetchPage for a list the page derives itself (no
+// route can page it): q over `fields`, then the page of the list controls'
+// query string cut here.
+export function pageOf(rows, qs, fields) {
+  const p = new URLSearchParams(qs);
+  const q = (p.get('q') || '').toLowerCase();
+  const hits = q ? rows.filter((r) => fields.some((f) => String(r[f] ?? '').toLowerCase().includes(q))) : rows;
+  const per = Number(p.get('per_page')) || hits.length;
+  const from = ((Number(p.get('page')) || 1) - 1) * per;
+  return { items: hits.slice(from, from + per), total: hits.length };
+}
+
 // One wording for a unit's state everywhere (dashboard, monitor, nginx):
-// systemd's ActiveState, and "unknown" where it is not known.
-export function unitStateBadge(active) {
+// systemd's ActiveState, and "unknown" where it is not known. Running
+// without an active unit is the panel itself started by hand (make run).
+export function unitStateBadge(active, running) {
   const st = active || 'unknown';
   if (st === 'active') return badge(st, 'ok');
+  if (running) return badge('running (not under systemd)', 'ok');
   if (st === 'failed') return badge(st, 'err');
   if (st === 'inactive') return badge(st, 'plain');
   return badge(st, 'warn');

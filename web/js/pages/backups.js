@@ -1,6 +1,7 @@
-// Backups page: list, create (site or full), download, verify, restore,
-// delete; schedules (the scheduler's "backup" jobs) with their retention.
-import { h, pageHeader, badge, alertBox, toast, modal, formatDate, formatBytes, isAdmin, loadCss } from '../ui.js';
+// Backups page: list (searched, sorted and paged by the server), create
+// (site or full), download, verify, restore, delete; schedules (the
+// scheduler's "backup" jobs) with their retention.
+import { h, pageHeader, badge, alertBox, toast, modal, formatDate, formatBytes, isAdmin, loadCss, listControls, fetchPage } from '../ui.js';
 
 // Schedules offered by name; "custom" takes any 5-field cron expression.
 const PRESETS = [
@@ -45,17 +46,31 @@ export async function render(container, { api, user }) {
   sections.push(h('section', { class: 'card', id: 'backup-schedules' },
     h('div', { class: 'card-header' }, h('h2', null, 'Schedules')),
     h('div', { class: 'card-body' },
-      h('p', { class: 'muted' }, 'Backups the scheduler makes on its own. "Keep" is the retention of a schedule: after each of its backups only the newest that many backups of the site stay (the server\'s backups.max_age_days and max_count apply as well).'),
+      h('p', { class: 'muted' }, 'Backups the scheduler makes on its own. "Keep" is the retention of a schedule: after each of its backups only the newest that many backups of the site stay (the config file\'s backups.max_age_days and backups.max_count apply to every backup as well).'),
       admin ? scheduleForm() : null),
     schedError,
     h('div', { class: 'table-wrap' }, h('table', { id: 'schedules-table' },
       h('thead', null, h('tr', null, h('th', null, 'Site'), h('th', null, 'Schedule'), h('th', { class: 'num' }, 'Keep'),
         h('th', null, 'Next run'), h('th', null, 'Last run'), admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
       schedBody))));
+  // search (file, type, site's domain), sort and paging by the server
+  const list = listControls({
+    id: 'backups', label: 'backups', perPage: 25, placeholder: 'Search files and sites',
+    sorts: [['created_at', 'Created', 'desc'], ['size', 'Size'], ['path', 'File name'], ['type', 'Type']],
+    load: (qs) => fetchPage('/backups', qs),
+    show: (rows, total) => {
+      count.textContent = `${total} ${total === 1 ? 'archive' : 'archives'}`;
+      tbody.replaceChildren(...(rows.length
+        ? rows.map(row)
+        : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, list.state.q ? 'No backup matches.' : 'No backups yet.'))]));
+    },
+  });
   sections.push(h('section', { class: 'card', id: 'backups-list' },
     h('div', { class: 'card-header' }, h('h2', null, 'Archives'), count),
+    h('div', { class: 'card-body' }, list.node),
     listError,
-    h('div', { class: 'table-wrap' }, table)));
+    h('div', { class: 'table-wrap' }, table),
+    h('div', { class: 'card-body' }, list.pager)));
   container.replaceChildren(...sections);
 
   // site id -> domain: a backup names its site by domain, never by number
@@ -179,21 +194,14 @@ export async function render(container, { api, user }) {
   }
 
   async function load() {
-    let rows;
     try {
-      rows = await api.get('/backups');
+      await list.reload();
+      listError.replaceChildren();
     } catch (err) {
       if (err.status === 401) return;
       listError.replaceChildren(h('div', { class: 'card-body' }, alertBox('error', `Could not load backups: ${err.message}`)));
       tbody.replaceChildren();
-      return;
     }
-    listError.replaceChildren();
-    rows = Array.isArray(rows) ? rows : [];
-    count.textContent = `${rows.length} ${rows.length === 1 ? 'archive' : 'archives'}`;
-    tbody.replaceChildren(...(rows.length
-      ? rows.map(row)
-      : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'No backups yet.'))]));
   }
 
   function row(b) {

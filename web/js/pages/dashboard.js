@@ -1,17 +1,11 @@
 // Dashboard: machine summary from GET /api/system/info, refreshed every 5 s.
-import { h, pageHeader, badge, alertBox, formatBytes } from '../ui.js';
-import { unitStateBadge } from '../ui.js';
+import { h, pageHeader, alertBox, sizeText, formatLoad, unitStateBadge } from '../ui.js';
 
 const REFRESH_MS = 5000;
 
 function text(value) {
   if (value === undefined || value === null || value === '') return '—';
   return String(value);
-}
-
-// Sizes arrive preformatted ("7.8 GB"); raw byte counts are formatted here.
-function size(value) {
-  return typeof value === 'number' ? formatBytes(value) : text(value);
 }
 
 function percent(value) {
@@ -21,12 +15,6 @@ function percent(value) {
 
 function fmtPercent(n) {
   return n === null ? '—' : `${n.toFixed(1).replace(/\.0$/, '')}%`;
-}
-
-function fmtLoad(value) {
-  if (Array.isArray(value)) return value.map((v) => (typeof v === 'number' ? v.toFixed(2) : v)).join(' ');
-  if (typeof value === 'number') return value.toFixed(2);
-  return text(value).trim().split(/\s+/).join(' ');
 }
 
 function fmtUptime(value) {
@@ -40,7 +28,7 @@ function fmtUptime(value) {
 }
 
 function serviceBadge(svc) {
-  return unitStateBadge(svc.status);
+  return unitStateBadge(svc.status, svc.running);
 }
 
 function usageCard(title, field) {
@@ -58,7 +46,7 @@ function usageCard(title, field) {
       bar.classList.toggle('warn', p !== null && p >= 75 && p < 90);
       bar.classList.toggle('err', p !== null && p >= 90);
       progress.setAttribute('aria-valuenow', String(p ?? 0));
-      sub.textContent = `${size(used)} / ${size(total)} (${fmtPercent(p)})`;
+      sub.textContent = `${sizeText(used)} / ${sizeText(total)} (${fmtPercent(p)})`;
     },
   };
 }
@@ -77,7 +65,7 @@ export function render(container, { api }) {
       kvRow('OS', 'os'),
       kvRow('CPUs', 'cpus'),
       kvRow('Uptime', 'uptime'),
-      kvRow('Load', 'load_avg')));
+      kvRow('Load average', 'load_avg')));
   const memory = usageCard('Memory', 'mem');
   const disk = usageCard('Disk', 'disk');
   const siteCount = h('div', { class: 'stat-value', dataset: { field: 'site_count' } }, '—');
@@ -112,7 +100,7 @@ export function render(container, { api }) {
     fields.os.textContent = info.arch ? `${text(info.os)}/${info.arch}` : text(info.os);
     fields.cpus.textContent = text(info.cpus);
     fields.uptime.textContent = fmtUptime(info.uptime);
-    fields.load_avg.textContent = fmtLoad(info.load_avg);
+    fields.load_avg.textContent = formatLoad(info.load_avg);
     memory.update(info.mem_used, info.mem_total, info.mem_percent);
     disk.update(info.disk_used, info.disk_total, info.disk_percent);
     siteCount.textContent = text(info.site_count);

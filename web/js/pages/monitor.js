@@ -1,6 +1,6 @@
 // Monitor: live CPU / memory / disk / load charts from GET /api/monitor/history
 // (drawn as SVG here, no chart library), per-core CPU, filesystems and services.
-import { h, pageHeader, badge, alertBox, loadCss, modal, toast, isAdmin, unitStateBadge } from '../ui.js';
+import { h, pageHeader, alertBox, loadCss, modal, toast, isAdmin, unitStateBadge, sizeText, formatLoad } from '../ui.js';
 
 const LIVE_MS = 5000; // cpu + memory figures
 const HISTORY_MS = 10000; // the sampler records a point every 10 s
@@ -20,7 +20,7 @@ const RANGES = [
 ];
 
 const CHARTS = [
-  { key: 'cpu', title: 'CPU', unit: '%', max: 100 },
+  { key: 'cpu', title: 'CPU in use', unit: '%', max: 100 },
   { key: 'mem', title: 'Memory', unit: '%', max: 100 },
   { key: 'disk', title: 'Disk (/)', unit: '%', max: 100 },
   { key: 'load', title: 'Load average (1 min)', unit: '', max: null },
@@ -122,7 +122,13 @@ export function drawChart(def, samples, minutes, intervalS) {
 }
 
 function activeBadge(svc) {
-  return unitStateBadge(svc.active);
+  return unitStateBadge(svc.active, svc.running);
+}
+
+// top's "%Cpu(s): 12.3 us, 2.1 sy, 85.6 id" with each share named.
+function cpuShares(line) {
+  const m = /([\d.]+) us, ([\d.]+) sy, ([\d.]+) id/.exec(String(line || ''));
+  return m ? `user ${m[1]}% · system ${m[2]}% · idle ${m[3]}%` : text(line);
 }
 
 function meter(pct, field) {
@@ -156,9 +162,12 @@ export function render(container, { api, user }) {
   const memSub = sub('mem_detail');
   const swapValue = stat('swap_used');
   const swapSub = sub('swap_detail');
+  const loadValue = stat('load_1');
+  const loadSub = sub('load_avg');
 
   const summary = h('div', { class: 'grid', id: 'monitor-summary' },
-    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'CPU in use (all cores)'), cpuValue, cpuLine),
+    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'CPU in use now (all cores)'), cpuValue, cpuLine),
+    h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Load average (1 min)'), loadValue, loadSub),
     h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Memory'), memValue, memSub),
     h('section', { class: 'card card-body' }, h('h2', { class: 'card-title' }, 'Swap'), swapValue, swapSub));
 
@@ -201,8 +210,7 @@ export function render(container, { api, user }) {
 
   function fillCpu(cpu) {
     cpuValue.textContent = `${num(cpu.overall)}%`;
-    // user / system / idle shares, as top shows them
-    cpuLine.textContent = text(cpu.cpu);
+    cpuLine.textContent = cpuShares(cpu.cpu);
     const cores = Array.isArray(cpu.cores) ? cpu.cores : [];
     coresBody.replaceChildren(...(cores.length ? cores.map((c) => h('tr', { dataset: { core: String(c.core) } },
       h('td', null, `cpu${c.core}`),
@@ -214,19 +222,25 @@ export function render(container, { api, user }) {
   }
 
   function fillMemory(m) {
-    memValue.textContent = text(m.used);
-    memSub.textContent = `of ${text(m.total)} · ${text(m.available)} available · ${text(m.free)} free`;
-    swapValue.textContent = text(m.swap_used);
-    swapSub.textContent = `of ${text(m.swap_total)} · ${text(m.swap_free)} free`;
+    memValue.textContent = sizeText(m.used);
+    memSub.textContent = `of ${sizeText(m.total)} · ${sizeText(m.available)} available · ${sizeText(m.free)} free`;
+    swapValue.textContent = sizeText(m.swap_used);
+    swapSub.textContent = `of ${sizeText(m.swap_total)} · ${sizeText(m.swap_free)} free`;
+  }
+
+  function fillLoad(value) {
+    const first = String(value ?? '').trim().split(/\s+/)[0];
+    loadValue.textContent = first ? text(first) : '—';
+    loadSub.textContent = formatLoad(value);
   }
 
   function fillDisks(list) {
     disksBody.replaceChildren(...(list.length ? list.map((d) => h('tr', { dataset: { mount: d.mount_point } },
       h('td', { class: 'mono' }, text(d.filesystem)),
       h('td', { class: 'mono' }, text(d.mount_point)),
-      h('td', null, text(d.size)),
-      h('td', null, text(d.used)),
-      h('td', null, text(d.available)),
+      h('td', null, sizeText(d.size)),
+      h('td', null, sizeText(d.used)),
+      h('td', null, sizeText(d.available)),
       h('td', { class: 'meter-cell' }, meter(parseFloat(d.use_percent), 'disk_use'), h('span', { class: 'meter-label' }, text(d.use_percent)))))
       : [emptyRow(6, 'No filesystems found.')]));
   }
@@ -255,7 +269,7 @@ export function render(container, { api, user }) {
     servicesBody.replaceChildren(...(list.length ? list.map((s) => h('tr', { dataset: { service: s.name } },
       h('td', null, text(s.name)),
       h('td', null, activeBadge(s)),
-      h('td', null, text(s.memory)),
+      h('td', null, sizeText(s.memory)),
       admin ? h('td', { class: 'actions' }, ['start', 'stop', 'restart'].map((a) => h('button', {
         class: `btn btn-sm${a === 'stop' ? ' btn-danger' : ''}`, type: 'button', dataset: { action: a },
         'aria-label': `${a} ${s.name}`, onclick: () => controlService(s.name, a),
@@ -265,10 +279,14 @@ export function render(container, { api, user }) {
 
   function fillHistory(hist) {
     const samples = Array.isArray(hist.samples) ? hist.samples : [];
+    const step = hist.step_s || hist.interval_s || 10;
     for (const def of CHARTS) {
-      chartSlots[def.key].replaceChildren(drawChart(def, samples, minutes, hist.step_s || hist.interval_s || 10));
+      chartSlots[def.key].replaceChildren(drawChart(def, samples, minutes, step));
       const last = samples[samples.length - 1];
-      chartValues[def.key].textContent = last ? `${num(last[def.key], def.max ? 1 : 2)}${def.unit}` : '—';
+      // the chart's last point: CPU is its share busy over the last step,
+      // the others the figure then (averaged over the step when downsampled)
+      const what = def.key === 'cpu' ? `last ${step} s average` : 'latest';
+      chartValues[def.key].textContent = last ? `${what}: ${num(last[def.key], def.max ? 1 : 2)}${def.unit}` : '—';
     }
   }
 
@@ -298,6 +316,7 @@ export function render(container, { api, user }) {
     state.run = run;
     loops.push(state);
     run();
+    return state;
   }
 
   loop('CPU', LIVE_MS, async () => {
@@ -306,7 +325,8 @@ export function render(container, { api, user }) {
     return cpu.idle === 0 && cpu.overall === 0;
   });
   loop('Memory', LIVE_MS, async () => fillMemory(await api.get('/api/monitor/memory')));
-  loop('History', HISTORY_MS, async () => {
+  loop('Load', HISTORY_MS, async () => fillLoad((await api.get('/api/system/info')).load_avg));
+  const histLoop = loop('History', HISTORY_MS, async () => {
     const hist = await api.get(`/api/monitor/history?minutes=${minutes}&max_points=${MAX_POINTS}`);
     fillHistory(hist);
     return !(Array.isArray(hist.samples) && hist.samples.length);
@@ -316,10 +336,9 @@ export function render(container, { api, user }) {
 
   rangeSelect.addEventListener('change', () => {
     minutes = Number(rangeSelect.value) || 60;
-    const hist = loops[2];
-    clearTimeout(hist.timer);
-    hist.timer = null;
-    if (!hist.inflight) hist.run();
+    clearTimeout(histLoop.timer);
+    histLoop.timer = null;
+    if (!histLoop.inflight) histLoop.run();
   });
 
   const onVisibility = () => {

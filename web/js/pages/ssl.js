@@ -1,9 +1,11 @@
-// SSL/TLS page: the certificates of GET /api/ssl/status with expiry bars
-// (days left of a 90-day certificate), issuer, auto-renew and the last
-// attempt; Issue / Renew buttons (admins) for sites, which run the ACME order
-// inside the request; and the recent attempts of GET /api/ssl/attempts with
-// their errors (expandable).
-import { h, pageHeader, badge, alertBox, toast, formatDate, isAdmin, loadCss } from '../ui.js';
+// SSL/TLS page: the certificates of GET /api/ssl/status (searched, sorted
+// and paged by the server) with expiry bars (days left of a 90-day
+// certificate), issuer, auto-renew and the last attempt, a site with HTTPS
+// pending among them; the sites without any (searched and paged here);
+// Issue / Renew buttons (admins), which run the ACME order inside the
+// request; and the recent attempts of GET /api/ssl/attempts with their
+// errors (expandable).
+import { h, pageHeader, badge, alertBox, toast, formatDate, isAdmin, loadCss, listControls, fetchPage, pageOf } from '../ui.js';
 
 const FULL_DAYS = 90;
 
@@ -17,12 +19,18 @@ export function expiryLevel(daysLeft) {
   return { pct, kind: 'ok' };
 }
 
+// HTTPS asked for, no certificate file yet: the vhost still serves plain HTTP
+function pending(c) {
+  return c.managed && !c.cert_path;
+}
+
 function expiryCell(c) {
-  const { pct, kind } = expiryLevel(c.days_left);
+  const { pct, kind } = pending(c) ? { pct: 0, kind: 'warn' } : expiryLevel(c.days_left);
   const bar = h('div', { class: `progress-bar${kind === 'ok' ? '' : ` ${kind}`}` });
   bar.style.width = `${pct}%`;
   let label;
-  if (typeof c.days_left !== 'number') label = 'unreadable certificate';
+  if (pending(c)) label = 'no certificate yet: HTTPS pending';
+  else if (typeof c.days_left !== 'number') label = 'unreadable certificate';
   else if (c.days_left < 0) label = `expired ${-c.days_left} day${c.days_left === -1 ? '' : 's'} ago`;
   else label = `${c.days_left} day${c.days_left === 1 ? '' : 's'} left`;
   return h('td', { class: 'ssl-expiry', dataset: { field: 'expiry' } },
@@ -67,15 +75,46 @@ export async function render(container, { api, user }) {
       admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
     tbody);
 
+  // search, sort and paging of the certificates by the server
+  const certs = listControls({
+    id: 'ssl', label: 'certificates', perPage: 25, placeholder: 'Search domains and issuers',
+    sorts: [['domain', 'Domain'], ['days_left', 'Days left'], ['issuer', 'Issuer']],
+    load: (qs) => fetchPage('/api/ssl/status', qs),
+    show: (rows, total) => {
+      count.textContent = `${total} ${total === 1 ? 'certificate' : 'certificates'}`;
+      tbody.replaceChildren(...(rows.length
+        ? rows.map(certRow)
+        : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, certs.state.q ? 'No certificate matches.' : 'No certificates yet.'))]));
+    },
+  });
+
+  // Sites with no entry in the certificates list: derived here from two
+  // lists, so this one is searched and paged in the page.
+  let bare = [];
+  let attempts = [];
+  const lastOf = (d) => attempts.find((a) => a.domain === d);
+  const sitesCount = h('span', { class: 'muted', dataset: { field: 'bare-count' } }, '');
   const sitesBody = h('tbody');
+  const sites = listControls({
+    id: 'ssl-sites', label: 'sites without a certificate', perPage: 25, placeholder: 'Search sites',
+    load: async (qs) => pageOf(bare, qs, ['domain', 'aliases']),
+    show: (rows, total) => {
+      sitesCount.textContent = `${total} ${total === 1 ? 'site' : 'sites'}`;
+      sitesBody.replaceChildren(...(rows.length
+        ? rows.map((s) => siteRow(s, lastOf(s.domain)))
+        : [h('tr', null, h('td', { colspan: admin ? '4' : '3', class: 'empty' }, 'No site matches.'))]));
+    },
+  });
   const sitesCard = h('section', { class: 'card', id: 'ssl-sites', hidden: true },
-    h('div', { class: 'card-header' }, h('h2', null, 'Sites without a certificate')),
+    h('div', { class: 'card-header' }, h('h2', null, 'Sites without a certificate'), sitesCount),
+    h('div', { class: 'card-body' }, sites.node),
     h('div', { class: 'table-wrap' },
       h('table', { id: 'ssl-sites-table' },
         h('thead', null, h('tr', null,
           h('th', null, 'Site'), h('th', null, 'Aliases'), h('th', null, 'Last attempt'),
           admin ? h('th', null, h('span', { class: 'sr-only' }, 'Actions')) : null)),
-        sitesBody)));
+        sitesBody)),
+    h('div', { class: 'card-body' }, sites.pager));
 
   const attemptsBody = h('tbody', null, h('tr', null, h('td', { colspan: '5', class: 'empty' }, 'Loading…')));
   const attemptsCard = h('section', { class: 'card', id: 'ssl-attempts' },
@@ -91,21 +130,12 @@ export async function render(container, { api, user }) {
   if (!admin) {
     sections.push(alertBox('info', 'You are signed in as a viewer: you can see the certificates but not issue or renew them.'));
   }
-  // one search over both lists: a long SSL page narrows to what is typed
-  const search = h('input', { type: 'search', id: 'ssl-q', placeholder: 'Search domains', autocomplete: 'off', spellcheck: 'false' });
-  const applySearch = () => {
-    const q = search.value.trim().toLowerCase();
-    for (const tr of container.querySelectorAll('#ssl-table tbody tr[data-domain], #ssl-sites-table tbody tr[data-domain]')) {
-      tr.hidden = Boolean(q) && !tr.dataset.domain.toLowerCase().includes(q);
-    }
-  };
-  search.addEventListener('input', applySearch);
   sections.push(listError,
-    h('div', { class: 'list-controls', role: 'search', 'aria-label': 'certificates' },
-      h('label', { class: 'sr-only', for: 'ssl-q' }, 'Search certificates and sites'), search),
     h('section', { class: 'card', id: 'ssl-certs' },
       h('div', { class: 'card-header' }, h('h2', null, 'Certificates'), count),
-      h('div', { class: 'table-wrap' }, table)),
+      h('div', { class: 'card-body' }, certs.node),
+      h('div', { class: 'table-wrap' }, table),
+      h('div', { class: 'card-body' }, certs.pager)),
     sitesCard,
     attemptsCard);
   container.replaceChildren(...sections);
@@ -150,7 +180,7 @@ export async function render(container, { api, user }) {
       h('td', { dataset: { field: 'auto_renew' } }, c.auto_renew ? badge('on', 'ok') : badge('off', 'plain')),
       lastAttemptCell(c),
     ];
-    if (admin) cells.push(h('td', { class: 'actions' }, c.managed ? actionButton(c.domain, 'renew') : null));
+    if (admin) cells.push(h('td', { class: 'actions' }, c.managed ? actionButton(c.domain, pending(c) ? 'issue' : 'renew') : null));
     return h('tr', { dataset: { domain: c.domain } }, ...cells);
   }
 
@@ -179,14 +209,16 @@ export async function render(container, { api, user }) {
   }
 
   async function load() {
-    let certs;
-    let attempts = [];
-    let sites = [];
+    let listed;
+    let siteList = [];
     try {
-      [certs, attempts, sites] = await Promise.all([
+      // every domain the certificates list has (any page), to leave out of
+      // "Sites without a certificate": each domain is listed once
+      [listed, attempts, siteList] = await Promise.all([
         api.get('/api/ssl/status'),
         api.get('/api/ssl/attempts').catch(() => []),
         api.get('/sites').catch(() => []),
+        certs.reload(),
       ]);
     } catch (err) {
       if (err.status === 401) return;
@@ -194,23 +226,11 @@ export async function render(container, { api, user }) {
       tbody.replaceChildren();
       return;
     }
-    certs = Array.isArray(certs) ? certs : [];
     attempts = Array.isArray(attempts) ? attempts : [];
-    sites = Array.isArray(sites) ? sites : [];
-    // a site with HTTPS asked for but no certificate file is listed once,
-    // under "Sites without a certificate", not also as an unreadable one
-    certs = certs.filter((c) => c.cert_path || !c.managed);
-    count.textContent = `${certs.length} ${certs.length === 1 ? 'certificate' : 'certificates'}`;
-    tbody.replaceChildren(...(certs.length
-      ? certs.map(certRow)
-      : [h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'No certificates yet.'))]));
-
-    const withCert = new Set(certs.filter((c) => c.managed).map((c) => c.domain));
-    const bare = sites.filter((s) => !withCert.has(s.domain));
-    const lastOf = (d) => attempts.find((a) => a.domain === d);
-    sitesBody.replaceChildren(...bare.map((s) => siteRow(s, lastOf(s.domain))));
+    const withEntry = new Set((Array.isArray(listed) ? listed : []).map((c) => c.domain));
+    bare = (Array.isArray(siteList) ? siteList : []).filter((s) => !withEntry.has(s.domain));
+    await sites.reload();
     sitesCard.hidden = bare.length === 0;
-    applySearch();
 
     attemptsBody.replaceChildren(...(attempts.length
       ? attempts.map(attemptRow)
