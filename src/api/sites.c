@@ -137,8 +137,13 @@ static json_t *site_json(const struct site *s, const struct unit_state *st)
             "ssl_enabled", s->ssl_enabled, "ssl_cert_path", s->ssl_cert_path, "ssl_key_path",
             s->ssl_key_path, "ssl_auto", s->ssl_auto, "enabled", s->enabled, "created_at",
             s->created_at, "updated_at", s->updated_at, "running", running, "status", status);
-        if (o)
+        if (o) {
                 json_object_set_new(o, "ssl_state", json_string(ssl_state(s)));
+                json_object_set_new(o, "max_body_size",
+                                    json_string(s->max_body_size ? s->max_body_size : ""));
+                json_object_set_new(o, "security_headers",
+                                    json_string(site_headers_name(s->security_headers)));
+        }
         return o;
 }
 
@@ -214,12 +219,12 @@ static bool start_site_job(struct http_req *r, const struct job_kind *k, struct 
 /* Request body of POST /sites and PUT /sites/{id}. */
 struct site_in {
         char *domain, *aliases, *app_type, *app_root, *app_entry, *git_repo, *git_branch,
-            *ssl_cert_path, *ssl_key_path, *dns_provider;
+            *ssl_cert_path, *ssl_key_path, *dns_provider, *max_body_size, *security_headers;
         long long app_port;
         bool ssl_enabled, ssl_auto, enabled;
         bool has_domain, has_aliases, has_app_type, has_app_root, has_app_entry, has_git_repo,
             has_git_branch, has_ssl_cert_path, has_ssl_key_path, has_app_port, has_ssl_enabled,
-            has_ssl_auto, has_enabled, has_dns_provider;
+            has_ssl_auto, has_enabled, has_dns_provider, has_max_body_size, has_security_headers;
 };
 
 static const struct field site_fields[] = {
@@ -237,6 +242,8 @@ static const struct field site_fields[] = {
     FIELD(struct site_in, FIELD_BOOL, ssl_auto, false, 0),
     FIELD(struct site_in, FIELD_BOOL, enabled, false, 0),
     FIELD(struct site_in, FIELD_STRING, dns_provider, false, 64),
+    FIELD(struct site_in, FIELD_STRING, max_body_size, false, 32),
+    FIELD(struct site_in, FIELD_STRING, security_headers, false, 16),
 };
 
 static void site_in_free(struct site_in *in)
@@ -275,6 +282,7 @@ static bool merge_input(struct http_req *r, const struct site_in *in, struct sit
             {in->has_git_branch, in->git_branch, &s->git_branch, SITE_COL_GIT_BRANCH},
             {in->has_ssl_cert_path, in->ssl_cert_path, &s->ssl_cert_path, SITE_COL_SSL_CERT_PATH},
             {in->has_ssl_key_path, in->ssl_key_path, &s->ssl_key_path, SITE_COL_SSL_KEY_PATH},
+            {in->has_max_body_size, in->max_body_size, &s->max_body_size, SITE_COL_MAX_BODY_SIZE},
         };
         for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
                 if (!strs[i].has)
@@ -292,6 +300,14 @@ static bool merge_input(struct http_req *r, const struct site_in *in, struct sit
                         return false;
                 }
                 *mask |= SITE_COL_APP_TYPE;
+        }
+        if (in->has_security_headers) {
+                if (site_headers_parse(in->security_headers, &s->security_headers) < 0) {
+                        http_reply_error(r, 400,
+                                         "security_headers must be one of default, strict, off");
+                        return false;
+                }
+                *mask |= SITE_COL_SECURITY_HEADERS;
         }
         if (in->has_app_port) {
                 if (in->app_port < 0 || in->app_port > 65535) {
@@ -438,7 +454,8 @@ static void create_site(struct http_req *r)
         unsigned mask = 0;
         bool ok = set_str(&s->aliases, "") == 0 && set_str(&s->app_entry, "") == 0 &&
                   set_str(&s->git_repo, "") == 0 && set_str(&s->git_branch, "main") == 0 &&
-                  set_str(&s->ssl_cert_path, "") == 0 && set_str(&s->ssl_key_path, "") == 0;
+                  set_str(&s->ssl_cert_path, "") == 0 && set_str(&s->ssl_key_path, "") == 0 &&
+                  set_str(&s->max_body_size, "") == 0;
         if (!ok) {
                 site_job_free(w);
                 http_reply_error(r, 500, "out of memory");
@@ -546,10 +563,14 @@ static void list_sites(struct http_req *r)
 static void new_site_page(struct http_req *r)
 {
         /* the form lives in the web UI; JSON clients get the defaults */
+        const struct config *cfg = app_of(r)->cfg;
         api_reply_json(r, 200,
-                       json_pack("{s:s,s:s,s:s,s:i,s:[ssss]}", "app_type", "static", "git_branch",
-                                 "main", "webroot", app_of(r)->cfg->nginx.webroot, "app_port", 0,
-                                 "app_types", "static", "python", "node", "autarch"));
+                       json_pack("{s:s,s:s,s:s,s:i,s:[ssss],s:s,s:s,s:s,s:[sss]}", "app_type",
+                                 "static", "git_branch", "main", "webroot", cfg->nginx.webroot,
+                                 "app_port", 0, "app_types", "static", "python", "node", "autarch",
+                                 "max_body_size", "", "max_body_size_default",
+                                 cfg->nginx.client_max_body_size, "security_headers", "default",
+                                 "security_headers_modes", "default", "strict", "off"));
 }
 
 static void get_site(struct http_req *r)
@@ -581,12 +602,14 @@ static int site_copy(const struct site *a, struct site *b)
 {
         *b = *a;
         b->domain = b->aliases = b->app_root = b->app_entry = b->git_repo = b->git_branch = NULL;
-        b->ssl_cert_path = b->ssl_key_path = b->created_at = b->updated_at = NULL;
+        b->ssl_cert_path = b->ssl_key_path = b->max_body_size = b->created_at = b->updated_at =
+            NULL;
         if (set_str(&b->domain, a->domain) < 0 || set_str(&b->aliases, a->aliases) < 0 ||
             set_str(&b->app_root, a->app_root) < 0 || set_str(&b->app_entry, a->app_entry) < 0 ||
             set_str(&b->git_repo, a->git_repo) < 0 || set_str(&b->git_branch, a->git_branch) < 0 ||
             set_str(&b->ssl_cert_path, a->ssl_cert_path) < 0 ||
             set_str(&b->ssl_key_path, a->ssl_key_path) < 0 ||
+            set_str(&b->max_body_size, a->max_body_size) < 0 ||
             set_str(&b->created_at, a->created_at) < 0 ||
             set_str(&b->updated_at, a->updated_at) < 0) {
                 site_clear(b);

@@ -411,6 +411,28 @@ bool valid_relative_path(const char *s)
         return true;
 }
 
+bool valid_nginx_size(const char *s)
+{
+        if (!s)
+                return false;
+        size_t n = strspn(s, "0123456789");
+        if (n < 1 || n > 10)
+                return false;
+        unsigned long long v = 0;
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + (unsigned long long)(s[i] - '0');
+        static const char units[] = "kKmMgG";
+        unsigned shift = 0;
+        if (s[n]) {
+                const char *unit = strchr(units, s[n]);
+                if (!unit || s[n + 1])
+                        return false;
+                shift = 10u * (unsigned)((unit - units) / 2 + 1);
+        }
+        /* v < 10^10 < 2^34: shifted by at most 30 it stays below 2^64 */
+        return (v << shift) <= NGINX_SIZE_MAX;
+}
+
 bool valid_printable(const char *s, size_t maxlen)
 {
         if (!s)

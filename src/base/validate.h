@@ -34,6 +34,11 @@ bool valid_git_repo(const char *s, const char *local_root);
 bool valid_path_inside(const char *path, const char *root);
 /* Relative path without "..", no leading '/', no control chars, <= 255 bytes. */
 bool valid_relative_path(const char *s);
+/* An nginx size for client_max_body_size, written into vhosts unquoted:
+ * 1-10 digits and an optional k, m or g (either case), at most 4g; "0" is
+ * nginx's "no limit". The one rule for the config key and for sites. */
+#define NGINX_SIZE_MAX (4ULL << 30)
+bool valid_nginx_size(const char *s);
 /* Printable ASCII, <= maxlen bytes (for comments and similar). */
 bool valid_printable(const char *s, size_t maxlen);
 /* Lower-case s in place (ASCII). Returns s. */

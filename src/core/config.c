@@ -33,17 +33,6 @@ struct key {
         bool (*item_ok)(const char *);
 };
 
-/* An nginx size: 1-6 digits and an optional k, m or g (0 = no limit). */
-static bool valid_nginx_size(const char *v)
-{
-        if (!v)
-                return false;
-        size_t n = strspn(v, "0123456789");
-        if (n < 1 || n > 6)
-                return false;
-        return v[n] == '\0' || (strchr("kKmMgG", v[n]) && v[n + 1] == '\0');
-}
-
 static const char *const reload_choices[] = {"systemd", "signal", NULL};
 /* "warning" is folded into "warn" so log_level_from_string() accepts it */
 static const char *const level_choices[] = {"debug", "info", "warn", "warning", "error", NULL};
@@ -112,6 +101,7 @@ static const struct key keys[] = {
     PORT("nginx", "https_port", nginx.https_port, 443),
     BOOL("nginx", "default_server", nginx.default_server, true),
     BOOL("nginx", "ipv6", nginx.ipv6, true),
+    /* the default of sites without a max_body_size of their own */
     STR("nginx", "client_max_body_size", nginx.client_max_body_size, "64m"),
     STR("systemd", "unit_dir", systemd.unit_dir, "/etc/systemd/system"),
     STR("git", "local_root", git.local_root, "/srv/git"),
@@ -781,7 +771,7 @@ static int check_config(struct loader *L)
         if (!valid_nginx_size(c->nginx.client_max_body_size)) {
                 set_err(L, NULL,
                         "config key 'nginx.client_max_body_size' must be a size such as 64m "
-                        "(1-6 digits, optional k, m or g)");
+                        "(digits, optional k, m or g; at most 4g, 0 = no limit)");
                 return -EINVAL;
         }
         if (!str_empty(c->server.user) && !valid_username(c->server.user)) {

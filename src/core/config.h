@@ -47,9 +47,11 @@ struct config {
                 char *binary, *conf, *reload; /* reload: "systemd" or "signal" */
                 char *access_log, *error_log;
                 int http_port, https_port;
-                bool default_server;        /* a catch-all server refuses unknown names */
-                bool ipv6;                  /* every server listens on [::] too */
-                char *client_max_body_size; /* nginx size ("64m") for every site */
+                bool default_server; /* a catch-all server refuses unknown names */
+                bool ipv6;           /* every server listens on [::] too */
+                /* nginx size ("64m") of every site without a max_body_size of
+                 * its own (site.max_body_size "") */
+                char *client_max_body_size;
         } nginx;
         struct {
                 char *unit_dir;

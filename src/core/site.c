@@ -35,13 +35,36 @@ int app_type_parse(const char *s, enum app_type *out)
         return -EINVAL;
 }
 
+static const char *const headers_names[] = {
+    [SITE_HEADERS_DEFAULT] = "default",
+    [SITE_HEADERS_STRICT] = "strict",
+    [SITE_HEADERS_OFF] = "off",
+};
+
+const char *site_headers_name(enum site_headers h)
+{
+        if ((unsigned)h >= ARRAY_SIZE(headers_names))
+                return "unknown";
+        return headers_names[h];
+}
+
+int site_headers_parse(const char *s, enum site_headers *out)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(headers_names); i++)
+                if (streq(s, headers_names[i])) {
+                        *out = (enum site_headers)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 void site_clear(struct site *s)
 {
         if (!s)
                 return;
-        char **strs[] = {&s->domain,     &s->aliases,    &s->app_root,      &s->app_entry,
-                         &s->git_repo,   &s->git_branch, &s->ssl_cert_path, &s->ssl_key_path,
-                         &s->created_at, &s->updated_at};
+        char **strs[] = {&s->domain,        &s->aliases,    &s->app_root,      &s->app_entry,
+                         &s->git_repo,      &s->git_branch, &s->ssl_cert_path, &s->ssl_key_path,
+                         &s->max_body_size, &s->created_at, &s->updated_at};
         for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
                 free(*strs[i]);
                 *strs[i] = NULL;
@@ -250,6 +273,14 @@ int site_validate(struct site *s, const struct config *cfg, char *err, size_t er
                 return fail(err, errlen,
                             "ssl_key_path must be an absolute, normalised path of plain "
                             "characters");
+        /* written into the vhost unquoted: the one size rule of the config
+         * key, bounded */
+        if (!str_empty(s->max_body_size) && !valid_nginx_size(s->max_body_size))
+                return fail(err, errlen,
+                            "max_body_size must be an nginx size such as 10m, 512k or 1g (digits "
+                            "and an optional k, m or g, at most 4g; \"\" for the server default)");
+        if ((unsigned)s->security_headers >= ARRAY_SIZE(headers_names))
+                return fail(err, errlen, "security_headers must be one of default, strict, off");
         return 0;
 }
 

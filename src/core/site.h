@@ -9,6 +9,16 @@
 
 enum app_type { APP_STATIC, APP_PYTHON, APP_NODE, APP_AUTARCH };
 
+/* The security headers nginx adds to every answer of a site (issue 11):
+ *   default: X-Content-Type-Options nosniff, Referrer-Policy
+ *            strict-origin-when-cross-origin, X-Frame-Options SAMEORIGIN
+ *            (framing by the site's own pages only);
+ *   strict:  the same, with framing refused altogether: X-Frame-Options DENY
+ *            and Content-Security-Policy "frame-ancestors 'none'";
+ *   off:     none (the app sets its own).
+ * Numbers are stored in helper messages: append only. */
+enum site_headers { SITE_HEADERS_DEFAULT, SITE_HEADERS_STRICT, SITE_HEADERS_OFF };
+
 struct site {
         long long id;
         char *domain;  /* lower-case DNS name */
@@ -23,12 +33,20 @@ struct site {
         char *ssl_cert_path, *ssl_key_path; /* "" until a certificate exists */
         bool ssl_auto;
         bool enabled;
+        /* client_max_body_size of its vhost (valid_nginx_size); "" or NULL:
+         * the config's nginx.client_max_body_size */
+        char *max_body_size;
+        enum site_headers security_headers;
         char *created_at, *updated_at; /* RFC 3339 UTC */
 };
 
 const char *app_type_name(enum app_type t);
 /* 0 or -EINVAL. */
 int app_type_parse(const char *s, enum app_type *out);
+
+const char *site_headers_name(enum site_headers h);
+/* 0 or -EINVAL. */
+int site_headers_parse(const char *s, enum site_headers *out);
 
 /* Free the strings (the struct itself is the caller's); safe on a zeroed struct. */
 void site_clear(struct site *s);

@@ -195,6 +195,13 @@ static const char migration_account[] =
  * the newest `keep` backups of its site (NULL: the config's retention only). */
 static const char migration_cron_keep[] = "ALTER TABLE cron_jobs ADD COLUMN keep INTEGER;";
 
+/* Per-site nginx settings (issue 11): the body size ('' = the config's
+ * nginx.client_max_body_size) and the security headers mode; old rows keep
+ * what every vhost had before. */
+static const char migration_site_nginx[] =
+    "ALTER TABLE sites ADD COLUMN max_body_size TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sites ADD COLUMN security_headers TEXT NOT NULL DEFAULT 'default';";
+
 const struct db_migration db_migrations[] = {
     {"reference schema", migration_1},
     {"pw_changed, revoked_tokens, indexes, RFC 3339 timestamps", migration_2},
@@ -203,6 +210,7 @@ const struct db_migration db_migrations[] = {
     {"sites.dns_provider", migration_site_dns_provider},
     {"sessions, api_tokens, TOTP 2FA", migration_account},
     {"cron_jobs.keep (backup schedules)", migration_cron_keep},
+    {"sites.max_body_size, sites.security_headers", migration_site_nginx},
 };
 
 const int db_migrations_count = (int)ARRAY_SIZE(db_migrations);

@@ -17,7 +17,8 @@
         " COALESCE(app_port, 0), COALESCE(app_entry, ''), COALESCE(git_repo, ''),"                 \
         " COALESCE(git_branch, 'main'), COALESCE(ssl_enabled, 0), COALESCE(ssl_cert_path, ''),"    \
         " COALESCE(ssl_key_path, ''), COALESCE(ssl_auto, 1), COALESCE(enabled, 1),"                \
-        " COALESCE(created_at, ''), COALESCE(updated_at, '')"
+        " COALESCE(created_at, ''), COALESCE(updated_at, ''), COALESCE(max_body_size, ''),"        \
+        " COALESCE(security_headers, 'default')"
 
 #define DEPLOY_COLUMNS                                                                             \
         "id, COALESCE(site_id, 0), action, COALESCE(status, 'pending'), COALESCE(output, ''),"     \
@@ -52,6 +53,7 @@ static int site_from_row(sqlite3_stmt *s, void *elem)
             .enabled = column_bool(s, 13),
             .created_at = db_column_strdup(s, 14),
             .updated_at = db_column_strdup(s, 15),
+            .max_body_size = db_column_strdup(s, 16),
         };
         const char *type = (const char *)sqlite3_column_text(s, 3);
         if (app_type_parse(type ? type : "", &o->app_type) < 0) {
@@ -59,9 +61,15 @@ static int site_from_row(sqlite3_stmt *s, void *elem)
                          type ? type : "");
                 o->app_type = APP_STATIC;
         }
+        const char *headers = (const char *)sqlite3_column_text(s, 17);
+        if (site_headers_parse(headers ? headers : "", &o->security_headers) < 0) {
+                log_warn("site %lld: unknown security_headers '%s', treated as default", o->id,
+                         headers ? headers : "");
+                o->security_headers = SITE_HEADERS_DEFAULT;
+        }
         if (!o->domain || !o->aliases || !o->app_root || !o->app_entry || !o->git_repo ||
             !o->git_branch || !o->ssl_cert_path || !o->ssl_key_path || !o->created_at ||
-            !o->updated_at) {
+            !o->updated_at || !o->max_body_size) {
                 site_clear(o);
                 return -ENOMEM;
         }
@@ -141,8 +149,9 @@ long long sites_insert(struct db *db, const struct site *st)
         _cleanup_stmt_ sqlite3_stmt *s = db_prepare(
             sql, "INSERT INTO sites (domain, aliases, app_type, app_root, app_port, app_entry,"
                  " git_repo, git_branch, ssl_enabled, ssl_cert_path, ssl_key_path, ssl_auto,"
-                 " enabled, created_at, updated_at)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " DB_NOW_SQL ", " DB_NOW_SQL ")");
+                 " enabled, max_body_size, security_headers, created_at, updated_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " DB_NOW_SQL ", " DB_NOW_SQL
+                 ")");
         if (!s)
                 return -EIO;
         sqlite3_bind_text(s, 1, nz(st->domain), -1, SQLITE_STATIC);
@@ -158,6 +167,8 @@ long long sites_insert(struct db *db, const struct site *st)
         sqlite3_bind_text(s, 11, nz(st->ssl_key_path), -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 12, st->ssl_auto);
         sqlite3_bind_int(s, 13, st->enabled);
+        sqlite3_bind_text(s, 14, nz(st->max_body_size), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 15, site_headers_name(st->security_headers), -1, SQLITE_STATIC);
         int rc = sqlite3_step(s);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT)
                 return -EEXIST;
@@ -169,9 +180,9 @@ long long sites_insert(struct db *db, const struct site *st)
 int sites_update(struct db *db, const struct site *st, unsigned mask)
 {
         static const char *const cols[] = {
-            "domain",       "aliases",  "app_type",   "app_root",    "app_port",
-            "app_entry",    "git_repo", "git_branch", "ssl_enabled", "ssl_cert_path",
-            "ssl_key_path", "ssl_auto", "enabled",
+            "domain",       "aliases",  "app_type",   "app_root",      "app_port",
+            "app_entry",    "git_repo", "git_branch", "ssl_enabled",   "ssl_cert_path",
+            "ssl_key_path", "ssl_auto", "enabled",    "max_body_size", "security_headers",
         };
         sqlite3 *sql = db_conn(db);
         if (!sql)
@@ -232,6 +243,13 @@ int sites_update(struct db *db, const struct site *st, unsigned mask)
                         break;
                 case SITE_COL_ENABLED:
                         sqlite3_bind_int(s, p, st->enabled);
+                        break;
+                case SITE_COL_MAX_BODY_SIZE:
+                        sqlite3_bind_text(s, p, nz(st->max_body_size), -1, SQLITE_STATIC);
+                        break;
+                case SITE_COL_SECURITY_HEADERS:
+                        sqlite3_bind_text(s, p, site_headers_name(st->security_headers), -1,
+                                          SQLITE_STATIC);
                         break;
                 }
         }

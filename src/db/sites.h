@@ -24,7 +24,9 @@ enum site_col {
         SITE_COL_SSL_KEY_PATH = 1u << 10,
         SITE_COL_SSL_AUTO = 1u << 11,
         SITE_COL_ENABLED = 1u << 12,
-        SITE_COL_ALL = (1u << 13) - 1,
+        SITE_COL_MAX_BODY_SIZE = 1u << 13,
+        SITE_COL_SECURITY_HEADERS = 1u << 14,
+        SITE_COL_ALL = (1u << 15) - 1,
 };
 
 void sites_list_free(struct site *list, size_t n);

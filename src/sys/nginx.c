@@ -83,15 +83,6 @@ static int put_server_name(struct strbuf *b, const struct site *s)
         return r ? r : strbuf_puts(b, ";\n");
 }
 
-/* The nginx size of the config (core/config.c checked its form). */
-static bool plain_size(const char *v)
-{
-        if (!v)
-                return false;
-        size_t n = strspn(v, "0123456789");
-        return n >= 1 && n <= 6 && (v[n] == '\0' || (strchr("kKmMgG", v[n]) && v[n + 1] == '\0'));
-}
-
 static int put_listen(struct strbuf *b, const struct config *cfg, int port, const char *opts)
 {
         int r = strbuf_printf(b, "    listen %d%s;\n", port, opts);
@@ -100,24 +91,39 @@ static int put_listen(struct strbuf *b, const struct config *cfg, int port, cons
         return r;
 }
 
-/* What every server block of a site gets: no version in answers or error
- * pages, the body size, default security headers (an app that sets its own
- * CSP still gets these), and no dot-file (.git, .env, .htpasswd) served,
- * except /.well-known/. */
-static int put_common(struct strbuf *b, const struct config *cfg)
+/* The body size of a site: its own, else the config's. */
+static const char *body_size(const struct site *s, const struct config *cfg)
 {
-        return strbuf_printf(
-            b,
-            "    server_tokens off;\n"
-            "    client_max_body_size %s;\n"
-            "    add_header X-Content-Type-Options nosniff always;\n"
-            "    add_header Referrer-Policy strict-origin-when-cross-origin always;\n"
-            "    add_header X-Frame-Options SAMEORIGIN always;\n"
-            "\n"
-            "    location ~ /\\.(?!well-known/) {\n"
-            "        return 404;\n"
-            "    }\n",
-            cfg->nginx.client_max_body_size);
+        return str_empty(s->max_body_size) ? cfg->nginx.client_max_body_size : s->max_body_size;
+}
+
+/* What every server block of a site gets: no version in answers or error
+ * pages, the body size, the security headers of its mode (an app that sets
+ * its own CSP still gets these; "off" leaves them to the app), and no
+ * dot-file (.git, .env, .htpasswd) served, except /.well-known/. */
+static int put_common(struct strbuf *b, const struct site *s, const struct config *cfg)
+{
+        int r = strbuf_printf(b,
+                              "    server_tokens off;\n"
+                              "    client_max_body_size %s;\n",
+                              body_size(s, cfg));
+        if (!r && s->security_headers != SITE_HEADERS_OFF)
+                r = strbuf_printf(
+                    b,
+                    "    add_header X-Content-Type-Options nosniff always;\n"
+                    "    add_header Referrer-Policy strict-origin-when-cross-origin always;\n"
+                    "    add_header X-Frame-Options %s always;\n",
+                    s->security_headers == SITE_HEADERS_STRICT ? "DENY" : "SAMEORIGIN");
+        if (!r && s->security_headers == SITE_HEADERS_STRICT)
+                r = strbuf_puts(
+                    b,
+                    "    add_header Content-Security-Policy \"frame-ancestors 'none'\" always;\n");
+        if (!r)
+                r = strbuf_puts(b, "\n"
+                                   "    location ~ /\\.(?!well-known/) {\n"
+                                   "        return 404;\n"
+                                   "    }\n");
+        return r;
 }
 
 static int put_content(struct strbuf *b, const struct site *s, const struct config *cfg)
@@ -155,7 +161,8 @@ char *nginx_render_vhost(const struct site *s, const struct config *cfg)
             !valid_aliases(s->aliases) || (unsigned)s->app_type > APP_AUTARCH ||
             !plain_path(cfg->nginx.certbot_webroot) || !plain_path(cfg->nginx.snippets) ||
             cfg->nginx.http_port < 1 || cfg->nginx.http_port > 65535 || cfg->nginx.https_port < 1 ||
-            cfg->nginx.https_port > 65535 || !plain_size(cfg->nginx.client_max_body_size)) {
+            cfg->nginx.https_port > 65535 || !valid_nginx_size(body_size(s, cfg)) ||
+            (unsigned)s->security_headers > SITE_HEADERS_OFF) {
                 errno = EINVAL;
                 return NULL;
         }
@@ -191,7 +198,7 @@ char *nginx_render_vhost(const struct site *s, const struct config *cfg)
         if (!r)
                 r = put_server_name(&b, s);
         if (!r)
-                r = put_common(&b, cfg);
+                r = put_common(&b, s, cfg);
         if (!r)
                 r = strbuf_printf(&b,
                                   "\n"
@@ -226,7 +233,7 @@ char *nginx_render_vhost(const struct site *s, const struct config *cfg)
                 if (!r)
                         r = put_server_name(&b, s);
                 if (!r)
-                        r = put_common(&b, cfg);
+                        r = put_common(&b, s, cfg);
                 if (!r)
                         r = strbuf_printf(&b,
                                           "\n"

@@ -21,6 +21,8 @@ void hm_add_site(struct hm_builder *hb, const struct site *s)
         hm_add_str(hb, s->ssl_key_path);
         hm_add_int(hb, s->ssl_auto);
         hm_add_int(hb, s->enabled);
+        hm_add_str(hb, s->max_body_size);
+        hm_add_int(hb, (int64_t)s->security_headers);
 }
 
 static int dup_str(const struct hm_msg *m, unsigned i, char **out)
@@ -42,7 +44,9 @@ int hm_get_site(const struct hm_msg *m, unsigned at, struct site *out)
                         return -EINVAL;
         int64_t id = hm_int(m, at, -1), type = hm_int(m, at + 3, -1), port = hm_int(m, at + 5, -1);
         int64_t flags[3] = {hm_int(m, at + 9, -1), hm_int(m, at + 12, -1), hm_int(m, at + 13, -1)};
-        if (id < 0 || type < APP_STATIC || type > APP_AUTARCH || port < 0 || port > 65535)
+        int64_t headers = hm_int(m, at + 15, -1);
+        if (id < 0 || type < APP_STATIC || type > APP_AUTARCH || port < 0 || port > 65535 ||
+            headers < SITE_HEADERS_DEFAULT || headers > SITE_HEADERS_OFF)
                 return -EINVAL;
         for (size_t i = 0; i < 3; i++)
                 if (flags[i] != 0 && flags[i] != 1)
@@ -53,6 +57,7 @@ int hm_get_site(const struct hm_msg *m, unsigned at, struct site *out)
         out->ssl_enabled = flags[0];
         out->ssl_auto = flags[1];
         out->enabled = flags[2];
+        out->security_headers = (enum site_headers)headers;
         int r = dup_str(m, at + 1, &out->domain);
         if (!r)
                 r = dup_str(m, at + 2, &out->aliases);
@@ -68,6 +73,8 @@ int hm_get_site(const struct hm_msg *m, unsigned at, struct site *out)
                 r = dup_str(m, at + 10, &out->ssl_cert_path);
         if (!r)
                 r = dup_str(m, at + 11, &out->ssl_key_path);
+        if (!r)
+                r = dup_str(m, at + 14, &out->max_body_size);
         if (r)
                 site_clear(out);
         return r;

@@ -8,9 +8,10 @@
 
 /* The signature of a site's fields, in this order: id, domain, aliases,
  * app_type, app_root, app_port, app_entry, git_repo, git_branch,
- * ssl_enabled, ssl_cert_path, ssl_key_path, ssl_auto, enabled. */
-#define HM_SITE_SIG "issisisssissii"
-#define HM_SITE_N   14u
+ * ssl_enabled, ssl_cert_path, ssl_key_path, ssl_auto, enabled,
+ * max_body_size, security_headers. */
+#define HM_SITE_SIG "issisisssissiisi"
+#define HM_SITE_N   16u
 
 void hm_add_site(struct hm_builder *hb, const struct site *s);
 /* The site whose fields start at index at (copies: site_clear it). 0, or

@@ -373,6 +373,26 @@ static void test_printable(void **state)
         free(s);
 }
 
+static void test_nginx_size(void **state)
+{
+        (void)state;
+        const char *good[] = {"0",  "1",  "512k",  "10m",      "64M",        "1g",
+                              "4g", "4G", "4096m", "4194304k", "4294967296", "0010m"};
+        for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+                assert_true(valid_nginx_size(good[i]));
+        const char *bad[] = {"",           "m",
+                             "10 m",       "10mb",
+                             "-1",         "1.5m",
+                             "10t",        "5g",
+                             "4097m",      "4194305k",
+                             "4294967297", "99999999999",
+                             "10m;",       "10m;\n include /etc/shadow",
+                             " 10m"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+                assert_false(valid_nginx_size(bad[i]));
+        assert_false(valid_nginx_size(NULL));
+}
+
 static void test_tolower(void **state)
 {
         char s[] = "Example.COM-9";
@@ -391,6 +411,7 @@ int main(void)
             cmocka_unit_test(test_git_branch),  cmocka_unit_test(test_git_repo),
             cmocka_unit_test(test_path_inside), cmocka_unit_test(test_relative_path),
             cmocka_unit_test(test_printable),   cmocka_unit_test(test_tolower),
+            cmocka_unit_test(test_nginx_size),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
