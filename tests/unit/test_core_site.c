@@ -115,9 +115,10 @@ static void test_empty_optionals(void **state)
         site_clear(&s);
 }
 
-enum fld { F_DOMAIN, F_ALIASES, F_ROOT, F_ENTRY, F_REPO, F_BRANCH, F_CERT, F_KEY };
-static const char *const fld_names[] = {"domain",   "aliases",    "app_root",      "app_entry",
-                                        "git_repo", "git_branch", "ssl_cert_path", "ssl_key_path"};
+enum fld { F_DOMAIN, F_ALIASES, F_ROOT, F_ENTRY, F_REPO, F_BRANCH, F_CERT, F_KEY, F_BODY };
+static const char *const fld_names[] = {"domain",        "aliases",      "app_root",
+                                        "app_entry",     "git_repo",     "git_branch",
+                                        "ssl_cert_path", "ssl_key_path", "max_body_size"};
 
 static char **field_ptr(struct site *s, enum fld f)
 {
@@ -138,6 +139,8 @@ static char **field_ptr(struct site *s, enum fld f)
                 return &s->ssl_cert_path;
         case F_KEY:
                 return &s->ssl_key_path;
+        case F_BODY:
+                return &s->max_body_size;
         }
         return NULL;
 }
@@ -187,7 +190,7 @@ static const char *const hostile[] = {"a\nb",
 static void test_hostile_everywhere(void **state)
 {
         (void)state;
-        for (size_t f = 0; f < 8; f++)
+        for (size_t f = 0; f <= F_BODY; f++)
                 for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
                         /* a space separates aliases: "a b" is two fine names */
                         if (f == F_ALIASES && strcmp(hostile[i], "a b") == 0)
@@ -301,6 +304,63 @@ static void test_credentials_redacted(void **state)
         assert_null(site_text_redacted(NULL));
 }
 
+/* max_body_size: "" or NULL is the config's size; else valid_nginx_size. */
+static void test_body_size(void **state)
+{
+        (void)state;
+        const char *good[] = {"", "200m", "512k", "1g", "4g", "4G", "0", "1048576"};
+        for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+                struct site s;
+                good_site(&s);
+                s.max_body_size = strdup(good[i]);
+                char err[256] = "";
+                if (site_validate(&s, &cfg, err, sizeof(err)) != 0)
+                        fail_msg("max_body_size \"%s\" refused: %s", good[i], err);
+                site_clear(&s);
+        }
+        struct site s;
+        good_site(&s); /* NULL: a site made before the field */
+        char err[256] = "";
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        site_clear(&s);
+        expect_bad(F_BODY, "10m;\n include /etc/shadow");
+        expect_bad(F_BODY, "5g");
+        expect_bad(F_BODY, "4097m");
+        expect_bad(F_BODY, "10mb");
+        expect_bad(F_BODY, "m");
+        expect_bad(F_BODY, "1.5m");
+        expect_bad(F_BODY, "-1");
+        expect_bad(F_BODY, "10 m");
+        expect_bad(F_BODY, "99999999999");
+}
+
+static void test_security_headers(void **state)
+{
+        (void)state;
+        const char *names[] = {"default", "strict", "off"};
+        for (size_t i = 0; i < 3; i++) {
+                enum site_headers h;
+                assert_int_equal(site_headers_parse(names[i], &h), 0);
+                assert_int_equal(h, (enum site_headers)i);
+                assert_string_equal(site_headers_name(h), names[i]);
+        }
+        enum site_headers h = SITE_HEADERS_OFF;
+        assert_int_equal(site_headers_parse("on", &h), -EINVAL);
+        assert_int_equal(site_headers_parse("", &h), -EINVAL);
+        assert_int_equal(site_headers_parse("Strict", &h), -EINVAL);
+        assert_int_equal(h, SITE_HEADERS_OFF);
+
+        struct site s;
+        good_site(&s);
+        char err[256] = "";
+        s.security_headers = SITE_HEADERS_STRICT;
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), 0);
+        s.security_headers = (enum site_headers)7;
+        assert_int_equal(site_validate(&s, &cfg, err, sizeof(err)), -EINVAL);
+        assert_true(strncmp(err, "security_headers ", 17) == 0);
+        site_clear(&s);
+}
+
 static void test_roots_overlap(void **state)
 {
         (void)state;
@@ -397,6 +457,7 @@ int main(void)
             cmocka_unit_test(test_field_specific),  cmocka_unit_test(test_port_and_type),
             cmocka_unit_test(test_no_local_root),   cmocka_unit_test(test_credentials_redacted),
             cmocka_unit_test(test_roots_overlap),   cmocka_unit_test(test_root_free),
+            cmocka_unit_test(test_body_size),       cmocka_unit_test(test_security_headers),
         };
         int r = cmocka_run_group_tests(tests, setup, NULL);
         config_free(&cfg);

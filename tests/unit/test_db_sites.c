@@ -155,6 +155,49 @@ static void test_reference_row_nulls(void **state)
         assert_string_equal(g.git_branch, "main");
         assert_true(g.ssl_enabled);
         assert_false(g.enabled);
+        /* rows made before the per-site nginx settings: today's vhost */
+        assert_string_equal(g.max_body_size, "");
+        assert_int_equal(g.security_headers, SITE_HEADERS_DEFAULT);
+        site_clear(&g);
+        exec_sql("UPDATE sites SET security_headers = 'bogus' WHERE id = 5");
+        assert_int_equal(sites_get(db, 5, &g), 0);
+        assert_string_equal(g.max_body_size, "");
+        assert_int_equal(g.security_headers, SITE_HEADERS_DEFAULT);
+        site_clear(&g);
+}
+
+static void test_nginx_settings(void **state)
+{
+        struct site a = mk("n.example.com", APP_STATIC, 0);
+        a.max_body_size = (char *)"200m";
+        a.security_headers = SITE_HEADERS_STRICT;
+        long long id = sites_insert(db, &a);
+        assert_true(id > 0);
+        struct site g = {0};
+        assert_int_equal(sites_get(db, id, &g), 0);
+        assert_string_equal(g.max_body_size, "200m");
+        assert_int_equal(g.security_headers, SITE_HEADERS_STRICT);
+        site_clear(&g);
+        /* a site without them (NULL) is stored with the defaults */
+        struct site b = mk("m.example.com", APP_STATIC, 0);
+        long long idb = sites_insert(db, &b);
+        assert_int_equal(sites_get(db, idb, &g), 0);
+        assert_string_equal(g.max_body_size, "");
+        assert_int_equal(g.security_headers, SITE_HEADERS_DEFAULT);
+        site_clear(&g);
+        /* partial updates of each */
+        a.id = id;
+        a.security_headers = SITE_HEADERS_OFF;
+        a.max_body_size = (char *)"should-not-be-written";
+        assert_int_equal(sites_update(db, &a, SITE_COL_SECURITY_HEADERS), 0);
+        assert_int_equal(sites_get(db, id, &g), 0);
+        assert_string_equal(g.max_body_size, "200m");
+        assert_int_equal(g.security_headers, SITE_HEADERS_OFF);
+        site_clear(&g);
+        a.max_body_size = (char *)"";
+        assert_int_equal(sites_update(db, &a, SITE_COL_MAX_BODY_SIZE), 0);
+        assert_int_equal(sites_get(db, id, &g), 0);
+        assert_string_equal(g.max_body_size, "");
         site_clear(&g);
 }
 
@@ -341,6 +384,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_empty_list, setup, teardown),
             cmocka_unit_test_setup_teardown(test_reference_row_nulls, setup, teardown),
             cmocka_unit_test_setup_teardown(test_partial_update, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_nginx_settings, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delete_keeps_history, setup, teardown),
             cmocka_unit_test_setup_teardown(test_used_ports, setup, teardown),
             cmocka_unit_test_setup_teardown(test_root_conflict, setup, teardown),

@@ -249,6 +249,98 @@ static void test_apply_drop_slash(void **state)
         assert_true(exists(e->dir, "victim"));
 }
 
+static char *vhost_text(struct env *e, const char *domain)
+{
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", e->avail, domain);
+        char *text = NULL;
+        assert_int_equal(read_file(p, 1 << 20, &text, NULL), 0);
+        return text;
+}
+
+/* The per-site nginx settings travel in the site's fields and the helper
+ * renders them itself. */
+static void test_apply_site_settings(void **state)
+{
+        struct env *e = *state;
+        struct site s;
+        make_site(e, &s, "big.example.com", APP_STATIC);
+        set(&s.max_body_size, "200m");
+        s.security_headers = SITE_HEADERS_STRICT;
+        struct hm_builder inner;
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_SITE);
+        hm_add_site(&inner, &s);
+        char msg[512];
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), 0);
+        char *text = vhost_text(e, "big.example.com");
+        assert_non_null(strstr(text, "    client_max_body_size 200m;\n"));
+        assert_non_null(strstr(text, "X-Frame-Options DENY always;"));
+        free(text);
+        s.security_headers = SITE_HEADERS_OFF;
+        set(&s.max_body_size, "");
+        begin_apply(&inner);
+        hm_add_str(&inner, NGINX_CHANGE_SITE);
+        hm_add_site(&inner, &s);
+        assert_int_equal(apply(e, &inner, msg, sizeof(msg)), 0);
+        text = vhost_text(e, "big.example.com");
+        assert_non_null(strstr(text, "    client_max_body_size 64m;\n")); /* the config's */
+        assert_null(strstr(text, "add_header"));
+        free(text);
+        site_clear(&s);
+}
+
+/* A hostile max_body_size or headers mode from the HTTP side is refused
+ * by the helper's own check (site_validate, hm_get_site): nothing written. */
+static void test_apply_hostile_site_settings(void **state)
+{
+        struct env *e = *state;
+        const char *bad[] = {"10m;\n include /etc/shadow", "10m; include /etc/shadow;", "5g",
+                             "10mb", "1 m"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+                struct site s;
+                make_site(e, &s, "hostile.example.com", APP_STATIC);
+                set(&s.max_body_size, bad[i]);
+                struct hm_builder inner;
+                begin_apply(&inner);
+                hm_add_str(&inner, NGINX_CHANGE_SITE);
+                hm_add_site(&inner, &s);
+                char msg[512];
+                assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+                if (!strstr(msg, "max_body_size"))
+                        fail_msg("\"%s\": %s", bad[i], msg);
+                site_clear(&s);
+        }
+        const int64_t bad_modes[] = {3, -1, 1000};
+        for (size_t i = 0; i < sizeof(bad_modes) / sizeof(*bad_modes); i++) {
+                struct site s;
+                make_site(e, &s, "hostile.example.com", APP_STATIC);
+                s.security_headers = (enum site_headers)bad_modes[i];
+                struct hm_builder inner;
+                begin_apply(&inner);
+                hm_add_str(&inner, NGINX_CHANGE_SITE);
+                hm_add_site(&inner, &s);
+                char msg[512];
+                assert_int_equal(apply(e, &inner, msg, sizeof(msg)), -EINVAL);
+                assert_non_null(strstr(msg, "malformed site"));
+                site_clear(&s);
+        }
+        /* the unit op reads the same site fields */
+        struct site s;
+        make_site(e, &s, "hostile.example.com", APP_PYTHON);
+        set(&s.max_body_size, "10m;\n include /etc/shadow");
+        struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
+        hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
+        hm_add_site(&hb, &s);
+        char msg[512];
+        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_non_null(strstr(msg, "max_body_size"));
+        site_clear(&s);
+        assert_int_equal(entries(e->avail), 0);
+        assert_int_equal(entries(e->en), 0);
+        assert_int_equal(entries(e->units), 0);
+}
+
 static void test_apply_malformed(void **state)
 {
         struct env *e = *state;
@@ -497,6 +589,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_apply_root_outside_webroot, setup, teardown),
             cmocka_unit_test_setup_teardown(test_apply_drop_slash, setup, teardown),
             cmocka_unit_test_setup_teardown(test_apply_malformed, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_site_settings, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_hostile_site_settings, setup, teardown),
             cmocka_unit_test_setup_teardown(test_apply_failed_test_undone, setup, teardown),
             cmocka_unit_test_setup_teardown(test_reload_modes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_unit_control_unmanaged, setup, teardown),

@@ -140,6 +140,33 @@ static void test_golden(void **state)
         check_golden("static", &s, &c);
         site_clear(&s);
 
+        /* per-site settings (issue 11): strict headers and the site's own
+         * body size in both server blocks; "off": no headers at all */
+        make_site(&s, APP_STATIC, "example.com", "", 0, true);
+        s.security_headers = SITE_HEADERS_STRICT;
+        set(&s.max_body_size, "200m");
+        check_golden("static-ssl-strict", &s, &c);
+        site_clear(&s);
+        make_site(&s, APP_PYTHON, "app.example.com", "", 8000, true);
+        s.security_headers = SITE_HEADERS_OFF;
+        set(&s.max_body_size, "512k");
+        check_golden("python-ssl-headers-off", &s, &c);
+        site_clear(&s);
+        /* an empty size is the config's, like a site made before the field */
+        make_site(&s, APP_STATIC, "example.com", "", 0, false);
+        set(&s.max_body_size, "");
+        s.security_headers = SITE_HEADERS_DEFAULT;
+        check_golden("static", &s, &c);
+        site_clear(&s);
+        set(&c.nginx.client_max_body_size, "1g");
+        make_site(&s, APP_STATIC, "example.com", "", 0, false);
+        char *got = nginx_render_vhost(&s, &c);
+        assert_non_null(got);
+        assert_non_null(strstr(got, "    client_max_body_size 1g;\n"));
+        free(got);
+        site_clear(&s);
+        set(&c.nginx.client_max_body_size, "64m");
+
         c.nginx.http_port = 8080;
         c.nginx.https_port = 8443;
         make_site(&s, APP_PYTHON, "app.example.com", "", 8000, true);
@@ -210,6 +237,23 @@ static void test_refuses_invalid(void **state)
                 site_clear(&s);
         }
         make_site(&s, (enum app_type)9, "example.com", "", 3000, false);
+        expect_refused(&s, &c);
+        site_clear(&s);
+        static const char *const bad_sizes[] = {"10m;\n include /etc/shadow",
+                                                "10m; include /etc/shadow;",
+                                                "5g",
+                                                "10mb",
+                                                "m",
+                                                "1 m",
+                                                "{"};
+        for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+                make_site(&s, APP_STATIC, "example.com", "", 0, true);
+                set(&s.max_body_size, bad_sizes[i]);
+                expect_refused(&s, &c);
+                site_clear(&s);
+        }
+        make_site(&s, APP_STATIC, "example.com", "", 0, false);
+        s.security_headers = (enum site_headers)3;
         expect_refused(&s, &c);
         site_clear(&s);
 
@@ -447,6 +491,33 @@ static char *http_get_path(int port, const char *host, const char *path)
         while (len < 65535 && (k = read(fd, buf + len, 65535 - len)) > 0)
                 len += (size_t)k;
         close(fd);
+        return buf;
+}
+
+/* A POST to / announcing len body bytes (none sent): nginx decides from
+ * Content-Length alone whether the body is too large. The status line. */
+static char *http_post_len(int port, const char *host, long len)
+{
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+                close(fd);
+                return NULL;
+        }
+        char req[300];
+        int n = snprintf(req, sizeof(req),
+                         "POST / HTTP/1.0\r\nHost: %s\r\nContent-Length: %ld\r\n\r\n", host, len);
+        assert_int_equal(write(fd, req, (size_t)n), n);
+        shutdown(fd, SHUT_WR);
+        char *buf = calloc(1, 4096);
+        size_t got = 0;
+        ssize_t k;
+        while (got < 4095 && (k = read(fd, buf + got, 4095 - got)) > 0)
+                got += (size_t)k;
+        close(fd);
+        buf[strcspn(buf, "\r\n")] = '\0';
         return buf;
 }
 
@@ -705,6 +776,45 @@ static void test_txn_real_nginx(void **state)
         assert_true(serves(p.port, "p.test", "502 Bad Gateway"));
         site_clear(&ssl);
         site_clear(&px);
+
+        /* per-site headers and body size, served by the real nginx */
+        struct site hs, ho;
+        static_site(&p, &hs, "h.test", "strict site\n");
+        hs.security_headers = SITE_HEADERS_STRICT;
+        set(&hs.max_body_size, "1k");
+        static_site(&p, &ho, "o.test", "headers off\n");
+        ho.security_headers = SITE_HEADERS_OFF;
+        assert_int_equal(nginx_txn_begin(&p.c, &t), 0);
+        assert_int_equal(nginx_txn_put_site(t, &hs), 0);
+        assert_int_equal(nginx_txn_put_site(t, &ho), 0);
+        r = nginx_txn_commit(t, &msg);
+        if (r != 0)
+                fail_msg("headers commit: %d %s", r, msg ? msg : "");
+        nginx_txn_free(t);
+        assert_true(serves(p.port, "h.test", "strict site"));
+        char *resp = http_get_path(p.port, "h.test", "/");
+        assert_non_null(strstr(resp, "X-Frame-Options: DENY\r\n"));
+        assert_non_null(strstr(resp, "Content-Security-Policy: frame-ancestors 'none'\r\n"));
+        assert_non_null(strstr(resp, "X-Content-Type-Options: nosniff\r\n"));
+        free(resp);
+        assert_true(serves(p.port, "o.test", "headers off"));
+        resp = http_get_path(p.port, "o.test", "/");
+        assert_null(strstr(resp, "X-Frame-Options"));
+        assert_null(strstr(resp, "X-Content-Type-Options"));
+        assert_null(strstr(resp, "Referrer-Policy"));
+        free(resp);
+        /* a.test keeps the defaults */
+        resp = http_get_path(p.port, "a.test", "/");
+        assert_non_null(strstr(resp, "X-Frame-Options: SAMEORIGIN\r\n"));
+        free(resp);
+        char *st = http_post_len(p.port, "h.test", 2048);
+        assert_non_null(strstr(st, " 413 "));
+        free(st);
+        st = http_post_len(p.port, "o.test", 2048); /* the config's 64m */
+        assert_null(strstr(st, " 413 "));
+        free(st);
+        site_clear(&hs);
+        site_clear(&ho);
 
         assert_int_equal(nginx_reload(&p.c, &msg), 0);
         pid_t old = pidfile_pid(&p);
