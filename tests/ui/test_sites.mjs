@@ -6,6 +6,8 @@
 // the viewer's read-only pages; delete (files kept, vhost gone). Then a
 // python site's live log tail, read from a journal directory made with
 // systemd-journal-remote (SETEC_JOURNAL_DIR), with pause/resume and clear;
+// the advanced nginx fields (body size, security headers) of the form and
+// of the edit dialog, checked next to the field and followed by the vhost;
 // its row is inserted directly (running an app needs systemd: that is the
 // system tests' job).
 //
@@ -52,7 +54,7 @@ function fetchHost(port, host, urlPath = '/') {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => resolve({ status: 0, body: err.message }));
@@ -466,6 +468,86 @@ async function main() {
       const r = await fetchHostUntil(httpPort, DOMAIN, (x) => x.status === 404);
       assert(r.status === 404, `after delete nginx answers ${r.status}`);
       assert(fs.existsSync(path.join(www, DOMAIN, 'index.html')), 'files removed');
+    });
+
+    await check('advanced nginx fields: checked next to the field, then in the vhost nginx serves', async () => {
+      const ADV = 'adv.example.test';
+      await page.goto(`${base}/sites/new`);
+      await page.locator('#site-form').waitFor();
+      assert(!(await page.locator('#site-max-body-size').isVisible()), 'advanced fields shown before they are asked for');
+      await page.click('#site-advanced summary');
+      await page.locator('#site-max-body-size').waitFor();
+      // the server's default is the placeholder
+      await page.waitForFunction(() => document.getElementById('site-max-body-size').placeholder === 'Server default: 64m');
+      assert((await page.inputValue('#site-security-headers')) === 'default', 'headers mode not "default"');
+      let posted = false;
+      const onReq = (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/sites') posted = true; };
+      page.on('request', onReq);
+      await page.fill('#site-domain', ADV);
+      for (const bad of ['10m; include /etc/shadow', '5g', '10mb']) {
+        await page.fill('#site-max-body-size', bad);
+        await page.click('#site-submit');
+        await page.locator('[data-error-for="max_body_size"]', { hasText: 'max_body_size' }).waitFor();
+        assert((await page.getAttribute('#site-max-body-size', 'aria-invalid')) === 'true', `${bad} not marked invalid`);
+      }
+      page.off('request', onReq);
+      assert(!posted, 'a bad size was sent');
+      // closed again, a field error opens the part it is in
+      await page.click('#site-advanced summary');
+      assert(!(await page.locator('#site-max-body-size').isVisible()), 'advanced part did not close');
+      await page.click('#site-submit');
+      await page.locator('#site-max-body-size').waitFor();
+
+      await page.fill('#site-max-body-size', '200m');
+      await page.selectOption('#site-security-headers', 'strict');
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/sites'),
+        page.click('#site-submit'),
+      ]);
+      const sent = JSON.parse(res.request().postData());
+      assert(sent.max_body_size === '200m' && sent.security_headers === 'strict', `POST body ${res.request().postData()}`);
+      assert(res.status() === 202, `create answered ${res.status()}: ${await res.text()}`);
+      const advId = (await res.json()).id;
+      await page.waitForFunction(() => ['success', 'failed'].includes(document.getElementById('provision-status')?.dataset.state), null, { timeout: 60000 });
+      assert((await page.getAttribute('#provision-status', 'data-state')) === 'success', 'provisioning failed');
+      const vhost = () => fs.readFileSync(path.join(prefix, 'sites-available', ADV), 'utf8');
+      assert(vhost().includes('    client_max_body_size 200m;\n'), `vhost:\n${vhost()}`);
+      assert(vhost().includes('add_header X-Frame-Options DENY always;'), 'no DENY in the vhost');
+      const r = await fetchHostUntil(httpPort, ADV, (x) => x.status === 200);
+      assert(r.headers['x-frame-options'] === 'DENY', `X-Frame-Options ${r.headers['x-frame-options']}`);
+      assert(r.headers['content-security-policy'] === "frame-ancestors 'none'", 'no frame-ancestors');
+
+      // the site page shows them; the edit dialog changes the mode alone
+      await page.goto(`${base}/sites/${advId}`);
+      await page.locator('#site-info [data-field="max_body_size"]', { hasText: '200m' }).waitFor();
+      assert((await page.textContent('#site-info [data-field="security_headers"]')).trim() === 'strict', 'mode shown');
+      await page.click('#site-edit');
+      const dialog = page.locator('dialog.modal');
+      await dialog.waitFor();
+      assert((await page.inputValue('#edit-max-body-size')) === '200m', 'size not filled in');
+      assert((await page.inputValue('#edit-security-headers')) === 'strict', 'mode not filled in');
+      // a bad size is refused next to the field, nothing sent
+      await page.fill('#edit-max-body-size', '1.5m');
+      let put = false;
+      const onPut = (x) => { if (x.method() === 'PUT') put = true; };
+      page.on('request', onPut);
+      await dialog.locator('[data-action="confirm"]').click();
+      await dialog.locator('[data-error-for="max_body_size"]', { hasText: 'max_body_size' }).waitFor();
+      page.off('request', onPut);
+      assert(!put, 'a bad size was sent');
+      await page.fill('#edit-max-body-size', '200m');
+      await page.selectOption('#edit-security-headers', 'off');
+      const [req] = await Promise.all([
+        page.waitForRequest((x) => x.method() === 'PUT' && new URL(x.url()).pathname === `/sites/${advId}`),
+        dialog.locator('[data-action="confirm"]').click(),
+      ]);
+      assert(req.postData() === JSON.stringify({ security_headers: 'off' }), `PUT body ${req.postData()}`);
+      await dialog.waitFor({ state: 'detached' });
+      await page.locator('#site-info [data-field="security_headers"]', { hasText: 'off' }).waitFor();
+      assert(!vhost().includes('add_header'), 'headers left in the vhost');
+      assert(vhost().includes('    client_max_body_size 200m;\n'), 'size lost');
+      const off = await fetchHostUntil(httpPort, ADV, (x) => x.status === 200 && !x.headers['x-frame-options']);
+      assert(!off.headers['x-frame-options'] && !off.headers['x-content-type-options'], 'headers still served');
     });
 
     await check('an app site: stop asks first, the live log tails its unit', async () => {

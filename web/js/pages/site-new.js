@@ -59,6 +59,24 @@ export function validGitRepo(s) {
     || /^[A-Za-z0-9._-]+@[^:/]+:.+/.test(s) || s.startsWith('/');
 }
 
+// client_max_body_size of the site's vhost: digits and an optional k, m or
+// g, at most 4g ("0": no limit), as valid_nginx_size in src/base/validate.c
+export const BODY_SIZE_MAX = 4 * 1024 ** 3;
+
+export function validBodySize(s) {
+  const m = /^(\d{1,10})([kmg]?)$/i.exec(s);
+  if (!m) return false;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()];
+  return Number(m[1]) * unit <= BODY_SIZE_MAX;
+}
+
+// The security headers nginx adds to a site's answers (src/core/site.h).
+export const HEADER_MODES = [
+  { value: 'default', label: 'Default: nosniff, Referrer-Policy, framing by the site itself only' },
+  { value: 'strict', label: 'Strict: the same, and no framing at all (DENY, frame-ancestors \'none\')' },
+  { value: 'off', label: 'Off: none, the app sets its own' },
+];
+
 // The field's problem in words, or '' when it passes. `v` holds trimmed strings.
 export function checkField(name, v) {
   const value = v[name] ?? '';
@@ -79,6 +97,10 @@ export function checkField(name, v) {
       return !value || validGitRepo(value) ? '' : 'git_repo must be an https://, ssh:// or user@host:path URL, or the path of a local bare repository';
     case 'git_branch':
       return !value || validBranch(value) ? '' : 'git_branch is not a valid branch name';
+    case 'max_body_size':
+      return !value || validBodySize(value) ? '' : 'max_body_size must be an nginx size such as 10m, 512k or 1g (digits and an optional k, m or g, at most 4g); leave it empty for the server default';
+    case 'security_headers':
+      return !value || HEADER_MODES.some((m) => m.value === value) ? '' : 'security_headers must be one of default, strict, off';
     default:
       return '';
   }
@@ -190,14 +212,15 @@ export async function render(container, { api, user }) {
     return;
   }
 
-  const FIELDS = ['domain', 'aliases', 'app_type', 'app_root', 'app_entry', 'app_port', 'git_repo', 'git_branch', 'dns_provider'];
+  const FIELDS = ['domain', 'aliases', 'app_type', 'app_root', 'app_entry', 'app_port', 'git_repo', 'git_branch', 'dns_provider',
+    'max_body_size', 'security_headers'];
   const inputs = {};
   const errors = {};
   const groups = {};
 
   function field(name, label, control, help) {
     inputs[name] = control;
-    control.id = `site-${name.replace('_', '-')}`;
+    control.id = `site-${name.replaceAll('_', '-')}`;
     control.name = name;
     control.dataset.field = name;
     errors[name] = h('div', { class: 'field-error', id: `${control.id}-error`, role: 'alert', dataset: { errorFor: name } });
@@ -222,6 +245,16 @@ export async function render(container, { api, user }) {
     }
   }).catch(() => {});
 
+  // nginx settings of the site's vhost, folded away: the defaults suit most sites
+  const headersSelect = h('select', null, HEADER_MODES.map((m) => h('option', { value: m.value }, m.label)));
+  const advanced = h('details', { class: 'site-advanced', id: 'site-advanced' },
+    h('summary', null, 'Advanced: upload size and security headers'),
+    h('div', { class: 'form-row' },
+      field('max_body_size', 'Largest request body', text({ maxlength: '16', placeholder: 'Server default' }),
+        'nginx size such as 10m, 512k or 1g (at most 4g): larger uploads get 413. Empty: the server default (nginx.client_max_body_size)'),
+      field('security_headers', 'Security headers', headersSelect,
+        'Headers nginx adds to every answer of the site')));
+
   const formError = h('div', { id: 'site-form-error' });
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'site-submit' }, 'Create site');
   const form = h('form', { id: 'site-form', class: 'site-form', novalidate: true },
@@ -239,6 +272,7 @@ export async function render(container, { api, user }) {
       field('git_repo', 'Git repository', text({ maxlength: '2048', placeholder: 'https://github.com/user/repo.git (optional)' })),
       field('git_branch', 'Branch', text({ maxlength: '255', placeholder: 'main' }))),
     field('dns_provider', 'DNS records', dnsSelect, 'Create A/AAAA records of the domain and aliases at this provider, pointing at this server'),
+    advanced,
     h('div', { class: 'form-actions' },
       h('a', { class: 'btn', href: '/sites', id: 'site-cancel' }, 'Cancel'),
       submit));
@@ -284,6 +318,7 @@ export async function render(container, { api, user }) {
 
   function showFieldError(name, message) {
     errors[name].textContent = message;
+    if (message && advanced.contains(inputs[name])) advanced.open = true;
     if (message) inputs[name].setAttribute('aria-invalid', 'true');
     else inputs[name].removeAttribute('aria-invalid');
   }
@@ -318,6 +353,9 @@ export async function render(container, { api, user }) {
       if (v.git_branch) b.git_branch = v.git_branch;
     }
     if (v.dns_provider) b.dns_provider = v.dns_provider;
+    // only what differs from the defaults: the seed's create shape otherwise
+    if (v.max_body_size) b.max_body_size = v.max_body_size;
+    if (v.security_headers && v.security_headers !== 'default') b.security_headers = v.security_headers;
     return b;
   }
 
@@ -447,6 +485,9 @@ export async function render(container, { api, user }) {
     if (defaults && typeof defaults.webroot === 'string') {
       webroot = defaults.webroot;
       syncRoot();
+    }
+    if (defaults && typeof defaults.max_body_size_default === 'string') {
+      inputs.max_body_size.placeholder = `Server default: ${defaults.max_body_size_default}`;
     }
   }).catch(() => {});
 

@@ -4,12 +4,12 @@
 // the app's journal over Server-Sent Events.
 import { h, pageHeader, badge, alertBox, toast, modal, formatDate, isAdmin, loadCss } from '../ui.js';
 import { statusBadge, runningBadge, sslBadge, sslState, typeLabel } from './sites.js';
-import { APP_TYPES, checkField, fieldOfError, postPrefer, followDeployment, isSuccess } from './site-new.js';
+import { APP_TYPES, HEADER_MODES, checkField, fieldOfError, postPrefer, followDeployment, isSuccess } from './site-new.js';
 
 const REFRESH_MS = 5000;
 const LIVE_MAX_LINES = 5000;
 const EDIT_FIELDS = ['domain', 'aliases', 'app_type', 'app_root', 'app_entry', 'app_port', 'git_repo', 'git_branch',
-  'ssl_cert_path', 'ssl_key_path'];
+  'ssl_cert_path', 'ssl_key_path', 'max_body_size', 'security_headers'];
 const EDIT_FLAGS = ['enabled', 'ssl_enabled', 'ssl_auto'];
 
 function siteIdFromPath() {
@@ -139,6 +139,8 @@ export async function render(container, { api, user }) {
       app ? ['Service', h('span', { class: 'mono' }, serviceOf(site)), 'unit'] : null,
       ['Git repository', site.git_repo ? h('span', { class: 'mono' }, site.git_repo) : '', 'git_repo'],
       ['Branch', site.git_repo ? (site.git_branch || 'main') : '', 'git_branch'],
+      ['Largest request body', site.max_body_size || 'server default', 'max_body_size'],
+      ['Security headers', site.security_headers || 'default', 'security_headers'],
       site.created_at ? ['Created', formatDate(site.created_at), 'created_at'] : null,
       site.updated_at ? ['Updated', formatDate(site.updated_at), 'updated_at'] : null,
     ].filter(Boolean)));
@@ -320,7 +322,7 @@ export async function render(container, { api, user }) {
     const errs = {};
     const fieldNode = (name, label, control) => {
       inputs[name] = control;
-      control.id = `edit-${name.replace('_', '-')}`;
+      control.id = `edit-${name.replaceAll('_', '-')}`;
       control.name = name;
       control.dataset.field = name;
       errs[name] = h('div', { class: 'field-error', dataset: { errorFor: name } });
@@ -346,9 +348,16 @@ export async function render(container, { api, user }) {
     original.ssl_key_path = site.ssl_key_path || '';
     nodes.push(fieldNode('ssl_cert_path', 'Certificate (PEM)', text(original.ssl_cert_path)));
     nodes.push(fieldNode('ssl_key_path', 'Private key (PEM)', text(original.ssl_key_path)));
+    original.max_body_size = site.max_body_size || '';
+    original.security_headers = site.security_headers || 'default';
+    const bodySize = text(original.max_body_size);
+    bodySize.placeholder = 'Server default';
+    nodes.push(fieldNode('max_body_size', 'Largest request body (e.g. 10m, 512k, 1g; empty: server default)', bodySize));
+    nodes.push(fieldNode('security_headers', 'Security headers',
+      h('select', null, HEADER_MODES.map((m) => h('option', { value: m.value, selected: m.value === original.security_headers }, m.label)))));
     const flags = {};
     const flag = (name, label, value) => {
-      flags[name] = h('input', { type: 'checkbox', id: `edit-${name.replace('_', '-')}`, checked: Boolean(value), dataset: { field: name } });
+      flags[name] = h('input', { type: 'checkbox', id: `edit-${name.replaceAll('_', '-')}`, checked: Boolean(value), dataset: { field: name } });
       return h('label', { class: 'site-check', for: flags[name].id }, flags[name], ` ${label}`);
     };
     const flagOriginal = { enabled: site.enabled !== false, ssl_enabled: Boolean(site.ssl_enabled), ssl_auto: site.ssl_auto !== false };
