@@ -1,12 +1,15 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level min_level = LOG_INFO;
 static FILE *log_file;
@@ -43,9 +46,23 @@ int log_set_file(const char *path)
 {
         FILE *f = NULL;
         if (path) {
-                f = fopen(path, "ae");
-                if (!f)
-                        return -errno;
+                /* Opened as root at start while the file belongs to the HTTP
+                 * process's user: a symbolic or hard link planted in its place
+                 * must not make root append to another file. */
+                int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+                if (fd < 0)
+                        return errno == ELOOP ? -EPERM : -errno;
+                struct stat st;
+                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+                        close(fd);
+                        return -EPERM;
+                }
+                f = fdopen(fd, "a");
+                if (!f) {
+                        int e = errno;
+                        close(fd);
+                        return -e;
+                }
                 setvbuf(f, NULL, _IOLBF, 0);
         }
         log_flush();

@@ -9,7 +9,9 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(enum log_level lvl);
 /* Returns 0 or -EINVAL for an unknown name ("debug", "info", "warn", "error"). */
 int log_level_from_string(const char *s, enum log_level *out);
-/* Also append to PATH (in addition to stderr); NULL closes it. 0 or -errno. */
+/* Also append to PATH (in addition to stderr); NULL closes it. 0 or -errno;
+ * -EPERM when PATH is a symbolic link, not a regular file, or has another
+ * hard link (the file may belong to a less privileged user). */
 int log_set_file(const char *path);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -65,8 +65,10 @@ static int load_config(struct config *cfg, const char *explicit_path, const char
         enum log_level lvl;
         if (log_level_from_string(cfg->logging.level, &lvl) == 0)
                 log_set_level(lvl);
-        if (!str_empty(cfg->logging.file) && log_set_file(cfg->logging.file) < 0)
-                log_warn("cannot open log file %s: logging to stderr only", cfg->logging.file);
+        r = str_empty(cfg->logging.file) ? 0 : log_set_file(cfg->logging.file);
+        if (r < 0)
+                log_warn("cannot open log file %s (%s): logging to stderr only", cfg->logging.file,
+                         r == -EPERM ? "a link or not a regular file" : strerror(-r));
         return 0;
 }
 
