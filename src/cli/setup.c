@@ -130,18 +130,6 @@ static int write_in(const char *dir, const char *name, const char *text, mode_t 
         return r;
 }
 
-/* serve cannot run without its root helper beside this binary: 0, or
- * -errno with the path in path. */
-static int helper_installed(char path[PATH_MAX])
-{
-        int r = helper_binary(path);
-        if (r < 0)
-                snprintf(path, PATH_MAX, "%s", HELPER_BINARY);
-        else if (access(path, X_OK) < 0)
-                r = -errno;
-        return r;
-}
-
 static int write_unit(struct config *cfg, const char *config_path)
 {
         char exe[PATH_MAX];
@@ -252,8 +240,9 @@ int setup_run(struct config *cfg, const char *config_path, bool firewall)
                                cfg->server.port, dns ? ", 53 tcp+udp for AUTARCH DNS" : "");
                 }
         }
+        /* serve cannot run without it */
         char helper[PATH_MAX];
-        if (helper_installed(helper) < 0) {
+        if (helper_binary(helper) < 0) {
                 log_error("the root helper %s is missing or not executable: serve needs it beside "
                           "setec-manager",
                           helper);
@@ -316,7 +305,7 @@ int setup_check(struct config *cfg)
         if (!in_path(cfg->nginx.binary))
                 n += problem("nginx.binary '%s' not found", cfg->nginx.binary);
         char helper[PATH_MAX];
-        if (helper_installed(helper) < 0)
+        if (helper_binary(helper) < 0)
                 n += problem("the root helper %s is missing or not executable", helper);
         return n;
 }

@@ -43,8 +43,9 @@
  * serve. Call before any thread is started. */
 int helper_split(const struct config *cfg, const char *config_path);
 
-/* The helper binary's path: the directory of /proc/self/exe plus
- * HELPER_BINARY. 0 or -errno. */
+/* The helper binary's path, the directory of /proc/self/exe plus
+ * HELPER_BINARY (HELPER_BINARY alone when that directory is unknown): 0
+ * when it is an executable file, else -errno. */
 int helper_binary(char path[PATH_MAX]);
 
 /* The helper's pid in the HTTP process (0 before the split), and whether it

@@ -155,6 +155,7 @@ static int drop_privileges(const char *user)
 
 int helper_binary(char path[PATH_MAX])
 {
+        snprintf(path, PATH_MAX, "%s", HELPER_BINARY);
         char exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n <= 0)
@@ -166,7 +167,12 @@ int helper_binary(char path[PATH_MAX])
         *slash = '\0';
         if (snprintf(path, PATH_MAX, "%s/" HELPER_BINARY, exe) >= PATH_MAX)
                 return -ENAMETOOLONG;
-        return 0;
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EACCES;
+        return access(path, X_OK) < 0 ? -errno : 0;
 }
 
 /* What the helper's code reads from the environment (sys/services,
@@ -228,18 +234,6 @@ static int start_helper(const char *config_path, int ctl, pid_t *pid)
 {
         char path[PATH_MAX];
         int r = helper_binary(path);
-        if (r < 0) {
-                log_error("cannot find the root helper beside this binary (/proc/self/exe): %s",
-                          strerror(-r));
-                return r;
-        }
-        struct stat st;
-        if (stat(path, &st) < 0)
-                r = -errno;
-        else if (!S_ISREG(st.st_mode))
-                r = -EACCES;
-        else if (access(path, X_OK) < 0)
-                r = -errno;
         if (r < 0) {
                 log_error("the root helper %s is missing or not executable (%s): it is installed "
                           "beside setec-manager",
