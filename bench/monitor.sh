@@ -27,6 +27,9 @@ for t in wrk "$PY"; do
         command -v "$t" >/dev/null || { echo "bench: $t is not installed" >&2; exit 2; }
 done
 [ -x "$SETEC_BIN" ] || { echo "bench: no panel binary at $SETEC_BIN (set SETEC_BIN)" >&2; exit 2; }
+# serve starts its root helper from beside the real binary
+[ -x "$(dirname "$(readlink -f "$SETEC_BIN")")/setec-helper" ] ||
+        { echo "bench: no setec-helper beside $SETEC_BIN (make build builds both)" >&2; exit 2; }
 
 TMP=$(mktemp -d /tmp/setec-bench-monitor.XXXXXX)
 PANEL_PID=

@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bin=build/setec-manager
+# serve starts its root helper from beside the binary (make build builds both)
+if [ ! -x build/setec-helper ]; then
+  echo "build/setec-helper is missing: \`make build\` builds it beside $bin" >&2
+  exit 1
+fi
 
 # What the panel drives at run time (nginx, git, python3-venv, node/npm, ufw):
 # installed here as root; as another user, the missing list is printed and the

@@ -62,13 +62,7 @@ static int load_config(struct config *cfg, const char *explicit_path, const char
         }
         if (missing)
                 log_warn("config file %s not found: using built-in defaults", path);
-        enum log_level lvl;
-        if (log_level_from_string(cfg->logging.level, &lvl) == 0)
-                log_set_level(lvl);
-        r = str_empty(cfg->logging.file) ? 0 : log_set_file(cfg->logging.file);
-        if (r < 0)
-                log_warn("cannot open log file %s (%s): logging to stderr only", cfg->logging.file,
-                         r == -EPERM ? "a link or not a regular file" : strerror(-r));
+        config_apply_logging(cfg);
         return 0;
 }
 
@@ -142,7 +136,7 @@ static void prune_jobs(struct app *app)
                 log_info("pruned %ld jobs older than %d days", n, app->cfg->jobs.max_age_days);
 }
 
-static int run_server(struct config *cfg)
+static int run_server(struct config *cfg, const char *config_path)
 {
         int r;
         struct app app = {.cfg = cfg, .started = time_monotonic()};
@@ -167,7 +161,7 @@ static int run_server(struct config *cfg)
                 return 1;
         /* from here on this process is the unprivileged HTTP side (when
          * started as root); the root helper does the system changes */
-        if (helper_split(cfg) < 0)
+        if (helper_split(cfg, config_path) < 0)
                 return 1;
         if (open_data(cfg, &app.db, app.jwt_key) < 0)
                 goto fail;
@@ -502,7 +496,7 @@ int cli_main(int argc, char **argv)
         }
         int rc;
         if (streq(cmd, "serve")) {
-                rc = run_server(&cfg);
+                rc = run_server(&cfg, used);
         } else if (streq(cmd, "setup")) {
                 rc = setup_run(&cfg, used, firewall) < 0 ? 1 : 0;
         } else if (streq(cmd, "check")) {

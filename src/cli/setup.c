@@ -240,6 +240,14 @@ int setup_run(struct config *cfg, const char *config_path, bool firewall)
                                cfg->server.port, dns ? ", 53 tcp+udp for AUTARCH DNS" : "");
                 }
         }
+        /* serve cannot run without it */
+        char helper[PATH_MAX];
+        if (helper_binary(helper) < 0) {
+                log_error("the root helper %s is missing or not executable: serve needs it beside "
+                          "setec-manager",
+                          helper);
+                failures++;
+        }
         if (write_unit(cfg, config_path) < 0)
                 failures++;
         else
@@ -296,5 +304,8 @@ int setup_check(struct config *cfg)
                 n += problem("data dir %s is not writable (%s)", cfg->data_dir, strerror(errno));
         if (!in_path(cfg->nginx.binary))
                 n += problem("nginx.binary '%s' not found", cfg->nginx.binary);
+        char helper[PATH_MAX];
+        if (helper_binary(helper) < 0)
+                n += problem("the root helper %s is missing or not executable", helper);
         return n;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
@@ -313,6 +314,17 @@ static int config_copy(struct config *dst, const struct config *src)
 oom:
         config_free(dst);
         return -ENOMEM;
+}
+
+void config_apply_logging(const struct config *cfg)
+{
+        enum log_level lvl;
+        if (log_level_from_string(cfg->logging.level, &lvl) == 0)
+                log_set_level(lvl);
+        int r = str_empty(cfg->logging.file) ? 0 : log_set_file(cfg->logging.file);
+        if (r < 0)
+                log_warn("cannot open log file %s (%s): logging to stderr only", cfg->logging.file,
+                         r == -EPERM ? "a link or not a regular file" : strerror(-r));
 }
 
 const char *config_locate(const char *explicit_path)

@@ -116,6 +116,10 @@ int config_defaults(struct config *cfg);
 int config_load(struct config *cfg, const char *path, bool *missing, void (*warn)(const char *msg),
                 char *err, size_t errlen);
 
+/* Apply logging.level and logging.file to base/log (a log file that cannot
+ * be opened is warned about: stderr only), as serve and the root helper do. */
+void config_apply_logging(const struct config *cfg);
+
 /* Which file to use: explicit (from --config), else $SETEC_CONFIG, else
  * /etc/setec-manager/config.yaml, else /opt/setec-manager/config.yaml (the
  * first that exists; the last one when none does). Returns a static or

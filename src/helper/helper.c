@@ -1,11 +1,8 @@
 #include "helper/helper.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <malloc.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,43 +10,15 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "sys/exec.h"
-#include "sys/helpcall.h"
-#include "sys/sandbox.h"
-#include "sys/units.h"
 
 #define MAX_CALLS        32 /* calls running at once; more wait in the control socket */
 #define HELPER_CALL_NICE 10 /* the job threads' niceness (jobs/engine.c) */
-
-static pid_t helper = 0;
-
-pid_t helper_pid(void)
-{
-        return helper;
-}
-
-bool helper_alive(void)
-{
-        if (helper <= 0)
-                return false;
-        int st;
-        pid_t r = waitpid(helper, &st, WNOHANG);
-        if (r == helper) {
-                log_error("the root helper (pid %d) ended (%s %d)", (int)helper,
-                          WIFSIGNALED(st) ? "signal" : "status",
-                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                helper = -1;
-                return false;
-        }
-        return true;
-}
 
 /* ---------- one call ---------- */
 
@@ -225,158 +194,5 @@ int helper_main(const struct config *cfg, int ctl)
          * programs they run see the cancel) */
         while (running > 0 && waitpid(-1, NULL, 0) > 0)
                 running--;
-        return 0;
-}
-
-/* ---------- the split ---------- */
-
-static int chown_path(const char *path, const char *user, uid_t uid, gid_t gid, bool tree)
-{
-        if (str_empty(path) || path[0] != '/' || streq(path, "/"))
-                return 0;
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (S_ISDIR(st.st_mode) && tree)
-                return units_chown_tree(path, user);
-        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-                return lchown(path, uid, gid) < 0 ? -errno : 0;
-        return 0;
-}
-
-int helper_prepare_http_user(const struct config *cfg)
-{
-        const char *user = cfg->server.user;
-        if (str_empty(user))
-                return 0;
-        struct passwd *pw = getpwnam(user);
-        if (!pw) {
-                const char *argv[] = {"useradd",
-                                      "--system",
-                                      "--user-group",
-                                      "--no-create-home",
-                                      "--home-dir",
-                                      cfg->data_dir,
-                                      "--shell",
-                                      "/usr/sbin/nologin",
-                                      "--",
-                                      user,
-                                      NULL};
-                struct exec_opts o = {.argv = argv, .timeout_ms = 30000};
-                struct exec_result res;
-                int r = exec_run(&o, &res);
-                if (r < 0 || res.status != 0) {
-                        log_error("cannot create the user %s: %s", user,
-                                  r < 0 ? strerror(-r) : res.output);
-                        exec_result_free(&res);
-                        return r < 0 ? r : -EIO;
-                }
-                exec_result_free(&res);
-                pw = getpwnam(user);
-                if (!pw)
-                        return -ENOENT;
-        }
-        uid_t uid = pw->pw_uid;
-        gid_t gid = pw->pw_gid;
-        /* what the HTTP process writes; the directories it creates later are
-         * its own anyway */
-        const char *trees[] = {cfg->data_dir, cfg->acme.account_dir, cfg->nginx.certbot_webroot,
-                               cfg->backups.dir, cfg->hosting.dir};
-        for (size_t i = 0; i < ARRAY_SIZE(trees); i++) {
-                if (!str_empty(trees[i]) && trees[i][0] == '/' && access(trees[i], F_OK) < 0)
-                        mkdir_p(trees[i], 0700);
-                int r = chown_path(trees[i], user, uid, gid, true);
-                if (r < 0)
-                        log_warn("cannot give %s to %s: %s", trees[i], user, strerror(-r));
-        }
-        const char *files[] = {cfg->logging.file, cfg->server.cert, cfg->server.key};
-        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-                int r = chown_path(files[i], user, uid, gid, false);
-                if (r < 0)
-                        log_warn("cannot give %s to %s: %s", files[i], user, strerror(-r));
-        }
-        return 0;
-}
-
-/* Become user for good: its groups plus systemd-journal and adm
- * (the journal and nginx's logs are read, never written), no capabilities
- * (a uid change from root clears them), no_new_privs. */
-static int drop_privileges(const char *user)
-{
-        struct passwd *pw = getpwnam(user);
-        if (!pw)
-                return -ENOENT;
-        gid_t groups[3] = {pw->pw_gid};
-        int ng = 1;
-        const char *extra[] = {"systemd-journal", "adm"};
-        for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
-                struct group *g = getgrnam(extra[i]);
-                if (g)
-                        groups[ng++] = g->gr_gid;
-        }
-        if (prctl(PR_SET_KEEPCAPS, 0) < 0 || setgroups((size_t)ng, groups) < 0 ||
-            setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-            setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-                return -errno;
-        /* no way back */
-        if (setuid(0) == 0 || geteuid() == 0)
-                return -EPERM;
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return -errno;
-        /* the uid change made us non-dumpable; the process reads its own
-         * /proc entries (memory figures) and nothing here is secret from
-         * its own user */
-        prctl(PR_SET_DUMPABLE, 1);
-        return 0;
-}
-
-int helper_split(const struct config *cfg)
-{
-        const char *user = cfg->server.user;
-        bool root = geteuid() == 0 && !str_empty(user);
-        if (root) {
-                int r = helper_prepare_http_user(cfg);
-                if (r < 0)
-                        return r;
-        }
-        int sv[2];
-        int r = hm_socketpair(sv);
-        if (r < 0) {
-                log_error("cannot make the root helper's socket: %s", strerror(-r));
-                return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                log_error("cannot start the root helper: %s", strerror(errno));
-                close(sv[0]);
-                close(sv[1]);
-                return r;
-        }
-        if (pid == 0) {
-                close(sv[0]);
-                r = helper_main(cfg, sv[1]);
-                if (r < 0)
-                        log_error("helper: %s", strerror(-r));
-                log_flush();
-                _exit(r < 0 ? 1 : 0);
-        }
-        close(sv[1]);
-        helper = pid;
-        if (root) {
-                r = drop_privileges(user);
-                if (r < 0) {
-                        log_error("cannot drop privileges to %s: %s", user, strerror(-r));
-                        close(sv[0]);
-                        return r;
-                }
-        }
-        /* what the HTTP process never does (start programs, namespaces,
-         * io_uring, ptrace, ...) it cannot be made to do either */
-        r = sandbox_http_process();
-        if (r < 0)
-                log_warn("no seccomp filter for the HTTP process: %s", strerror(-r));
-        helpcall_init(sv[0]);
-        log_info("root helper pid %d; serving as %s", (int)pid, root ? user : "the starting user");
         return 0;
 }

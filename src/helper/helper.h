@@ -6,6 +6,11 @@
  * Started as another user the split happens the same way minus the drop,
  * so tests run the same code path.
  *
+ * The helper is its own executable, setec-helper (helper/main.c), installed
+ * beside setec-manager and linking only this layer and base/core/sys:
+ * serve (split.c) starts it with `--config <the file serve loaded> --fd 3`
+ * and a minimal environment; it loads that config itself.
+ *
  * The helper forks one short-lived child per call: the child reads the
  * request from the call's own socket, checks its shape and re-validates
  * every value with the same base/core/sys rules (the helper's own config,
@@ -13,6 +18,7 @@
  * (the audit trail of root actions), does it, and answers. */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -21,12 +27,26 @@
 #include "core/config.h"
 #include "sys/helpmsg.h"
 
-/* Split this process. Returns 0 in the HTTP process (privileges dropped when
- * it was root, helpcall_init done); the helper never returns (it exits when
- * the HTTP process closes the control socket). -errno (logged) when the
- * split or the drop failed: the caller must not serve. Call before any
- * thread is started. */
-int helper_split(const struct config *cfg);
+#define HELPER_BINARY "setec-helper"
+#define HELPER_CTL_FD 3 /* the control socket's descriptor in the helper */
+/* the helper's first datagram on the control socket, once its config is
+ * loaded; serve waits HELPER_READY_MS for it */
+#define HELPER_READY    "ready"
+#define HELPER_READY_MS 30000
+
+/* Split this process (split.c): start HELPER_BINARY, found beside this
+ * binary (never on PATH), on one end of a socket pair with config_path (the
+ * file this process loaded) and wait for its HELPER_READY. Returns 0 in the
+ * HTTP process (privileges dropped when it was root, helpcall_init done).
+ * -errno (logged, naming the helper binary when it is missing or not
+ * executable) when the split or the drop failed: the caller must not
+ * serve. Call before any thread is started. */
+int helper_split(const struct config *cfg, const char *config_path);
+
+/* The helper binary's path, the directory of /proc/self/exe plus
+ * HELPER_BINARY (HELPER_BINARY alone when that directory is unknown): 0
+ * when it is an executable file, else -errno. */
+int helper_binary(char path[PATH_MAX]);
 
 /* The helper's pid in the HTTP process (0 before the split), and whether it
  * still runs (reaps it when it ended). */

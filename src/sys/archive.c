@@ -21,6 +21,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "sys/archive_dl.h"
+#include "sys/gnutls_dl.h"
 #include "sys/files.h"
 #include "sys/helpcall.h"
 
@@ -41,12 +42,14 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
         va_end(ap);
 }
 
-/* Every entry point first makes sure libarchive could be loaded. */
+/* Every entry point first makes sure libarchive and GnuTLS (SHA-256) could be loaded. */
 static int need_lib(char *err, size_t errlen)
 {
-        if (archive_fns())
+        if (archive_fns() && gnutls_fns())
                 return 0;
-        seterr(err, errlen, "libarchive cannot be loaded (is libarchive13 installed?)");
+        seterr(err, errlen, "%s cannot be loaded (is %s installed?)",
+               archive_fns() ? "GnuTLS" : "libarchive",
+               archive_fns() ? "libgnutls30" : "libarchive13");
         return -ELIBACC;
 }
 

@@ -138,12 +138,10 @@ int exec_cancel_fd(void)
         return cancel_fd;
 }
 
-/* In the child: close every fd above 2. close_range (Linux 5.9) when the
- * kernel has it, else one close per possible fd. */
-static void close_above_stderr(void)
+void exec_close_from(int first)
 {
 #ifdef SYS_close_range
-        if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+        if (syscall(SYS_close_range, (unsigned)first, ~0u, 0u) == 0)
                 return;
 #endif
         struct rlimit rl;
@@ -152,7 +150,7 @@ static void close_above_stderr(void)
                        : 65536;
         if (max > 1 << 20)
                 max = 1 << 20;
-        for (long fd = 3; fd < max; fd++)
+        for (long fd = first; fd < max; fd++)
                 close((int)fd);
 }
 
@@ -178,7 +176,7 @@ static void __attribute__((noreturn)) child(const struct exec_opts *o, const cha
         if (dup2(in_fd >= 0 ? in_fd : devnull, STDIN_FILENO) < 0 ||
             dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
                 _exit(126);
-        close_above_stderr();
+        exec_close_from(3);
         const struct exec_user *u = o->user;
         if (u) {
                 umask(022);

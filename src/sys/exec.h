@@ -87,3 +87,8 @@ int exec_in_child(int (*fn)(void *arg), void *arg);
 /* Search EXEC_PATH for prog (what the child would run): true when found
  * executable. */
 bool exec_find(const char *prog);
+
+/* Close every descriptor from first up (close_range when the kernel has it,
+ * else one close per possible descriptor). Async-signal-safe: for a child
+ * between fork and execve. */
+void exec_close_from(int first);

@@ -20,6 +20,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/validate.h"
+#include "sys/gnutls_dl.h"
 #include "sys/helpcall.h"
 
 /* Browsers refuse a server certificate valid more than 398 days (counted from
@@ -142,6 +143,8 @@ static int build_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const ch
 
 int tlscert_create_selfsigned(const char *cert_path, const char *key_path, const char *common_name)
 {
+        if (!gnutls_fns())
+                return -ELIBACC;
         if (str_empty(cert_path) || str_empty(key_path) || str_empty(common_name))
                 return -EINVAL;
         /* X.520 upper bound for CommonName; also keeps the SAN a sane DNS name. */
@@ -261,6 +264,8 @@ static int pair_matches(const gnutls_datum_t *crt_pem, const gnutls_datum_t *key
 
 int tlscert_check(const char *cert_path, const char *key_path)
 {
+        if (!gnutls_fns())
+                return -ELIBACC;
         if (str_empty(cert_path) || str_empty(key_path))
                 return -EINVAL;
 
@@ -281,6 +286,8 @@ int tlscert_check(const char *cert_path, const char *key_path)
 
 int tlscert_check_chain(const char *fullchain, const char *key)
 {
+        if (!gnutls_fns())
+                return -ELIBACC;
         if (!fullchain || !key || strlen(fullchain) > PEM_FILE_MAX || strlen(key) > PEM_FILE_MAX)
                 return -EINVAL;
         gnutls_datum_t c = {.data = (unsigned char *)fullchain,

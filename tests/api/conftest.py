@@ -1,7 +1,8 @@
 """Black-box API tests: the built binary over real HTTPS on 127.0.0.1.
 
 Each test module gets its own panel process with a temporary data dir.
-SETEC_BIN selects the binary (default build/setec-manager)."""
+SETEC_BIN selects the binary (default build/setec-manager); its root helper,
+setec-helper, must be beside it."""
 import base64
 import hashlib
 import hmac
@@ -28,6 +29,8 @@ warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("SETEC_BIN", os.path.join(ROOT, "build", "setec-manager"))
+# serve starts its root helper from beside the real binary (src/helper/split.c)
+HELPER = os.path.join(os.path.dirname(os.path.realpath(BIN)), "setec-helper")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 # Every panel's login budget is 5 per minute per client address. Panels made

@@ -1,13 +1,16 @@
 """The command line (CONTRACT.md §1) and what serve leaves on disk."""
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
 import stat
 import subprocess
 
-from conftest import BIN, FIXTURES, Panel, write_config
+import pytest
+
+from conftest import BIN, FIXTURES, HELPER, Panel, write_config
 
 
 def run(*args, input=None, env=None):
@@ -339,3 +342,90 @@ def test_reference_database_is_adopted(fresh_panel):
     # the dashboard counts the reference's site
     info = p.request("GET", "/api/system/info", token=tok).json()
     assert info["site_count"] == 1
+
+
+
+def helper_of(p):
+    """The pid of the panel's one child, its root helper."""
+    with open(f"/proc/{p.proc.pid}/task/{p.proc.pid}/children") as f:
+        kids = f.read().split()
+    assert len(kids) == 1, kids
+    return kids[0]
+
+
+def test_helper_is_its_own_executable(fresh_panel):
+    p = fresh_panel(env={"SETEC_TEST_SECRET": "not-for-the-helper",
+                         "SETEC_JOURNAL_DIR": "/nonexistent-journal"})
+    pid = helper_of(p)
+    assert os.readlink(f"/proc/{pid}/exe") == HELPER
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")[:-1]
+    assert argv == [HELPER.encode(), b"--config", p.config.encode(), b"--fd", b"3"], argv
+    # a fixed PATH and only what the helper side reads: no admin password,
+    # nothing else of the panel's environment
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if e)
+    assert env[b"PATH"] == b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert env[b"SETEC_JOURNAL_DIR"] == b"/nonexistent-journal"
+    assert b"SETEC_TEST_SECRET" not in env and b"SETEC_ADMIN_PASSWORD" not in env, env
+    # stdin/out/err, the control socket and its own signalfd: nothing of
+    # the HTTP process (database, listening socket, log file)
+    fds = {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    assert fds.keys() == {0, 1, 2, 3, 4}, fds
+    assert fds[3].startswith("socket:") and fds[4] == "anon_inode:[signalfd]", fds
+    # the panel serves, and said which helper it started
+    tok = p.login()
+    assert p.request("GET", "/api/auth/status", token=tok).status_code == 200
+    assert "root helper pid " + pid in p.read_log()
+
+
+def test_serve_refuses_without_the_helper(fresh_panel, tmp_path):
+    p = fresh_panel(start=False)
+    bindir = tmp_path / "bin"
+    os.makedirs(bindir)
+    copy = bindir / "setec-manager"
+    shutil.copy2(os.path.realpath(BIN), copy)
+    helper = bindir / "setec-helper"
+
+    def serve():
+        r = subprocess.run([str(copy), "-c", p.config, "serve"], env=p.env, capture_output=True,
+                           text=True, timeout=30)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", p.port), timeout=1).close()
+        return r
+
+    r = serve()
+    assert r.returncode == 1, r.stderr
+    assert f"the root helper {helper} is missing or not executable" in r.stderr, r.stderr
+    # `check` says so too
+    r = subprocess.run([str(copy), "-c", p.config, "check"], env=p.env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1, r.stdout
+    assert f"problem: the root helper {helper} is missing or not executable" in r.stdout, r.stdout
+    # not executable
+    shutil.copy2(HELPER, helper)
+    os.chmod(helper, 0o644)
+    r = serve()
+    assert r.returncode == 1, r.stderr
+    assert f"the root helper {helper} is missing or not executable" in r.stderr, r.stderr
+    # a helper that does not start (no ELF): named too, nothing served
+    with open(helper, "w") as f:
+        f.write("not a program\n")
+    os.chmod(helper, 0o755)
+    r = serve()
+    assert r.returncode == 1, r.stderr
+    assert f"cannot start the root helper {helper}: Exec format error" in r.stderr, r.stderr
+    # beside it, the same binary serves, with that helper
+    shutil.copy2(HELPER, helper)
+    p.wrap = ["/bin/sh", "-c", 'shift; exec "$0" "$@"', str(copy)]  # in place of BIN
+    p.start()
+    assert os.readlink(f"/proc/{p.proc.pid}/exe") == str(copy)
+    assert os.readlink(f"/proc/{helper_of(p)}/exe") == str(helper)
+
+
+def test_helper_is_not_a_command():
+    for argv in ([], ["--config", "/nonexistent"], ["--config", "/x", "--fd", "0"],
+                 ["--config", "/x", "--fd", "1"], ["--fd", "3"]):
+        r = subprocess.run([HELPER, *argv], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (argv, r.stderr)
+        assert "setec-helper" in r.stderr, r.stderr

@@ -2,7 +2,7 @@
 https://127.0.0.1:9090 with the development config under ./var and a
 private nginx for the sites on :8080, prints the admin login, and a site
 created right after it is served. The script runs from a copy of the pieces
-it uses (its var/ in a temp dir, the binary under test as build/), so a
+it uses (its var/ in a temp dir, the binaries under test as build/), so a
 developer's own var/ is never touched. Ports 9090 and 8080 are the
 script's; the test skips when something else holds them."""
 import os
@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import BIN, ROOT
+from conftest import BIN, HELPER, ROOT
 from waiting import wait_for
 
 PANEL, SITES = 9090, 8080
@@ -48,6 +48,7 @@ def dev(tmp_path):
         shutil.copy2(os.path.join(ROOT, rel), tree / rel)
     os.makedirs(tree / "build")
     os.symlink(os.path.realpath(BIN), tree / "build" / "setec-manager")
+    os.symlink(HELPER, tree / "build" / "setec-helper")
     log = open(tmp_path / "dev-run.log", "wb")
     proc = subprocess.Popen([str(tree / "scripts" / "dev-run.sh")], cwd=tree, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

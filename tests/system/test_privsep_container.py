@@ -1,15 +1,16 @@
 """The trust boundary in production shape: the panel started as root by
 systemd inside a throw-away container splits into an HTTP process that runs
 as the unprivileged `setec` user (no capabilities, no_new_privs) and a root
-helper (its child, `setec-helper`) that does the system changes; the HTTP
-process also runs under a seccomp filter. Requests
-work as that user (its database, the journal through its group), and the
+helper (its child, the `setec-helper` executable beside the panel's) that
+does the system changes; the HTTP process also runs under a seccomp filter.
+Requests work as that user (its database, the journal through its group), and the
 panel stops when the helper is gone rather than serving without it."""
 import os
 
 import pytest
 
 # the throw-away systemd container of the journald tests, and its panel
+from conftest import BIN
 from test_logs_journald import ContainerPanel, ctr  # noqa: F401 (a fixture)
 from waiting import wait_for
 
@@ -47,6 +48,10 @@ def processes(ctr, p):
     return main, helpers[0]
 
 
+def exe(ctr, pid):
+    return ctr.run(["readlink", f"/proc/{pid}/exe"]).stdout.strip()
+
+
 def test_http_process_unprivileged_helper_root(ctr, inside):
     p, token = inside
     main, helper = processes(ctr, p)
@@ -65,6 +70,12 @@ def test_http_process_unprivileged_helper_root(ctr, inside):
     assert journal_gid in st["Groups"].split(), st["Groups"]
     hst = status(ctr, helper)
     assert hst["Uid"].split() == ["0"] * 4, hst["Uid"]
+    # the helper is its own executable, beside the panel's (not a fork of it)
+    bindir = os.path.dirname(os.path.realpath(BIN))
+    assert exe(ctr, main) == os.path.join(bindir, "setec-manager"), exe(ctr, main)
+    assert exe(ctr, helper) == os.path.join(bindir, "setec-helper"), exe(ctr, helper)
+    helper_env = ctr.run(["cat", f"/proc/{helper}/environ"]).stdout.split("\0")
+    assert not [e for e in helper_env if e.startswith("SETEC_ADMIN_PASSWORD=")], helper_env
     # one filter more than the helper (which starts the programs) has from the unit
     assert int(st["Seccomp_filters"]) == int(hst["Seccomp_filters"]) + 1, (st, hst)
     # the HTTP process holds the database and answers as that user

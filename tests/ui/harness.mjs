@@ -14,6 +14,8 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '..', '..');
 export const BIN = process.env.SETEC_BIN || path.join(repo, 'build', 'setec-manager');
+// serve starts its root helper from beside the real binary (src/helper/split.c)
+const HELPER = path.join(path.dirname(fs.existsSync(BIN) ? fs.realpathSync(BIN) : BIN), 'setec-helper');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let passed = 0;
@@ -96,6 +98,7 @@ export async function startPanel({ extraYaml = [], env = {}, wrap = [] } = {}) {
   const logPath = path.join(tmp, 'server.log');
   const logFd = fs.openSync(logPath, 'w');
   assert(fs.existsSync(BIN), `no binary at ${BIN} (build it or set SETEC_BIN)`);
+  assert(fs.existsSync(HELPER), `no root helper at ${HELPER}, beside ${BIN} (build it)`);
   let exit = null;
   const argv = [...wrap, BIN, '-c', cfgPath, 'serve'];
   const server = spawn(argv[0], argv.slice(1), {
