@@ -12,16 +12,15 @@ import json
 import os
 import socket
 import threading
-import time
 
 import waiting
 
 import pytest
 import requests
 
-from conftest import Panel, assert_no_sanitizer_report, free_port
 from gitrepo import make_bare_repo
-from nginx_prefix import NginxPrefix, skip_without_nginx
+from nginx_prefix import skip_without_nginx
+from site_env import start_env, stop_env
 
 
 class SilentRemote:
@@ -57,38 +56,15 @@ class SilentRemote:
         self.sock.close()
 
 
-class Env:
-    pass
-
-
 def make_env(d, workers=2):
-    ng = NginxPrefix(d / "nginx").start()
-    units = d / "units"
-    units.mkdir(exist_ok=True)
-    extra = ng.panel_config()
-    extra["systemd"] = {"unit_dir": str(units)}
-    extra["jobs"] = {"workers": workers}
-    os.makedirs(d / "panel", exist_ok=True)
-    p = Panel(d / "panel", extra=extra, many_logins=True,
-              env={"SETEC_SYSTEM_BUS": "unix:path=" + str(d / "no-bus")})
-    try:
-        p.start()
-    except Exception:
-        ng.stop()
-        raise
-    e = Env()
-    e.ng, e.panel, e.units, e.dir = ng, p, str(units), str(d)
-    e.token = p.login()
+    e = start_env(d, extra={"jobs": {"workers": workers}}, many_logins=True)
     e.remote = SilentRemote()
     return e
 
 
 def close_env(e):
     e.remote.close()
-    rc = e.panel.stop()
-    e.ng.stop()
-    assert rc == 0, "panel did not exit cleanly:\n" + e.panel.read_log()
-    assert_no_sanitizer_report(e.panel)
+    stop_env(e)
 
 
 @pytest.fixture(scope="module")

@@ -9,42 +9,18 @@ import secrets
 
 import pytest
 
-from conftest import Panel, assert_no_sanitizer_report
+from conftest import Panel
 from hostinger_fixture import Fixture, default_zone
-from nginx_prefix import NginxPrefix, skip_without_nginx
+from site_env import start_env, stop_env as close_env
 
 V4, V6 = "203.0.113.9", "2001:db8::9"
 KEY = "hst-" + secrets.token_hex(16)
 H = "/api/hosting/providers/hostinger"
 
 
-class Env:
-    pass
-
-
 def make_env(d, server=None):
-    skip_without_nginx()
-    ng = NginxPrefix(d / "nginx").start()
-    extra = ng.panel_config()
-    extra["server"] = server if server is not None else {"public_ipv4": V4, "public_ipv6": V6}
-    os.makedirs(d / "panel", exist_ok=True)
-    p = Panel(d / "panel", extra=extra, many_logins=True)
-    try:
-        p.start()
-    except Exception:
-        ng.stop()
-        raise
-    e = Env()
-    e.ng, e.panel = ng, p
-    e.token = p.login()
-    return e
-
-
-def close_env(e):
-    rc = e.panel.stop()
-    e.ng.stop()
-    assert rc == 0, "panel did not exit cleanly:\n" + e.panel.read_log()
-    assert_no_sanitizer_report(e.panel)
+    server = server if server is not None else {"public_ipv4": V4, "public_ipv6": V6}
+    return start_env(d, extra={"server": server}, units=False, bus=True, many_logins=True)
 
 
 def req(e, method, path, **kw):

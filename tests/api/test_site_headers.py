@@ -9,8 +9,7 @@ import os
 
 import pytest
 
-from conftest import Panel, assert_no_sanitizer_report
-from nginx_prefix import NginxPrefix, skip_without_nginx
+from site_env import start_env, stop_env
 from waiting import wait_for
 
 DEFAULT_HEADERS = (
@@ -20,35 +19,11 @@ DEFAULT_HEADERS = (
 )
 
 
-class Env:
-    pass
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    skip_without_nginx()
-    d = tmp_path_factory.mktemp("headers")
-    ng = NginxPrefix(d / "nginx").start()
-    units = d / "units"
-    units.mkdir()
-    extra = ng.panel_config()
-    extra["systemd"] = {"unit_dir": str(units)}
-    os.makedirs(d / "panel")
-    p = Panel(d / "panel", extra=extra,
-              env={"SETEC_SYSTEM_BUS": "unix:path=" + str(d / "no-bus")})
-    try:
-        p.start()
-    except Exception:
-        ng.stop()
-        raise
-    e = Env()
-    e.ng, e.panel = ng, p
-    e.token = p.login()
+    e = start_env(tmp_path_factory.mktemp("headers"))
     yield e
-    rc = p.stop()
-    ng.stop()
-    assert rc == 0, "panel did not exit cleanly:\n" + p.read_log()
-    assert_no_sanitizer_report(p)
+    stop_env(e)
 
 
 def req(e, method, path, **kw):

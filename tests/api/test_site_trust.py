@@ -11,46 +11,21 @@ import sqlite3
 
 import pytest
 
-from conftest import Panel, assert_no_sanitizer_report
 from gitrepo import make_bare_repo
-from nginx_prefix import NginxPrefix, skip_without_nginx
+from site_env import start_env, stop_env
 
 SECRET = "S3cr3tT0ken"
 
 
-class Env:
-    pass
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    skip_without_nginx()
     if not shutil.which("git"):
         pytest.skip("git is not installed")
-    d = tmp_path_factory.mktemp("trust")
-    ng = NginxPrefix(d / "nginx", own_default=False).start()
-    units = d / "units"
-    units.mkdir()
-    extra = ng.panel_config()
-    extra["systemd"] = {"unit_dir": str(units)}
-    os.makedirs(d / "panel")
-    p = Panel(d / "panel", extra=extra,
-              env={"SETEC_SYSTEM_BUS": "unix:path=" + str(d / "no-bus")})
-    try:
-        p.start()
-    except Exception:
-        ng.stop()
-        raise
-    e = Env()
-    e.ng, e.panel, e.dir = ng, p, str(d)
-    e.token = p.login()
-    p.create_user(e.token, "trust_viewer", "pw-viewer-1", role="viewer")
-    e.viewer = p.login("trust_viewer", "pw-viewer-1")
+    e = start_env(tmp_path_factory.mktemp("trust"), own_default=False)
+    e.panel.create_user(e.token, "trust_viewer", "pw-viewer-1", role="viewer")
+    e.viewer = e.panel.login("trust_viewer", "pw-viewer-1")
     yield e
-    rc = p.stop()
-    ng.stop()
-    assert rc == 0, "panel did not exit cleanly:\n" + p.read_log()
-    assert_no_sanitizer_report(p)
+    stop_env(e)
 
 
 def req(e, method, path, token=None, **kw):

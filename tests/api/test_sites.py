@@ -13,8 +13,7 @@ import time
 import pytest
 import requests
 
-from conftest import Panel, assert_no_sanitizer_report
-from nginx_prefix import NginxPrefix, skip_without_nginx
+from site_env import start_env, stop_env
 
 GIT = shutil.which("git")
 
@@ -22,38 +21,13 @@ GIT = shutil.which("git")
 from gitrepo import make_bare_repo, push_change  # noqa: E402
 
 
-class Env:
-    pass
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    skip_without_nginx()
     if not GIT:
         pytest.skip("git is not installed")
-    d = tmp_path_factory.mktemp("sites")
-    ng = NginxPrefix(d / "nginx").start()
-    units = d / "units"
-    units.mkdir()
-    extra = ng.panel_config()
-    extra["systemd"] = {"unit_dir": str(units)}
-    os.makedirs(d / "panel")
-    # no system bus here: unit operations fail fast instead of waiting
-    p = Panel(d / "panel", extra=extra,
-              env={"SETEC_SYSTEM_BUS": "unix:path=" + str(d / "no-bus")})
-    try:
-        p.start()
-    except Exception:
-        ng.stop()
-        raise
-    e = Env()
-    e.ng, e.panel, e.units, e.dir = ng, p, str(units), str(d)
-    e.token = p.login()
+    e = start_env(tmp_path_factory.mktemp("sites"))
     yield e
-    rc = p.stop()
-    ng.stop()
-    assert rc == 0, "panel did not exit cleanly:\n" + p.read_log()
-    assert_no_sanitizer_report(p)
+    stop_env(e)
 
 
 def sighups(e):

@@ -11,8 +11,7 @@ import os
 
 import pytest
 
-from conftest import Panel, assert_no_sanitizer_report
-from nginx_prefix import NginxPrefix, skip_without_nginx
+from site_env import start_env, stop_env
 
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
@@ -22,41 +21,17 @@ GIT = any(os.access(os.path.join(d, "git"), os.X_OK)
           for d in os.environ.get("PATH", "").split(os.pathsep))
 
 
-class Env:
-    pass
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     if os.path.exists("/run/systemd/system"):
         pytest.skip("systemd is PID 1 on this machine (/run/systemd/system exists): "
                     "the 'no systemd' refusal cannot be observed here")
-    skip_without_nginx()
     if not GIT:
         pytest.skip("git is not installed")
-    d = tmp_path_factory.mktemp("nosystemd")
-    ng = NginxPrefix(d / "nginx").start()
-    units = d / "units"
-    units.mkdir()
-    extra = ng.panel_config()
-    extra["systemd"] = {"unit_dir": str(units)}
-    os.makedirs(d / "panel")
-    p = Panel(d / "panel", extra=extra)
     # the point of this file: no explicit bus, so the panel looks for systemd
-    p.env.pop("SETEC_SYSTEM_BUS", None)
-    try:
-        p.start()
-    except Exception:
-        ng.stop()
-        raise
-    e = Env()
-    e.ng, e.panel, e.units, e.dir = ng, p, str(units), str(d)
-    e.token = p.login()
+    e = start_env(tmp_path_factory.mktemp("nosystemd"), bus=True)
     yield e
-    rc = p.stop()
-    ng.stop()
-    assert rc == 0, "panel did not exit cleanly:\n" + p.read_log()
-    assert_no_sanitizer_report(p)
+    stop_env(e)
 
 
 def req(e, method, path, **kw):
