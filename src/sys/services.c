@@ -328,7 +328,7 @@ static int query_one(sd_bus *bus, const char *unit, uint64_t deadline, struct un
 /* Whether this process lives in the cgroup of the unit (PANEL_UNIT's
  * ".service"): a path component of systemd's hierarchy, cgroup v2's "0::"
  * line or v1's "name=systemd" one. */
-static bool self_in_unit(void)
+static bool read_self_in_unit(void)
 {
         static const char want[] = "/" PANEL_UNIT ".service";
         _cleanup_free_ char *text = NULL;
@@ -350,6 +350,21 @@ static bool self_in_unit(void)
                 }
         }
         return false;
+}
+
+static bool in_unit;
+static pthread_once_t in_unit_once = PTHREAD_ONCE_INIT;
+
+static void find_self_in_unit(void)
+{
+        in_unit = read_self_in_unit();
+}
+
+/* A process does not change units: /proc/self/cgroup is read once. */
+static bool self_in_unit(void)
+{
+        pthread_once(&in_unit_once, find_self_in_unit);
+        return in_unit;
 }
 
 /* The panel's own unit while this very process answers: it runs, whatever
