@@ -29,6 +29,9 @@ if git ls-files 'src/*.[ch]' 'tests/*.[ch]' | xargs -r clang-format --dry-run --
 step "layer check (DESIGN.md §4: which layer may include which)"
 if /usr/bin/python3 scripts/check-layers.py --self-test && /usr/bin/python3 scripts/check-layers.py; then add 1 0; else add 0 1; fi
 
+step "no merge conflict markers in tracked files"
+if git grep -nE '^(<<<<<<< |>>>>>>> )' -- . ':!scripts/run-tests.sh'; then add 0 1; else add 1 0; fi
+
 # ctest summary: "100% tests passed, 0 tests failed out of 12"
 run_ctest() {
   local dir=$1 log=$out/ctest-$(basename "$1").log

@@ -64,7 +64,8 @@ struct http_server {
         struct ws_hub *ws;
 };
 
-enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY };
+/* ST_UPGRADED: a WebSocket has the connection (start_websocket) */
+enum req_state { ST_NEW, ST_BODY, ST_WORKING, ST_READY, ST_UPGRADED };
 
 struct req_priv {
         struct http_server *s;
@@ -83,6 +84,7 @@ struct req_priv {
         gnutls_session_t corked; /* see cork_response() */
         bool deferred;           /* http_defer() was called */
         atomic_int defer_refs;   /* the handler's return and http_defer_done() */
+        atomic_bool ws_released; /* ST_UPGRADED: the WebSocket gave it back */
 };
 
 /* On every answer (reference-behaviour §3.6). X-XSS-Protection is 0, not the
@@ -560,15 +562,107 @@ static void uncork_response(struct MHD_Connection *conn, gnutls_session_t tls)
         shutdown(fd, SHUT_RDWR);
 }
 
+/* Every header of r's answer: the fixed ones, then the handler's. */
+static void each_header(const struct http_server *s, const struct http_req *r,
+                        void (*add)(void *arg, const char *name, const char *value), void *arg)
+{
+        if (r->resp_type)
+                add(arg, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
+        for (size_t i = 0; i < ARRAY_SIZE(security_headers); i++)
+                add(arg, security_headers[i][0], security_headers[i][1]);
+        if (r->resp_type && strncmp(r->resp_type, "text/html", 9) == 0)
+                for (size_t i = 0; i < ARRAY_SIZE(page_headers); i++)
+                        add(arg, page_headers[i][0], page_headers[i][1]);
+        else
+                for (size_t i = 0; i < ARRAY_SIZE(other_headers); i++)
+                        add(arg, other_headers[i][0], other_headers[i][1]);
+        if (s->o.tls)
+                add(arg, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+        bool has_cache = false;
+        for (struct http_header *h = r->resp_headers; h; h = h->next) {
+                add(arg, h->name, h->value);
+                if (strcasecmp(h->name, "Cache-Control") == 0)
+                        has_cache = true;
+        }
+        if (!has_cache)
+                add(arg, "Cache-Control", "no-store");
+}
+
+static void add_to_response(void *resp, const char *name, const char *value)
+{
+        MHD_add_response_header(resp, name, value);
+}
+
+struct head {
+        struct strbuf b;
+        int rc; /* the first error */
+};
+
+static void head_put(struct head *h, const char *text)
+{
+        if (h->rc == 0)
+                h->rc = strbuf_puts(&h->b, text);
+}
+
+static void add_to_head(void *head, const char *name, const char *value)
+{
+        head_put(head, name);
+        head_put(head, ": ");
+        head_put(head, value);
+        head_put(head, "\r\n");
+}
+
+/* Loop thread: the WebSocket is done with the connection. MHD calls the
+ * handler again once resumed, which closes the connection. */
+static void websocket_released(void *arg)
+{
+        struct http_req *r = arg;
+        atomic_store(&((struct req_priv *)r->priv)->ws_released, true);
+        MHD_resume_connection(r->conn);
+}
+
+/* A WebSocket's 101: MHD is told to leave the connection alone (suspended)
+ * and the socket with its TLS session goes to the WebSocket, which sends
+ * the 101 itself (http/websocket.h says why). */
+static enum MHD_Result start_websocket(struct http_server *s, struct http_req *r)
+{
+        struct req_priv *p = r->priv;
+        int fd = conn_fd(r->conn);
+        const union MHD_ConnectionInfo *ci =
+            s->o.tls ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION) : NULL;
+        gnutls_session_t tls = ci ? ci->tls_session : NULL;
+        if (fd < 0 || (s->o.tls && !tls))
+                return MHD_NO;
+        struct head head = {.b = STRBUF_INIT(8192)};
+        head_put(&head, "HTTP/1.1 101 Switching Protocols\r\n");
+        each_header(s, r, add_to_head, &head);
+        head_put(&head, "\r\n");
+        if (head.rc < 0) {
+                strbuf_free(&head.b);
+                return MHD_NO;
+        }
+        p->st = ST_UPGRADED;
+        MHD_suspend_connection(r->conn);
+        struct ws_socket sock = {.fd = fd,
+                                 .tls = tls,
+                                 .head = head.b.data,
+                                 .head_len = head.b.len,
+                                 .release = websocket_released,
+                                 .release_arg = r};
+        if (ws_start(s->ws, r, &sock) < 0)
+                websocket_released(r); /* the server is stopping: close it */
+        return MHD_YES;
+}
+
 static enum MHD_Result send_response(struct http_req *r)
 {
         struct http_server *s = ((struct req_priv *)r->priv)->s;
+        if (r->ws)
+                return start_websocket(s, r);
         struct MHD_Response *resp;
         /* decided before sse_make_response() takes the stream */
-        bool small = !r->sse && !r->ws && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
-        if (r->ws) {
-                resp = ws_make_response(s->ws, r);
-        } else if (r->sse) {
+        bool small = !r->sse && r->resp_fd < 0 && r->resp_len <= CORK_MAX;
+        if (r->sse) {
                 resp = sse_make_response(s->sse, r);
         } else if (r->resp_fd >= 0) {
                 resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd,
@@ -583,27 +677,7 @@ static enum MHD_Result send_response(struct http_req *r)
         }
         if (!resp)
                 return MHD_NO;
-        if (r->resp_type)
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
-        for (size_t i = 0; i < ARRAY_SIZE(security_headers); i++)
-                MHD_add_response_header(resp, security_headers[i][0], security_headers[i][1]);
-        if (r->resp_type && strncmp(r->resp_type, "text/html", 9) == 0)
-                for (size_t i = 0; i < ARRAY_SIZE(page_headers); i++)
-                        MHD_add_response_header(resp, page_headers[i][0], page_headers[i][1]);
-        else
-                for (size_t i = 0; i < ARRAY_SIZE(other_headers); i++)
-                        MHD_add_response_header(resp, other_headers[i][0], other_headers[i][1]);
-        if (s->o.tls)
-                MHD_add_response_header(resp, "Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains");
-        bool has_cache = false;
-        for (struct http_header *h = r->resp_headers; h; h = h->next) {
-                MHD_add_response_header(resp, h->name, h->value);
-                if (strcasecmp(h->name, "Cache-Control") == 0)
-                        has_cache = true;
-        }
-        if (!has_cache)
-                MHD_add_response_header(resp, "Cache-Control", "no-store");
+        each_header(s, r, add_to_response, resp);
         if (small)
                 cork_response(s, r);
         enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
@@ -928,6 +1002,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return MHD_YES; /* spurious call while suspended */
         case ST_READY:
                 return send_response(r);
+        case ST_UPGRADED:
+                /* after the WebSocket: close the connection (no answer can
+                 * follow a 101) */
+                return atomic_load(&p->ws_released) ? MHD_NO : MHD_YES;
         }
         return MHD_NO;
 }

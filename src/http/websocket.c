@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <linux/sockios.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -306,40 +304,33 @@ struct ws_chunk {
 };
 
 struct ws_conn {
-        struct evwatch w; /* first: the watcher is the connection */
-        /* With TLS, MHD hands over one end of a socket pair and relays it to
-         * the client, but (0.9.75) never tells the pair that the client has
-         * gone: the client's own socket is watched for a hang-up. */
-        struct evwatch hup;
-        int tcp; /* the client's socket under TLS, else -1 */
-        double linger_since;
-        struct ws_conn *linger_next;
+        struct evwatch w;     /* first: the watcher is the connection */
+        gnutls_session_t tls; /* NULL without TLS */
+        void (*release)(void *arg);
+        void *release_arg;
         struct ws_hub *hub;
-        struct MHD_UpgradeResponseHandle *urh;
         const struct ws_ops *ops;
         void *ctx;
         struct ws_reader rd;
         enum ws_state state;
-        bool reading_paused, want_out, close_after_flush, closed_cb;
+        bool reading_paused, want_out, close_after_flush;
+        bool kick_posted, free_wanted; /* see kick() */
         double last_rx, last_ping, closing_since;
         struct ws_chunk *q, *q_tail;
         size_t q_bytes;
-        uint8_t *extra; /* bytes MHD read past the request */
-        size_t extra_len;
         struct ws_conn *prev, *next;
 };
 
 struct ws_hub {
         struct evloop *loop;
         struct evtick tick;
-        struct ws_conn *conns;     /* loop thread */
-        struct ws_conn *lingering; /* dropped, MHD still relaying (TLS) */
-        unsigned count;            /* loop thread */
+        struct ws_conn *conns; /* loop thread */
+        unsigned count;        /* loop thread */
         pthread_mutex_t lock;
         bool ending;
 };
 
-/* What http_reply_websocket records until MHD hands over the socket. */
+/* What http_reply_websocket records until the server hands over the socket. */
 struct ws_pending {
         const struct ws_ops *ops;
         void *ctx;
@@ -414,6 +405,7 @@ void http_reply_websocket(struct http_req *r, const struct ws_ops *ops, void *ct
         http_reply(r, 101, NULL, NULL, 0);
         r->ws = p;
         http_add_header(r, "Upgrade", "websocket");
+        http_add_header(r, "Connection", "Upgrade");
         http_add_header(r, "Sec-WebSocket-Accept", accept);
 }
 
@@ -425,19 +417,29 @@ void ws_discard(struct http_req *r)
         }
 }
 
-static void conn_free(void *arg)
+static void conn_free(struct ws_conn *ws)
 {
-        struct ws_conn *ws = arg;
         ws_reader_free(&ws->rd);
         for (struct ws_chunk *c = ws->q, *n; c; c = n) {
                 n = c->next;
                 free(c);
         }
-        free(ws->extra);
         free(ws);
 }
 
-/* Drop the connection now (loop thread). */
+/* Deferred past the event batch being dispatched (it may still hold an
+ * event for this connection), and past a kick already posted. */
+static void conn_free_deferred(void *arg)
+{
+        struct ws_conn *ws = arg;
+        if (ws->kick_posted)
+                ws->free_wanted = true; /* kick() frees it */
+        else
+                conn_free(ws);
+}
+
+/* Drop the connection now (loop thread): the socket and its TLS session go
+ * back to the server, which closes them. */
 static void conn_drop(struct ws_conn *ws)
 {
         if (ws->state == WS_DONE)
@@ -445,8 +447,6 @@ static void conn_drop(struct ws_conn *ws)
         ws->state = WS_DONE;
         struct ws_hub *h = ws->hub;
         evloop_del(h->loop, &ws->w);
-        if (ws->hup.fd >= 0)
-                evloop_del(h->loop, &ws->hup);
         if (ws->prev)
                 ws->prev->next = ws->next;
         else
@@ -456,42 +456,8 @@ static void conn_drop(struct ws_conn *ws)
         h->count--;
         if (ws->ops->on_close)
                 ws->ops->on_close(ws, ws->ctx);
-        if (ws->tcp >= 0) {
-                /* TLS: hand the socket back once MHD has taken what we wrote */
-                ws->linger_since = time_monotonic();
-                ws->linger_next = h->lingering;
-                h->lingering = ws;
-                return;
-        }
-        /* MHD closes the socket and completes the request */
-        MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
-        /* an event for this fd may still be in the batch being dispatched */
-        evloop_defer(h->loop, conn_free, ws);
-}
-
-/* With TLS, MHD 0.9.75 relays between the socket pair and the client until
- * the client's side ends as well, however long the client keeps its socket
- * open after the close handshake. So once MHD has read everything we wrote
- * into the pair (or after WS_LINGER_S), reading from the client is shut
- * down, which ends the relay, and then the socket is handed back. Until the
- * action MHD keeps the client's socket open: the shutdown cannot hit
- * another connection's descriptor. */
-static void finish_lingering(struct ws_hub *h, bool force)
-{
-        double now = time_monotonic();
-        for (struct ws_conn **pp = &h->lingering; *pp;) {
-                struct ws_conn *ws = *pp;
-                int outq = 0;
-                if (!force && now - ws->linger_since < WS_LINGER_S &&
-                    ioctl(ws->w.fd, SIOCOUTQ, &outq) == 0 && outq > 0) {
-                        pp = &ws->linger_next;
-                        continue;
-                }
-                *pp = ws->linger_next;
-                shutdown(ws->tcp, SHUT_RD);
-                MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
-                evloop_defer(h->loop, conn_free, ws);
-        }
+        ws->release(ws->release_arg); /* from here on neither fd nor tls are ours */
+        evloop_defer(h->loop, conn_free_deferred, ws);
 }
 
 static void update_events(struct ws_conn *ws)
@@ -506,17 +472,70 @@ static void update_events(struct ws_conn *ws)
         evloop_mod(ws->hub->loop, &ws->w, ev);
 }
 
+/* One write of at most len bytes: the count written, 0 when the socket is
+ * full, -1 when the connection is broken. GnuTLS wants a write it could not
+ * finish repeated with the same data: the queue's head chunk stays in place
+ * until it is out, and a record is at most 16 KiB either way. */
+static ssize_t sock_write(struct ws_conn *ws, const uint8_t *data, size_t len)
+{
+        for (;;) {
+                if (ws->tls) {
+                        ssize_t n = gnutls_record_send(ws->tls, data, len < 16384 ? len : 16384);
+                        if (n == GNUTLS_E_AGAIN)
+                                return 0;
+                        if (n == GNUTLS_E_INTERRUPTED)
+                                continue;
+                        return n > 0 ? n : -1;
+                }
+                ssize_t n = send(ws->w.fd, data, len, MSG_NOSIGNAL);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return 0;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                return n > 0 ? n : -1;
+        }
+}
+
+/* One read: the count read, 0 when nothing is waiting, -1 at the end of the
+ * connection (closed, reset, or a TLS error). */
+static ssize_t sock_read(struct ws_conn *ws, uint8_t *buf, size_t len)
+{
+        for (int tries = 0; tries < 16; tries++) {
+                if (ws->tls) {
+                        ssize_t n = gnutls_record_recv(ws->tls, buf, len);
+                        if (n > 0)
+                                return n;
+                        if (n == GNUTLS_E_AGAIN)
+                                return 0;
+                        /* an alert that is only a warning, an interrupted call */
+                        if (n < 0 && !gnutls_error_is_fatal((int)n) && n != GNUTLS_E_REHANDSHAKE &&
+                            n != GNUTLS_E_PREMATURE_TERMINATION)
+                                continue;
+                        return -1; /* 0: close_notify; a fatal error; renegotiation */
+                }
+                ssize_t n = recv(ws->w.fd, buf, len, 0);
+                if (n > 0)
+                        return n;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return 0;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                return -1;
+        }
+        return -1;
+}
+
+static void kick_reading(struct ws_conn *ws);
+
 /* Write what the queue holds. false when the connection was dropped. */
 static bool flush(struct ws_conn *ws)
 {
         while (ws->q) {
                 struct ws_chunk *c = ws->q;
-                ssize_t n = send(ws->w.fd, c->data + c->off, c->len - c->off, MSG_NOSIGNAL);
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                ssize_t n = sock_write(ws, c->data + c->off, c->len - c->off);
+                if (n == 0)
                         break;
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
+                if (n < 0) {
                         conn_drop(ws);
                         return false;
                 }
@@ -539,10 +558,15 @@ static bool flush(struct ws_conn *ws)
                 ws->want_out = ws->q != NULL;
                 update_events(ws);
         }
+        if (paused && !ws->reading_paused)
+                kick_reading(ws); /* TLS may hold bytes read before the pause */
         return true;
 }
 
-static int queue_frame(struct ws_conn *ws, int opcode, const void *data, size_t len)
+/* Queue len bytes of data after a frame header of hlen bytes (hlen 0: the
+ * bytes go out as they are, the 101 answer). */
+static int queue_bytes(struct ws_conn *ws, const uint8_t *hdr, size_t hlen, const void *data,
+                       size_t len)
 {
         if (ws->state == WS_DONE)
                 return -EPIPE;
@@ -552,15 +576,15 @@ static int queue_frame(struct ws_conn *ws, int opcode, const void *data, size_t 
                 conn_drop(ws);
                 return -EPIPE;
         }
-        struct ws_chunk *c = malloc(sizeof(*c) + 10 + len);
+        struct ws_chunk *c = malloc(sizeof(*c) + hlen + len);
         if (!c) {
                 conn_drop(ws);
                 return -EPIPE;
         }
-        size_t h = ws_frame_header(c->data, opcode, true, len);
+        memcpy(c->data, hdr, hlen);
         if (len)
-                memcpy(c->data + h, data, len);
-        c->len = h + len;
+                memcpy(c->data + hlen, data, len);
+        c->len = hlen + len;
         c->off = 0;
         c->next = NULL;
         if (ws->q_tail)
@@ -570,6 +594,12 @@ static int queue_frame(struct ws_conn *ws, int opcode, const void *data, size_t 
         ws->q_tail = c;
         ws->q_bytes += c->len;
         return flush(ws) ? 0 : -EPIPE;
+}
+
+static int queue_frame(struct ws_conn *ws, int opcode, const void *data, size_t len)
+{
+        uint8_t h[10];
+        return queue_bytes(ws, h, ws_frame_header(h, opcode, true, len), data, len);
 }
 
 int ws_send(struct ws_conn *ws, bool binary, const void *data, size_t len)
@@ -647,6 +677,50 @@ static void consume(struct ws_conn *ws, const uint8_t *buf, size_t n)
         }
 }
 
+/* Read and handle what the client sent, a bounded amount per turn so that
+ * one busy client does not hold up the others. */
+static void read_input(struct ws_conn *ws)
+{
+        uint8_t buf[16384];
+        for (int rounds = 0; rounds < 8; rounds++) {
+                if (ws->state == WS_DONE || ws->reading_paused)
+                        return;
+                ssize_t n = sock_read(ws, buf, sizeof(buf));
+                if (n == 0)
+                        return;
+                if (n < 0) {
+                        conn_drop(ws);
+                        return;
+                }
+                ws->last_rx = time_monotonic();
+                if (!ws->close_after_flush) /* closing: what follows is ignored */
+                        consume(ws, buf, (size_t)n);
+        }
+        /* more may be waiting, and with TLS it may be waiting in GnuTLS's or
+         * the transport's buffer, which epoll does not see */
+        kick_reading(ws);
+}
+
+static void kick(void *arg)
+{
+        struct ws_conn *ws = arg;
+        ws->kick_posted = false;
+        if (ws->free_wanted)
+                conn_free(ws);
+        else
+                read_input(ws);
+}
+
+/* Read again after the events at hand (a posted call: the loop's other
+ * sockets get their turn first). */
+static void kick_reading(struct ws_conn *ws)
+{
+        if (ws->kick_posted || ws->state == WS_DONE)
+                return;
+        if (evloop_post(ws->hub->loop, kick, ws) == 0)
+                ws->kick_posted = true;
+}
+
 static void on_io(struct evwatch *w, uint32_t events)
 {
         struct ws_conn *ws = (struct ws_conn *)w;
@@ -654,41 +728,15 @@ static void on_io(struct evwatch *w, uint32_t events)
                 return;
         if ((events & EPOLLOUT) && !flush(ws))
                 return;
-        if ((events & EPOLLIN) && !ws->reading_paused) {
-                uint8_t buf[16384];
-                for (int rounds = 0; rounds < 8 && ws->state != WS_DONE; rounds++) {
-                        ssize_t n = recv(ws->w.fd, buf, sizeof(buf), 0);
-                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                                break;
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0) {
-                                conn_drop(ws);
-                                return;
-                        }
-                        ws->last_rx = time_monotonic();
-                        if (ws->close_after_flush)
-                                continue; /* closing: what follows is ignored */
-                        consume(ws, buf, (size_t)n);
-                        if (ws->reading_paused)
-                                break;
-                }
-        } else if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-                if (!(events & EPOLLIN))
-                        conn_drop(ws);
-        }
-}
-
-static void on_hup(struct evwatch *w, uint32_t events)
-{
-        (void)events;
-        conn_drop((struct ws_conn *)((char *)w - offsetof(struct ws_conn, hup)));
+        if (events & EPOLLIN)
+                read_input(ws);
+        else if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                conn_drop(ws); /* gone while we were not reading */
 }
 
 static void on_tick(struct evtick *t, double now)
 {
         struct ws_hub *h = (struct ws_hub *)((char *)t - offsetof(struct ws_hub, tick));
-        finish_lingering(h, false);
         for (struct ws_conn *ws = h->conns, *next; ws; ws = next) {
                 next = ws->next;
                 if (ws->state == WS_CLOSING && now - ws->closing_since >= WS_CLOSE_WAIT_S) {
@@ -706,47 +754,47 @@ static void on_tick(struct evtick *t, double now)
         }
 }
 
+/* From the server's thread to the loop. */
 struct ws_start {
         struct ws_hub *hub;
         struct ws_pending *p;
-        struct MHD_UpgradeResponseHandle *urh;
-        int sock, tcp; /* tcp: the client's socket when it is not sock (TLS) */
-        uint8_t *extra;
-        size_t extra_len;
+        struct ws_socket sock;
 };
+
+static void start_failed(struct ws_start *st)
+{
+        st->sock.release(st->sock.release_arg);
+        pending_free(st->p);
+        free(st->sock.head);
+        free(st);
+}
 
 /* Loop thread: the socket is ours. */
 static void start_conn(void *arg)
 {
         struct ws_start *st = arg;
         struct ws_hub *h = st->hub;
-        struct ws_conn *ws = calloc(1, sizeof(*ws));
         pthread_mutex_lock(&h->lock);
         bool ending = h->ending;
         pthread_mutex_unlock(&h->lock);
-        if (!ws || ending) {
-                MHD_upgrade_action(st->urh, MHD_UPGRADE_ACTION_CLOSE);
-                pending_free(st->p);
-                free(st->extra);
-                free(st);
-                free(ws);
+        struct ws_conn *ws = ending ? NULL : calloc(1, sizeof(*ws));
+        if (!ws) {
+                start_failed(st);
                 return;
         }
-        ws->w.fd = st->sock;
+        ws->w.fd = st->sock.fd;
         ws->w.fn = on_io;
-        ws->hup.fd = -1;
-        ws->hup.fn = on_hup;
-        ws->tcp = -1;
+        ws->tls = st->sock.tls;
+        ws->release = st->sock.release;
+        ws->release_arg = st->sock.release_arg;
         ws->hub = h;
-        ws->urh = st->urh;
         ws->ops = st->p->ops;
         ws->ctx = st->p->ctx;
         ws->last_rx = ws->last_ping = time_monotonic();
         ws_reader_init(&ws->rd, WS_MAX_MESSAGE, true);
         free(st->p);
-        uint8_t *extra = st->extra;
-        size_t extra_len = st->extra_len;
-        int st_tcp = st->tcp;
+        char *head = st->sock.head;
+        size_t head_len = st->sock.head_len;
         free(st);
         ws->next = h->conns;
         if (h->conns)
@@ -755,75 +803,41 @@ static void start_conn(void *arg)
         h->count++;
         if (evloop_add(h->loop, &ws->w, EPOLLIN | EPOLLRDHUP) < 0) {
                 log_warn("websocket: cannot watch the socket: %s", strerror(errno));
-                free(extra);
+                free(head);
                 conn_drop(ws);
                 return;
         }
-        if (st_tcp >= 0 && st_tcp != ws->w.fd) {
-                ws->tcp = st_tcp;
-                ws->hup.fd = st_tcp;
-                if (evloop_add(h->loop, &ws->hup, EPOLLRDHUP) < 0)
-                        ws->hup.fd = -1;
-        }
+        int rc = queue_bytes(ws, NULL, 0, head, head_len); /* the 101 */
+        free(head);
+        if (rc < 0)
+                return;
         if (ws->ops->on_open)
                 ws->ops->on_open(ws, ws->ctx);
-        if (extra_len && ws->state == WS_OPEN)
-                consume(ws, extra, extra_len);
-        free(extra);
+        if (ws->state == WS_OPEN)
+                read_input(ws);
 }
 
-/* MHD's thread: the 101 went out, the socket is handed over. */
-static void upgraded(void *cls, struct MHD_Connection *connection, void *con_cls,
-                     const char *extra_in, size_t extra_in_size, MHD_socket sock,
-                     struct MHD_UpgradeResponseHandle *urh)
+int ws_start(struct ws_hub *h, struct http_req *r, const struct ws_socket *sock)
 {
-        (void)con_cls;
-        struct ws_start *st = cls;
-        st->urh = urh;
-        st->sock = sock;
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-        st->tcp = ci ? ci->connect_fd : -1;
-        /* MHD 0.9.75 relays a TLS upgrade through the little its connection
-         * pool has left: a few bytes per read, each its own TLS record. With
-         * Nagle's algorithm every record after the first of an answer would
-         * wait for the client's delayed ACK (~40 ms): send each at once. */
-        if (st->tcp >= 0 && st->tcp != sock) {
-                int one = 1;
-                setsockopt(st->tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct ws_start *st = malloc(sizeof(*st));
+        if (!st) {
+                free(sock->head);
+                return -ENOMEM;
         }
-        int fl = fcntl(sock, F_GETFL);
-        if (fl >= 0)
-                fcntl(sock, F_SETFL, fl | O_NONBLOCK);
-        if (extra_in_size) {
-                st->extra = malloc(extra_in_size);
-                if (st->extra) {
-                        memcpy(st->extra, extra_in, extra_in_size);
-                        st->extra_len = extra_in_size;
-                }
-        }
-        if (evloop_post(st->hub->loop, start_conn, st) < 0) {
-                MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-                pending_free(st->p);
-                free(st->extra);
-                free(st);
-        }
-}
-
-void *ws_make_response(struct ws_hub *h, struct http_req *r)
-{
-        struct ws_start *st = calloc(1, sizeof(*st));
-        if (!st)
-                return NULL;
-        struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded, st);
-        if (!resp) {
-                free(st);
-                return NULL;
-        }
-        st->hub = h;
-        st->p = r->ws;
+        *st = (struct ws_start){.hub = h, .p = r->ws, .sock = *sock};
         r->ws = NULL;
-        return resp;
+        /* Neither Nagle's algorithm nor a cork left by an earlier answer on
+         * this connection may hold a frame back. */
+        int one = 1, zero = 0;
+        setsockopt(sock->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt(sock->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+        int rc = evloop_post(h->loop, start_conn, st);
+        if (rc < 0) {
+                r->ws = st->p;
+                free(sock->head);
+                free(st);
+        }
+        return rc;
 }
 
 struct ws_hub *ws_hub_new(struct evloop *l)
@@ -850,7 +864,6 @@ static void end_all(void *arg)
                  * read): the server is stopping */
                 conn_drop(ws);
         }
-        finish_lingering(h, false);
 }
 
 void ws_hub_end_all(struct ws_hub *h)

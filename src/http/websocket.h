@@ -1,7 +1,14 @@
-/* WebSocket (RFC 6455, version 13) over libmicrohttpd's upgrade API, our own
- * framing. Every connection lives on the one event loop (http/evloop.h): no
- * thread per socket. The server pings every WS_PING_S seconds and drops a
- * connection that sent nothing for WS_SILENCE_S; a message may be up to
+/* WebSocket (RFC 6455, version 13), our own framing. Once the handler has
+ * decided on the 101, the server takes the connection out of libmicrohttpd
+ * (suspended, so MHD neither reads nor writes it) and hands its socket and,
+ * with TLS, its GnuTLS session to the one event loop (http/evloop.h), which
+ * sends the 101 and drives the connection from then on: no thread per
+ * socket, and no relay (MHD's own upgrade relays TLS through a socket pair,
+ * a few bytes per record in 0.9.75). When the connection ends, the loop hands
+ * the socket back and MHD closes it.
+ *
+ * The server pings every WS_PING_S seconds and drops a connection that sent
+ * nothing for WS_SILENCE_S; a message may be up to
  * WS_MAX_MESSAGE bytes (longer: close 1009); client frames must be masked
  * (else close 1002); fragmented messages are reassembled; the close
  * handshake is answered and initiated as the RFC says.
@@ -12,6 +19,7 @@
  * client that lets WS_QUEUE_HARD bytes pile up is dropped. */
 #pragma once
 
+#include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +28,6 @@
 #define WS_PING_S       30
 #define WS_SILENCE_S    90
 #define WS_CLOSE_WAIT_S 5 /* after our close frame, wait this long for the client's */
-#define WS_LINGER_S     2 /* TLS: at most this long for MHD to relay our last bytes */
 #define WS_QUEUE_SOFT   (256u * 1024)
 #define WS_QUEUE_HARD   (4u * 1024 * 1024)
 
@@ -119,8 +126,22 @@ struct ws_hub *ws_hub_new(struct evloop *l);
 void ws_hub_end_all(struct ws_hub *h);
 /* After MHD_stop_daemon and before evloop_free. */
 void ws_hub_free(struct ws_hub *h);
-/* The MHD response for an upgrade recorded by http_reply_websocket. */
-void *ws_make_response(struct ws_hub *h, struct http_req *r);
+/* The connection a WebSocket takes over: the client's socket, its TLS
+ * session (NULL without TLS), the 101 answer to send first (malloc'd; the
+ * WebSocket's from the call on), and release(release_arg), which the loop
+ * calls once it is done with socket and session. */
+struct ws_socket {
+        int fd;
+        gnutls_session_t tls;
+        char *head;
+        size_t head_len;
+        void (*release)(void *arg);
+        void *release_arg;
+};
+/* Server thread, with MHD no longer touching the connection: start the
+ * WebSocket that http_reply_websocket recorded in r on sock. 0 (release
+ * will be called), or -errno (it will not; r keeps its record). */
+int ws_start(struct ws_hub *h, struct http_req *r, const struct ws_socket *sock);
 /* Drop an upgrade recorded but never turned into a response. */
 void ws_discard(struct http_req *r);
 /* Live connections. */

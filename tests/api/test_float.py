@@ -464,6 +464,73 @@ def test_websocket_client_library(fp, tok):
     fp.request("DELETE", f"/float/sessions/{sid}", token=tok)
 
 
+def test_burst_of_small_records_all_answered(fp, tok):
+    """6,000 Enumerates, each frame its own TLS record, all written before
+    the first answer is read. The server handles a bounded number of records
+    per turn, so it must come back for records its TLS transport has already
+    taken off the socket (epoll no longer reports them), and the answers
+    (~0.5 MB) pass its send queue's soft limit, so it stops reading until the
+    client reads, then must resume with what is buffered. Every answer
+    arrives and the connection still works."""
+    n = 6000
+    ws, sid = connect(fp, tok)
+    one = ws.frame_bytes(OP_BINARY, frame(0x01))
+    for _ in range(n):
+        ws.sock.sendall(one)
+    for _ in range(n):
+        assert reply(ws)[0] == 0x02
+    ws.send_frame(OP_PING, b"after")
+    assert ws.recv_frame() == (OP_PONG, True, b"after")
+    ws.close()
+    fp.request("DELETE", f"/float/sessions/{sid}", token=tok)
+
+
+@needs_emu
+def test_websocket_without_tls(tmp_path):
+    p = Panel(tmp_path, extra={"float": {"enabled": True, "max_sessions": 10}}, tls=False,
+              env={"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                   ":verify_asan_link_order=0"},
+              wrap=[EMU, DEVICE_FILE, "--"]).start()
+    try:
+        token = p.login()
+        ws, sid = connect(p, token)
+        assert ws.status == 101 and ws.headers["upgrade"].lower() == "websocket"
+        ws.send_binary(frame(0x01))
+        t, payload = reply(ws)
+        assert t == 0x02 and parse_enum(payload)[0]["vid"] == 0x1209
+        assert open_dev(ws) == 0
+        data = os.urandom(4096)
+        assert bulk_out(ws, 0x01, data) == (0, len(data))
+        assert bulk_in(ws, 0x81, len(data)) == (0, data)
+        ws.send_frame(OP_CLOSE, struct.pack("!H", 1000))
+        op, _, payload = ws.recv_frame()
+        assert op == OP_CLOSE and struct.unpack("!H", payload[:2])[0] == 1000
+        assert ws.wait_eof()
+        wait_for(lambda: session(p, token, sid)["usb_bridge"] is False)
+    finally:
+        stop_panel(p)
+
+
+@needs_emu
+@pytest.mark.parametrize("tls", [True, False])
+def test_stopping_the_panel_closes_open_websockets(tmp_path, tls):
+    """A panel stopped with WebSockets open says 1001 to each (whatever the
+    client does: one answers the close, one does not read) and exits cleanly:
+    every connection it had handed to a WebSocket came back to MHD."""
+    p = Panel(tmp_path, extra={"float": {"enabled": True, "max_sessions": 10}}, tls=tls,
+              env={"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                   ":verify_asan_link_order=0"},
+              wrap=[EMU, DEVICE_FILE, "--"]).start()
+    token = p.login()
+    a, _ = connect(p, token)
+    b, _ = connect(p, token)
+    assert open_dev(a) == 0
+    p.proc.terminate()
+    assert a.close_code() == 1001
+    assert a.wait_eof() and b.wait_eof()
+    stop_panel(p)
+
+
 # ---------- limits and expiry ----------
 
 def test_max_sessions_and_expiry(tmp_path):

@@ -20,6 +20,9 @@ class HandshakeError(Exception):
 class WS:
     def __init__(self, panel, path, headers=None, timeout=10):
         sock = socket.create_connection(("127.0.0.1", panel.port), timeout=timeout)
+        # as browsers and websocket libraries do: frames are not held back by
+        # Nagle's algorithm waiting for the server's delayed ACK
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if panel.scheme == "https":
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -70,6 +73,11 @@ class WS:
         return out
 
     def send_frame(self, opcode, payload=b"", fin=True, mask=True, rsv=0):
+        self.sock.sendall(self.frame_bytes(opcode, payload, fin, mask, rsv))
+
+    @staticmethod
+    def frame_bytes(opcode, payload=b"", fin=True, mask=True, rsv=0):
+        """One client frame as bytes."""
         b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
         n = len(payload)
         mbit = 0x80 if mask else 0
@@ -83,7 +91,7 @@ class WS:
             key = os.urandom(4)
             payload = bytes(b ^ key[i & 3] for i, b in enumerate(payload))
             head += key
-        self.sock.sendall(head + payload)
+        return head + payload
 
     def send_binary(self, data):
         self.send_frame(OP_BINARY, data)
