@@ -581,7 +581,8 @@ static int queue_bytes(struct ws_conn *ws, const uint8_t *hdr, size_t hlen, cons
                 conn_drop(ws);
                 return -EPIPE;
         }
-        memcpy(c->data, hdr, hlen);
+        if (hlen)
+                memcpy(c->data, hdr, hlen);
         if (len)
                 memcpy(c->data + hlen, data, len);
         c->len = hlen + len;
