@@ -103,11 +103,11 @@ def main():
     import requests
     from conftest import Panel
 
-    # the panel holds 3 descriptors per TLS WebSocket (the socket and MHD's relay
-    # pair), 1 per SSE stream; without CAP_SYS_RESOURCE nobody here goes past
-    # the hard limit
+    # the panel holds 1 descriptor per WebSocket (3 before it stopped using
+    # MHD's TLS relay: the socket and the relay's pair) and 1 per SSE stream;
+    # without CAP_SYS_RESOURCE nobody here goes past the hard limit
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    want = 3 * a.ws + a.sse + 512
+    want = a.ws + a.sse + 512
     if hard != resource.RLIM_INFINITY and want > hard:
         sys.exit(f"{a.ws} WebSockets + {a.sse} streams need {want} descriptors in the panel; "
                  f"the hard limit here is {hard} (fewer --ws, or raise it)")
