@@ -5,7 +5,8 @@ loopback.
 
 * Enumerate round trip: one WebSocket, --n sequential Enumerates, p50/p99.
 * Bulk echo through the bridge: OUT then IN of --size bytes, --rounds
-  times: MB/s each way together.
+  times: MB/s each way together; beside it the same echo made directly
+  with libusb (build/usb-direct, bench/usb_direct.c) under usb-emu.
 * Idle WebSockets: --idle connections (one session each, TLS) held open;
   panel RSS and threads before and after, KB per connection. (The panel
   caps connections per client address, 128 by default; the script stays
@@ -16,6 +17,7 @@ import argparse
 import os
 import statistics
 import struct
+import subprocess
 import sys
 import time
 
@@ -47,7 +49,8 @@ def main():
     a = ap.parse_args()
     os.environ["SETEC_BIN"] = a.bin
     import tempfile
-    from test_float import DEV, connect, emu_panel, frame, open_dev, reply, stop_panel
+    from test_float import (DEV, DEVICE_FILE, EMU, connect, emu_panel, frame, open_dev, reply,
+                            stop_panel)
     p = emu_panel(tempfile.mkdtemp(prefix="setec-bench-float-"), max_sessions=100000)
     try:
         tok = p.login()
@@ -77,6 +80,11 @@ def main():
         mb = 2 * a.rounds * len(data) / 1e6
         print(f"bulk echo through the bridge: {a.rounds} x ({len(data)} B OUT + IN) in {dt:.2f} s"
               f" = {mb / dt:.1f} MB/s, {dt / a.rounds * 1e3:.2f} ms per echo")
+        direct = os.path.join(os.path.dirname(a.bin), "usb-direct")
+        if os.path.exists(direct):  # the same echo without the panel (bench/usb_direct.c)
+            out = subprocess.run([EMU, DEVICE_FILE, "--", direct, str(a.rounds), str(len(data))],
+                                 capture_output=True, text=True, timeout=300)
+            print((out.stdout or out.stderr).strip())
         ws.close()
         pid = panel_pid(p)
         time.sleep(0.5)
