@@ -502,10 +502,13 @@ static void usb_done(struct usb_req *q)
         usb_req_free(q);
 }
 
-static struct usb_bridge *bridge(void)
+/* The bridge, started on first use; NULL (and *err, -errno) when it cannot
+ * start. */
+static struct usb_bridge *bridge(int *err)
 {
         pthread_mutex_lock(&g.lock);
-        if (!g.usb && usb_bridge_new(&g.usb) < 0)
+        *err = g.usb ? 0 : usb_bridge_new(&g.usb);
+        if (*err < 0)
                 g.usb = NULL;
         struct usb_bridge *b = g.usb;
         pthread_mutex_unlock(&g.lock);
@@ -514,10 +517,14 @@ static struct usb_bridge *bridge(void)
 
 static void submit(struct fconn *c, struct usb_req *q)
 {
-        struct usb_bridge *b = bridge();
+        int err;
+        struct usb_bridge *b = bridge(&err);
         if (!b) {
                 usb_req_free(q);
-                send_error(c->ws, 0x0004, "USB is not available on this server");
+                send_error(c->ws, 0x0004,
+                           err == -ELIBACC ? "USB is not available on this server: "
+                                             "cannot load " USB_LIBRARY
+                                           : "USB is not available on this server");
                 return;
         }
         q->done = usb_done;

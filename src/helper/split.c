@@ -201,8 +201,10 @@ static void build_env(char *env[], size_t max)
 /* In the child, after fork: only async-signal-safe calls. The control
  * socket becomes HELPER_CTL_FD, the error pipe the descriptor after it
  * (close-on-exec: it reports a failed execve, and its end on success),
- * every other descriptor above stderr is closed, and the helper binary
- * replaces this program. */
+ * every other descriptor above stderr is closed, the signals serve blocks
+ * (and whatever its own parent left blocked or ignored) are back to their
+ * defaults, and the helper binary replaces this program: what the helper
+ * blocks or ignores is what its main() sets up. */
 static void __attribute__((noreturn))
 exec_helper(const char *path, char *const argv[], char *const env[], int ctl, int errw)
 {
@@ -220,6 +222,7 @@ exec_helper(const char *path, char *const argv[], char *const env[], int ctl, in
         } else {
                 w = HELPER_CTL_FD + 1;
                 exec_close_from(HELPER_CTL_FD + 2);
+                exec_default_signals();
                 execve(path, argv, env);
                 e = errno;
         }

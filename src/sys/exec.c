@@ -154,14 +154,8 @@ void exec_close_from(int first)
                 close((int)fd);
 }
 
-/* In the child, after fork: only async-signal-safe calls, then exec. Exit
- * 126 when the child cannot be set up as asked (never runs the program
- * half-configured, e.g. still as root). */
-static void __attribute__((noreturn)) child(const struct exec_opts *o, const char *prog, int in_fd,
-                                            int out_fd, int devnull, pid_t parent, char **env)
+void exec_default_signals(void)
 {
-        /* own process group so a timeout or a cancel kills its children too */
-        setpgid(0, 0);
         /* the raw call: glibc's refuses the signals it keeps for itself (32,
          * 33), and those too may have been ignored by whoever started us.
          * All zeroes is SIG_DFL with no flags and an empty mask, whatever
@@ -173,6 +167,17 @@ static void __attribute__((noreturn)) child(const struct exec_opts *o, const cha
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In the child, after fork: only async-signal-safe calls, then exec. Exit
+ * 126 when the child cannot be set up as asked (never runs the program
+ * half-configured, e.g. still as root). */
+static void __attribute__((noreturn)) child(const struct exec_opts *o, const char *prog, int in_fd,
+                                            int out_fd, int devnull, pid_t parent, char **env)
+{
+        /* own process group so a timeout or a cancel kills its children too */
+        setpgid(0, 0);
+        exec_default_signals();
         if (dup2(in_fd >= 0 ? in_fd : devnull, STDIN_FILENO) < 0 ||
             dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
                 _exit(126);

@@ -92,3 +92,9 @@ bool exec_find(const char *prog);
  * else one close per possible descriptor). Async-signal-safe: for a child
  * between fork and execve. */
 void exec_close_from(int first);
+
+/* Every signal's disposition back to SIG_DFL (those the caller ignores
+ * would survive execve) and an empty signal mask (it would too), for a
+ * program that starts from a clean state whatever this process blocks or
+ * ignores. Async-signal-safe: for a child between fork and execve. */
+void exec_default_signals(void);

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "core/config.h"
 #include "sys/helpcall.h"
+#include "sys/usb_dl.h"
 
 /* ================= the bridge (libusb, one thread) ================= */
 
@@ -487,6 +488,8 @@ unsigned usb_bridge_open_count(struct usb_bridge *b)
 
 int usb_bridge_new(struct usb_bridge **out)
 {
+        if (!usb_dl_load())
+                return -ELIBACC;
         struct usb_bridge *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;

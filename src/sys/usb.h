@@ -84,8 +84,12 @@ struct usb_req {
 struct usb_req *usb_req_new(enum usb_op op, uint16_t dev, void *owner);
 void usb_req_free(struct usb_req *q);
 
+/* The library the bridge loads on first use (sys/usb_dl.h). */
+#define USB_LIBRARY "libusb-1.0.so.0"
+
 struct usb_bridge;
-/* Start the bridge thread (libusb_init). -errno. */
+/* Start the bridge thread: load libusb (the first time), libusb_init.
+ * -errno; -ELIBACC when USB_LIBRARY cannot be loaded (logged once). */
 int usb_bridge_new(struct usb_bridge **out);
 /* Close every device and stop the thread. */
 void usb_bridge_free(struct usb_bridge *b);

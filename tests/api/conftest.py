@@ -359,12 +359,12 @@ def fresh_panel(tmp_path):
     """A panel of the test's own (for rate limits, restarts and the like)."""
     started = []
 
-    def make(extra=None, env=None, tls=True, start=True, many_logins=False):
+    def make(extra=None, env=None, tls=True, start=True, many_logins=False, wrap=None):
         """start=False: the Panel is returned unstarted (prepare its data dir,
         then call .start()); it is stopped at teardown all the same."""
         d = tmp_path / f"p{len(started)}"
         os.makedirs(d, exist_ok=True)
-        p = Panel(d, extra=extra, env=env, tls=tls, many_logins=many_logins)
+        p = Panel(d, extra=extra, env=env, tls=tls, many_logins=many_logins, wrap=wrap)
         started.append(p)
         return p.start() if start else p
     yield make

@@ -353,9 +353,31 @@ def helper_of(p):
     return kids[0]
 
 
+def sig_mask(pid, field):
+    """The signals of a SigBlk/SigIgn/... line of /proc/PID/status."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == field:
+                bits = int(v, 16)
+                return {s for s in range(1, 65) if bits >> (s - 1) & 1}
+    raise KeyError(field)
+
+
+# an argv prefix: serve started with SIGUSR1 blocked and SIGUSR2 ignored, as
+# a supervisor may leave them (both survive execve)
+ODD_SIGNALS = ["/usr/bin/python3", "-c",
+               "import os, signal, sys\n"
+               "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})\n"
+               "signal.signal(signal.SIGUSR2, signal.SIG_IGN)\n"
+               "os.execv(sys.argv[1], sys.argv[1:])"]
+
+
 def test_helper_is_its_own_executable(fresh_panel):
     p = fresh_panel(env={"SETEC_TEST_SECRET": "not-for-the-helper",
-                         "SETEC_JOURNAL_DIR": "/nonexistent-journal"})
+                         "SETEC_JOURNAL_DIR": "/nonexistent-journal"}, wrap=ODD_SIGNALS)
+    assert signal.SIGUSR1 in sig_mask(p.proc.pid, "SigBlk")
+    assert signal.SIGUSR2 in sig_mask(p.proc.pid, "SigIgn")
     pid = helper_of(p)
     assert os.readlink(f"/proc/{pid}/exe") == HELPER
     with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -373,6 +395,14 @@ def test_helper_is_its_own_executable(fresh_panel):
     fds = {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
     assert fds.keys() == {0, 1, 2, 3, 4}, fds
     assert fds[3].startswith("socket:") and fds[4] == "anon_inode:[signalfd]", fds
+    # signals: none of serve's (or its parent's) blocked or ignored ones; only
+    # what the helper's main() sets up itself: SIGTERM, SIGINT and SIGHUP
+    # blocked (it ends when serve closes the control socket, so a SIGTERM to
+    # the whole unit does not cut a call short), SIGCHLD taken by its
+    # signalfd, SIGPIPE ignored
+    assert sig_mask(pid, "SigBlk") == {signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
+                                       signal.SIGCHLD}
+    assert sig_mask(pid, "SigIgn") == {signal.SIGPIPE}
     # the panel serves, and said which helper it started
     tok = p.login()
     assert p.request("GET", "/api/auth/status", token=tok).status_code == 200

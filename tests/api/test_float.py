@@ -6,6 +6,7 @@ when libumockdev-dev is installed): umockdev's testbed gives it the "Float
 Dongle" of tests/fixtures/usb (1209:0001, bus 1 device 5) and our ioctl
 handler answers its transfers. Without usb-emu or umockdev the tests that
 need the device skip, saying why."""
+import ctypes
 import json
 import os
 import shutil
@@ -42,12 +43,12 @@ _problem = emu_problem()
 needs_emu = pytest.mark.skipif(_problem is not None, reason=_problem or "")
 
 
-def emu_panel(tmp, **float_cfg):
+def emu_panel(tmp, wrap=(), **float_cfg):
     cfg = {"enabled": True, "max_sessions": 100}
     cfg.update(float_cfg)
     # ASan must come first among the libraries; usb-emu preloads umockdev
     env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
-    return Panel(tmp, extra={"float": cfg}, env=env, wrap=[EMU, DEVICE_FILE, "--"],
+    return Panel(tmp, extra={"float": cfg}, env=env, wrap=[*wrap, EMU, DEVICE_FILE, "--"],
                  many_logins=True).start()
 
 
@@ -384,6 +385,54 @@ def test_allowed_devices(tmp_path):
         ws, _ = connect(p, t)
         assert open_dev(ws) == 0
         ws.close()
+    finally:
+        stop_panel(p)
+
+
+def libusb_path():
+    """The file the dynamic linker loads for libusb-1.0.so.0, or None."""
+    try:
+        ctypes.CDLL("libusb-1.0.so.0")
+    except OSError:
+        return None
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if "/libusb-1.0.so" in line:
+                return line.split()[-1]
+    return None
+
+
+# an argv prefix: the panel in its own mount namespace where the file of
+# libusb-1.0.so.0 is empty ($0: its path)
+HIDE_LIBUSB = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+               'mount --bind /dev/null "$0" && exec "$@"']
+
+
+@needs_emu
+def test_without_libusb_open_fails_naming_it(tmp_path):
+    lib = libusb_path()
+    if not lib:
+        pytest.skip("libusb-1.0.so.0 is not installed")
+    r = subprocess.run([*HIDE_LIBUSB, lib, "true"], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("no mount namespace here: " + r.stderr.decode(errors="replace")[-200:])
+    p = emu_panel(tmp_path, wrap=[*HIDE_LIBUSB, lib])
+    try:
+        t = p.login()
+        ws, _ = connect(p, t)
+        ws.send_binary(frame(0x01))  # listing reads sysfs: no libusb needed
+        t, payload = reply(ws)
+        assert t == 0x02 and len(parse_enum(payload)) == 1
+        for _ in range(2):  # every Open says so, the log once
+            ws.send_binary(frame(0x03, struct.pack("!H", DEV)))
+            t, payload = reply(ws)
+            assert t == 0xE0
+            assert payload == struct.pack("!H", 0x0004) + (
+                b"USB is not available on this server: cannot load libusb-1.0.so.0")
+        ws.send_binary(frame(0x01))  # the connection is still good
+        assert reply(ws)[0] == 0x02
+        ws.close()
+        assert p.read_log().count("error: float: cannot load libusb-1.0.so.0: ") == 1
     finally:
         stop_panel(p)
 

@@ -1,7 +1,7 @@
 /* Shared by the unit tests of the root helper. serve_raw/serve_built serve
  * one request in this process, as the helper's frame does, for the tests of
  * the frame and of ops that run no program (test_helper_helper.c,
- * test_helper_usb.c).
+ * test_helper_usb.c, test_helper_nginx.c).
  *
  * The rest is for the ops that run programs (test_helper_accounts.c,
  * test_helper_deploy.c): each request is served as the helper serves it, in
@@ -40,10 +40,13 @@
 #include "sys/helpmsg.h"
 
 /* Serve the bytes req[0..len) as a request on a socket pair of its own
- * (helper_serve_call) and read the answer, a result without extras: its rc,
- * its message into msg, the descriptor that came with it into *fd (-1 when
- * none; fd may be NULL when none may come). */
-static inline int serve_raw(const void *req, size_t len, char *msg, size_t msglen, int *fd)
+ * (helper_serve_call) and read the answer: its rc, its message into msg, the
+ * descriptor that came with it into *fd (-1 when none; fd may be NULL when
+ * none may come). Without x the answer must be a result without extras;
+ * with x it may carry some, and x[0], x[1] get copies of the first two when
+ * they are strings (the files HOP_CERT_INSTALL wrote), else NULL. */
+static inline int serve_answer(const void *req, size_t len, char *msg, size_t msglen, int *fd,
+                               char *x[2])
 {
         int sv[2];
         assert_int_equal(hm_socketpair(sv), 0);
@@ -61,9 +64,14 @@ static inline int serve_raw(const void *req, size_t len, char *msg, size_t msgle
         struct hm_msg m;
         assert_int_equal(hm_parse(buf, n, &m), 0);
         assert_int_equal(m.kind, HM_RESULT);
-        assert_true(hm_expect(&m, "is"));
+        if (x)
+                assert_true(m.n >= 2 && m.f[0].type == 'i' && m.f[1].type == 's');
+        else
+                assert_true(hm_expect(&m, "is"));
         int rc = (int)hm_int(&m, 0, 1);
         snprintf(msg, msglen, "%s", hm_str(&m, 1));
+        for (unsigned i = 0; x && i < 2; i++)
+                x[i] = hm_str(&m, 2 + i) ? strdup(hm_str(&m, 2 + i)) : NULL;
         hm_msg_clear(&m);
         free(buf);
         close(sv[0]);
@@ -71,13 +79,26 @@ static inline int serve_raw(const void *req, size_t len, char *msg, size_t msgle
         return rc;
 }
 
-/* serve_raw of the request built in hb (freed). */
-static inline int serve_built(struct hm_builder *hb, char *msg, size_t msglen, int *fd)
+/* serve_answer of a result without extras */
+static inline int serve_raw(const void *req, size_t len, char *msg, size_t msglen, int *fd)
+{
+        return serve_answer(req, len, msg, msglen, fd, NULL);
+}
+
+/* serve_answer of the request built in hb (freed) */
+static inline int serve_built_x(struct hm_builder *hb, char *msg, size_t msglen, int *fd,
+                                char *x[2])
 {
         assert_int_equal(hm_end(hb), 0);
-        int rc = serve_raw(hb->b.data, hb->b.len, msg, msglen, fd);
+        int rc = serve_answer(hb->b.data, hb->b.len, msg, msglen, fd, x);
         hm_builder_free(hb);
         return rc;
+}
+
+/* serve_raw of the request built in hb (freed) */
+static inline int serve_built(struct hm_builder *hb, char *msg, size_t msglen, int *fd)
+{
+        return serve_built_x(hb, msg, msglen, fd, NULL);
 }
 
 static char ops_dir[64];

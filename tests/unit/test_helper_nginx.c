@@ -29,10 +29,13 @@
 #include "sys/tlscert.h"
 #include "sys/units.h"
 
+/* each test's own, made by env_setup */
+static struct config cfg;
+#include "helper_ops.h"
+
 struct env {
         char dir[64];
         char avail[128], en[128], www[128], units[128], certs[128], conf[128];
-        struct config c;
 };
 
 static void set(char **field, const char *v)
@@ -41,7 +44,7 @@ static void set(char **field, const char *v)
         *field = v ? strdup(v) : NULL;
 }
 
-static int setup(void **state)
+static int env_setup(void **state)
 {
         struct env *e = calloc(1, sizeof(*e));
         snprintf(e->dir, sizeof(e->dir), "/tmp/setec-helper-nginx-XXXXXX");
@@ -56,64 +59,32 @@ static int setup(void **state)
         for (size_t i = 0; i < 5; i++)
                 assert_int_equal(mkdir(dirs[i], 0755), 0);
         assert_int_equal(write_file_atomic(e->conf, "events {}\n", 10, 0644), 0);
-        assert_int_equal(config_defaults(&e->c), 0);
-        set(&e->c.nginx.sites_available, e->avail);
-        set(&e->c.nginx.sites_enabled, e->en);
-        set(&e->c.nginx.webroot, e->www);
-        set(&e->c.nginx.certbot_webroot, e->www);
-        set(&e->c.nginx.snippets, e->dir);
-        set(&e->c.nginx.binary, "/bin/true");
-        set(&e->c.nginx.conf, e->conf);
-        set(&e->c.nginx.reload, "signal");
-        set(&e->c.nginx.error_log, "");
-        set(&e->c.systemd.unit_dir, e->units);
-        set(&e->c.acme.cert_dir, e->certs);
-        set(&e->c.autarch.install_dir, "/opt/autarch");
+        assert_int_equal(config_defaults(&cfg), 0);
+        set(&cfg.nginx.sites_available, e->avail);
+        set(&cfg.nginx.sites_enabled, e->en);
+        set(&cfg.nginx.webroot, e->www);
+        set(&cfg.nginx.certbot_webroot, e->www);
+        set(&cfg.nginx.snippets, e->dir);
+        set(&cfg.nginx.binary, "/bin/true");
+        set(&cfg.nginx.conf, e->conf);
+        set(&cfg.nginx.reload, "signal");
+        set(&cfg.nginx.error_log, "");
+        set(&cfg.systemd.unit_dir, e->units);
+        set(&cfg.acme.cert_dir, e->certs);
+        set(&cfg.autarch.install_dir, "/opt/autarch");
         *state = e;
         return 0;
 }
 
-static int teardown(void **state)
+static int env_teardown(void **state)
 {
         struct env *e = *state;
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
         assert_int_equal(system(cmd), 0);
-        config_free(&e->c);
+        config_free(&cfg);
         free(e);
         return 0;
-}
-
-/* Serve the request in hb; the result's rc, its message into msg, its
- * extra strings (index 2, 3) into x1/x2 when given. */
-static int call(struct env *e, struct hm_builder *hb, char *msg, size_t msglen, char **x1,
-                char **x2)
-{
-        int sv[2];
-        assert_int_equal(hm_socketpair(sv), 0);
-        assert_int_equal(hm_send(sv[0], hb, -1), 0);
-        assert_int_equal(helper_serve_call(&e->c, sv[1]), 0);
-        unsigned char *buf = malloc(HM_MAX);
-        size_t len = 0;
-        int fd = -1;
-        assert_int_equal(hm_recv(sv[0], buf, HM_MAX, &len, &fd), 0);
-        struct hm_msg m;
-        assert_int_equal(hm_parse(buf, len, &m), 0);
-        assert_int_equal(m.kind, HM_RESULT);
-        assert_true(m.n >= 2);
-        int rc = (int)hm_int(&m, 0, 1);
-        if (msg)
-                snprintf(msg, msglen, "%s", hm_str(&m, 1));
-        if (x1)
-                *x1 = hm_str(&m, 2) ? strdup(hm_str(&m, 2)) : NULL;
-        if (x2)
-                *x2 = hm_str(&m, 3) ? strdup(hm_str(&m, 3)) : NULL;
-        hm_msg_clear(&m);
-        free(buf);
-        close(sv[0]);
-        close(sv[1]);
-        hm_builder_free(hb);
-        return rc;
 }
 
 static void make_site(struct env *e, struct site *s, const char *domain, enum app_type t)
@@ -147,7 +118,7 @@ static int apply(struct env *e, struct hm_builder *inner, char *msg, size_t msgl
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_APPLY);
         hm_add_bytes(&hb, inner->b.data, inner->b.len);
         hm_builder_free(inner);
-        return call(e, &hb, msg, msglen, NULL, NULL);
+        return serve_built(&hb, msg, msglen, NULL);
 }
 
 static bool exists(const char *dir, const char *name)
@@ -333,7 +304,7 @@ static void test_apply_hostile_site_settings(void **state)
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
         hm_add_site(&hb, &s);
         char msg[512];
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         assert_non_null(strstr(msg, "max_body_size"));
         site_clear(&s);
         assert_int_equal(entries(e->avail), 0);
@@ -349,7 +320,7 @@ static void test_apply_malformed(void **state)
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_APPLY);
         hm_add_bytes(&hb, "garbage", 7);
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         /* a site cut short, an unknown tag, a drop with a wrong flag */
         struct hm_builder inner;
         begin_apply(&inner);
@@ -372,7 +343,7 @@ static void test_apply_malformed(void **state)
 static void test_apply_failed_test_undone(void **state)
 {
         struct env *e = *state;
-        set(&e->c.nginx.binary, "/bin/false");
+        set(&cfg.nginx.binary, "/bin/false");
         struct site s;
         make_site(e, &s, "undone.example.com", APP_STATIC);
         struct hm_builder inner;
@@ -388,28 +359,30 @@ static void test_apply_failed_test_undone(void **state)
 
 static void test_reload_modes(void **state)
 {
-        struct env *e = *state;
+        (void)state;
         char msg[512];
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
         hm_add_int(&hb, 9);
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         /* the wrong shape */
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
         hm_add_str(&hb, "reload");
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
-        /* a test: /bin/true passes */
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
+        /* a test: /bin/true passes (the answer carries an int extra) */
         hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_NGINX_RELOAD);
         hm_add_int(&hb, NGINX_MODE_TEST);
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), 0);
+        char *x[2];
+        assert_int_equal(serve_built_x(&hb, msg, sizeof(msg), NULL, x), 0);
+        assert_null(x[0]);
 }
 
 /* ---- units ---- */
 
 static void test_unit_control_unmanaged(void **state)
 {
-        struct env *e = *state;
+        (void)state;
         const char *bad[] = {"ssh.service",         "app-../x.service",
                              "app-Foo.com.service", "systemd-journald.service",
                              "app-.service",        ""};
@@ -420,46 +393,46 @@ static void test_unit_control_unmanaged(void **state)
                 hm_add_str(&hb, bad[i]);
                 hm_add_int(&hb, UNIT_STOP);
                 hm_add_int(&hb, 1000);
-                assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EPERM);
+                assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EPERM);
         }
         /* nginx.service may be controlled but never removed */
         char msg[512];
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_REMOVE);
         hm_add_str(&hb, "nginx.service");
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EPERM);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EPERM);
         hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_REMOVE);
         hm_add_str(&hb, "ssh.service");
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EPERM);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EPERM);
         /* the wrong shape */
         hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_CONTROL);
         hm_add_str(&hb, "nginx.service");
         hm_add_str(&hb, "stop");
         hm_add_int(&hb, 1000);
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         /* a managed unit, an operation that does not exist */
         hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_CONTROL);
         hm_add_str(&hb, "app-good.example.com.service");
         hm_add_int(&hb, 99);
         hm_add_int(&hb, 1000);
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
 }
 
 static void test_managed(void **state)
 {
-        struct env *e = *state;
-        assert_true(units_managed(&e->c, "app-good.example.com.service", false));
-        assert_true(units_managed(&e->c, AUTARCH_WEB_UNIT, false));
-        assert_false(units_managed(&e->c, "nginx.service", false));
-        assert_true(units_managed(&e->c, "nginx.service", true));
+        (void)state;
+        assert_true(units_managed(&cfg, "app-good.example.com.service", false));
+        assert_true(units_managed(&cfg, AUTARCH_WEB_UNIT, false));
+        assert_false(units_managed(&cfg, "nginx.service", false));
+        assert_true(units_managed(&cfg, "nginx.service", true));
         /* monitor.services' defaults */
-        assert_true(units_managed(&e->c, "ufw", true));
-        assert_false(units_managed(&e->c, "ufw", false));
-        assert_false(units_managed(&e->c, "ssh.service", true));
-        assert_false(units_managed(&e->c, "app-x.service.d", true));
+        assert_true(units_managed(&cfg, "ufw", true));
+        assert_false(units_managed(&cfg, "ufw", false));
+        assert_false(units_managed(&cfg, "ssh.service", true));
+        assert_false(units_managed(&cfg, "app-x.service.d", true));
 }
 
 static void test_unit_install_site_refused(void **state)
@@ -481,7 +454,7 @@ static void test_unit_install_site_refused(void **state)
                 struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
                 hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
                 hm_add_site(&hb, &s);
-                assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+                assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
                 site_clear(&s);
         }
         /* a rendered text instead of the site */
@@ -489,12 +462,12 @@ static void test_unit_install_site_refused(void **state)
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_SITE);
         hm_add_str(&hb, "app-x.service");
         hm_add_str(&hb, "[Service]\nExecStart=/bin/sh -c id\n");
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         hb = (struct hm_builder){.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_UNIT_INSTALL_AUTARCH);
         hm_add_int(&hb, 5);
         hm_add_int(&hb, 8080);
-        assert_int_equal(call(e, &hb, msg, sizeof(msg), NULL, NULL), -EINVAL);
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         assert_int_equal(entries(e->units), 0);
 }
 
@@ -514,8 +487,8 @@ static void make_pair(struct env *e, const char *cn, struct pem *p)
         assert_int_equal(read_file(k, 1 << 20, &p->key, NULL), 0);
 }
 
-static int cert_call(struct env *e, const char *domain, const char *chain, const char *key,
-                     char **cp, char **kp)
+/* rc of a certificate install; x (when given) gets the two files it wrote */
+static int cert_call(const char *domain, const char *chain, const char *key, char *x[2])
 {
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_CERT_INSTALL);
@@ -523,7 +496,7 @@ static int cert_call(struct env *e, const char *domain, const char *chain, const
         hm_add_str(&hb, chain);
         hm_add_str(&hb, key);
         char msg[512];
-        return call(e, &hb, msg, sizeof(msg), cp, kp);
+        return serve_built_x(&hb, msg, sizeof(msg), NULL, x);
 }
 
 static void test_cert_install(void **state)
@@ -535,23 +508,25 @@ static void test_cert_install(void **state)
         /* refused: a domain with '/', "..", upper case; garbage; a foreign key */
         const char *bad[] = {"x/y.com", "..", "../certs2", "UP.example.com"};
         for (size_t i = 0; i < 4; i++)
-                assert_int_equal(cert_call(e, bad[i], a.cert, a.key, NULL, NULL), -EINVAL);
-        assert_int_equal(cert_call(e, "a.example.com", "not a pem", a.key, NULL, NULL), -EINVAL);
-        assert_int_equal(cert_call(e, "a.example.com", a.cert, b.key, NULL, NULL), -EINVAL);
-        assert_int_equal(cert_call(e, "a.example.com", a.cert, "", NULL, NULL), -EINVAL);
+                assert_int_equal(cert_call(bad[i], a.cert, a.key, NULL), -EINVAL);
+        assert_int_equal(cert_call("a.example.com", "not a pem", a.key, NULL), -EINVAL);
+        assert_int_equal(cert_call("a.example.com", a.cert, b.key, NULL), -EINVAL);
+        assert_int_equal(cert_call("a.example.com", a.cert, "", NULL), -EINVAL);
         assert_int_equal(entries(e->certs), 0);
         /* the wrong shape */
         struct hm_builder hb = {.b = STRBUF_INIT(HM_MAX)};
         hm_begin(&hb, HM_REQUEST, HOP_CERT_INSTALL);
         hm_add_str(&hb, "a.example.com");
         hm_add_bytes(&hb, a.cert, strlen(a.cert));
-        assert_int_equal(call(e, &hb, NULL, 0, NULL, NULL), -EINVAL);
+        char msg[512];
+        assert_int_equal(serve_built(&hb, msg, sizeof(msg), NULL), -EINVAL);
         /* a good pair, chain of two */
         char *chain = malloc(strlen(a.cert) + strlen(b.cert) + 1);
         strcpy(chain, a.cert);
         strcat(chain, b.cert);
-        char *cp = NULL, *kp = NULL;
-        assert_int_equal(cert_call(e, "a.example.com", chain, a.key, &cp, &kp), 0);
+        char *x[2];
+        assert_int_equal(cert_call("a.example.com", chain, a.key, x), 0);
+        char *cp = x[0], *kp = x[1];
         char want[512];
         snprintf(want, sizeof(want), "%s/a.example.com/fullchain.pem", e->certs);
         assert_string_equal(cp, want);
@@ -584,19 +559,22 @@ static void test_cert_install(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup_teardown(test_apply_site, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_bad_domain, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_root_outside_webroot, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_drop_slash, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_malformed, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_site_settings, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_hostile_site_settings, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_apply_failed_test_undone, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_reload_modes, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_unit_control_unmanaged, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_managed, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_unit_install_site_refused, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_cert_install, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_apply_site, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_bad_domain, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_root_outside_webroot, env_setup,
+                                            env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_drop_slash, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_malformed, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_site_settings, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_hostile_site_settings, env_setup,
+                                            env_teardown),
+            cmocka_unit_test_setup_teardown(test_apply_failed_test_undone, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_reload_modes, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_unit_control_unmanaged, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_managed, env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(test_unit_install_site_refused, env_setup,
+                                            env_teardown),
+            cmocka_unit_test_setup_teardown(test_cert_install, env_setup, env_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
