@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/dynlib.h"
 #include "base/fsutil.h"
 #include "base/util.h"
 
@@ -113,15 +114,30 @@ static int resolve_head(const char *gitdir, char hash[GIT_HASH_HEX + 1])
         return packed_ref(gitdir, ref, hash);
 }
 
+/* zlib is loaded by the first object read (base/dynlib): a panel without
+ * AUTARCH never reads one, and maps none of it. */
+static struct {
+        __typeof__(inflateInit_) *init;
+        __typeof__(inflate) *inflate;
+        __typeof__(inflateEnd) *end;
+} zl;
+static const char *const zl_names[] = {"inflateInit_", "inflate", "inflateEnd"};
+static const char *const zl_sonames[] = {"libz.so.1", NULL};
+_Static_assert(sizeof(zl) == ARRAY_SIZE(zl_names) * sizeof(void *), "one slot per name");
+static struct dynlib_lazy zlib =
+    DYNLIB_LAZY(zl_sonames, zl_names, ARRAY_SIZE(zl_names), "git objects", (void **)&zl);
+
 /* Inflate in[0..inlen) (a zlib stream) into at most COMMIT_MAX bytes. */
 static int inflate_buf(const unsigned char *in, size_t inlen, char **out, size_t *outlen)
 {
+        if (!dynlib_lazy_get(&zlib))
+                return -ELIBACC;
         size_t cap = 8192;
         unsigned char *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
         z_stream z = {0};
-        if (inflateInit(&z) != Z_OK) {
+        if (zl.init(&z, ZLIB_VERSION, (int)sizeof(z)) != Z_OK) {
                 free(buf);
                 return -ENOMEM;
         }
@@ -131,7 +147,7 @@ static int inflate_buf(const unsigned char *in, size_t inlen, char **out, size_t
         for (;;) {
                 z.next_out = buf + z.total_out;
                 z.avail_out = (uInt)(cap - z.total_out);
-                int zr = inflate(&z, Z_NO_FLUSH);
+                int zr = zl.inflate(&z, Z_NO_FLUSH);
                 if (zr == Z_STREAM_END)
                         break;
                 if (zr != Z_OK && zr != Z_BUF_ERROR) {
@@ -157,7 +173,7 @@ static int inflate_buf(const unsigned char *in, size_t inlen, char **out, size_t
                 }
         }
         size_t total = z.total_out;
-        inflateEnd(&z);
+        zl.end(&z);
         if (r < 0) {
                 free(buf);
                 return r;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
 #include <errno.h>
 
 #include "sys/gitread.h"
@@ -75,7 +76,12 @@ static void test_read(void **state)
         assert_int_equal(git_read_head(dir, hash, subject, sizeof(subject)), -ENOENT); /* unborn */
         sh("git -C @ add a && git -C @ commit -q -m 'Fïrst commit\n\nbody text'");
         head_of_git(want);
+        /* zlib comes with the first object read, not before */
+        assert_null(dlopen("libz.so.1", RTLD_NOW | RTLD_NOLOAD));
         assert_int_equal(git_read_head(dir, hash, subject, sizeof(subject)), 0);
+        void *z = dlopen("libz.so.1", RTLD_NOW | RTLD_NOLOAD);
+        assert_non_null(z);
+        dlclose(z);
         assert_string_equal(hash, want);
         assert_string_equal(subject, "Fïrst commit");
 
