@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -12,7 +11,6 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -832,6 +830,9 @@ int ws_start(struct ws_hub *h, struct http_req *r, const struct ws_socket *sock)
         int one = 1, zero = 0;
         setsockopt(sock->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         setsockopt(sock->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+        int fl = fcntl(sock->fd, F_GETFL); /* MHD's sockets are, but the loop must never block */
+        if (fl >= 0 && !(fl & O_NONBLOCK))
+                fcntl(sock->fd, F_SETFL, fl | O_NONBLOCK);
         int rc = evloop_post(h->loop, start_conn, st);
         if (rc < 0) {
                 r->ws = st->p;
