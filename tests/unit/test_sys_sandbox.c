@@ -22,31 +22,14 @@
 
 #include <cmocka.h>
 
+#include "in_child.h"
 #include "sys/sandbox.h"
 
-/* Runs fn in a child under the filter; the child's exit status is fn's
- * result (0 = every expectation held, n = the line that failed). */
+/* fn runs in a child under the filter (in_child.h) */
 static int in_sandbox(int (*fn)(void))
 {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                if (sandbox_http_process() < 0)
-                        _exit(254);
-                _exit(fn());
-        }
-        int st = 0;
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (WIFSIGNALED(st))
-                return 1000 + WTERMSIG(st);
-        return WEXITSTATUS(st);
+        return in_child(sandbox_http_process, fn);
 }
-
-#define EXPECT(cond)                                                                               \
-        do {                                                                                       \
-                if (!(cond))                                                                       \
-                        return __LINE__ % 250 + 1;                                                 \
-        } while (0)
 
 static int fails_with(long rc, int err)
 {

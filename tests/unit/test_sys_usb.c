@@ -20,6 +20,7 @@
 
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "in_child.h"
 #include "sys/sandbox.h"
 #include "sys/usb.h"
 
@@ -47,25 +48,6 @@ static bool is_loaded(const char *soname)
 
 /* Runs fn in a child; its exit status is fn's result (0 = every expectation
  * held, n = the line that failed). */
-static int in_child(int (*fn)(void))
-{
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0)
-                _exit(fn());
-        int st = 0;
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (WIFSIGNALED(st))
-                return 1000 + WTERMSIG(st);
-        return WEXITSTATUS(st);
-}
-
-#define EXPECT(cond)                                                                               \
-        do {                                                                                       \
-                if (!(cond))                                                                       \
-                        return __LINE__ % 250 + 1;                                                 \
-        } while (0)
-
 /* USB_OPEN of a device no bus has: answered on the bridge thread */
 static int opened_status = -1;
 static int done_pipe[2];
@@ -127,7 +109,7 @@ static int cannot_load(void)
 static void test_loaded_on_first_use_under_the_sandbox(void **state)
 {
         (void)state;
-        assert_int_equal(in_child(loaded_under_the_sandbox), 0);
+        assert_int_equal(in_child(NULL, loaded_under_the_sandbox), 0);
 }
 
 static void test_cannot_load(void **state)
@@ -136,7 +118,7 @@ static void test_cannot_load(void **state)
         int fd = mkstemp(logpath);
         assert_true(fd >= 0);
         close(fd);
-        int r = in_child(cannot_load);
+        int r = in_child(NULL, cannot_load);
         unlink(logpath);
         assert_int_equal(r, 0);
 }
