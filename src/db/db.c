@@ -40,6 +40,7 @@ struct db {
          * changes with every commit of any process using the file. It is
          * read through a read-only shared mapping: no system call. */
         const volatile uint64_t *wal_hdr; /* NULL: not mapped */
+        int shm_fd; /* -1: none; closed after the connections: see wal_hdr_map() */
         atomic_uint_fast64_t seen[DB_WAL_HDR_WORDS];
         atomic_uint_fast64_t gen;
 };
@@ -241,13 +242,22 @@ static void conn_destroy(void *p)
 /* Map the WAL index once the database is in WAL mode (after migrate()).
  * SQLite never truncates or replaces it while a connection is open: the
  * connection db_open() made in the opening thread must stay open until
- * db_close(), which unmaps it before closing the connections. */
+ * db_close(), which unmaps it before closing the connections.
+ *
+ * That holds only while this process keeps SQLite's shared lock on the
+ * "DMS" byte of the -shm, which tells other processes a connection is
+ * using it. It is a POSIX record lock: closing the descriptor opened here
+ * would drop it (and every other lock of the process on the file), and the
+ * next process to open the database would take itself for the first one,
+ * truncate the -shm under this process's mappings (SIGBUS on the next
+ * write) and rebuild it. So the descriptor stays open until db_close(),
+ * mapped or not. */
 static void wal_hdr_map(struct db *db)
 {
         _cleanup_strbuf_ struct strbuf shm = STRBUF_INIT(0);
         if (strbuf_printf(&shm, "%s-shm", db->path) < 0)
                 return;
-        _cleanup_close_ int fd = open(shm.data, O_RDONLY | O_CLOEXEC);
+        int fd = db->shm_fd = open(shm.data, O_RDONLY | O_CLOEXEC);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0)
                 goto off;
@@ -436,6 +446,7 @@ int db_open(const char *path, struct db **out)
                 return -r;
         }
         pthread_mutex_init(&db->lock, NULL);
+        db->shm_fd = -1;
 
         sqlite3 *sql = db_conn(db);
         r = sql ? migrate(sql, path) : -EIO;
@@ -464,6 +475,8 @@ void db_close(struct db *db)
         }
         db->conns = NULL;
         pthread_mutex_unlock(&db->lock);
+        if (db->shm_fd >= 0)
+                close(db->shm_fd);
         pthread_mutex_destroy(&db->lock);
         free(db->path);
         free(db);
