@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "base/util.h"
+#include "in_child.h"
 #include "db/db.h"
 #include "db/users.h"
 
@@ -398,6 +399,57 @@ static void test_generation(void **state)
         tmp_cleanup(&t);
 }
 
+/* The locks SQLite keeps while a connection is open, as another process sees
+ * them: the shared lock on the "DMS" byte of the -shm (os_unix.c UNIX_SHM_DMS:
+ * byte 128; without it the next process to open the file truncates the -shm
+ * under our mappings) and, in WAL mode, the SHARED lock on the database
+ * (PENDING_BYTE + 2, 510 bytes; without it the next process to close its last
+ * connection deletes the WAL we write to). They are POSIX record locks, which
+ * closing any descriptor of the file in this process would drop. */
+static char locks_path[256];
+static pid_t locks_owner;
+
+static int read_locked_by_owner(const char *path, off_t start, off_t len)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+        int r = fcntl(fd, F_GETLK, &fl);
+        close(fd);
+        return r == 0 && fl.l_type == F_RDLCK && fl.l_pid == locks_owner;
+}
+
+static int check_locks(void)
+{
+        char shm[sizeof(locks_path) + 4];
+        snprintf(shm, sizeof(shm), "%s-shm", locks_path);
+        EXPECT(read_locked_by_owner(shm, 128, 1));
+        EXPECT(read_locked_by_owner(locks_path, 0x40000000 + 2, 510));
+        return 0;
+}
+
+static void test_sqlite_locks_kept(void **state)
+{
+        struct tmp t;
+        tmp_init(&t);
+        struct db *db = NULL;
+        assert_int_equal(db_open(t.path, &db), 0);
+        snprintf(locks_path, sizeof(locks_path), "%s", t.path);
+        locks_owner = getpid();
+        assert_int_equal(in_child(NULL, check_locks), 0);
+        /* and after a write and a generation read */
+        assert_int_equal(sqlite3_exec(db_conn(db),
+                                      "INSERT INTO audit_log(username, action) "
+                                      "VALUES ('t', 'locks')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        db_generation(db);
+        assert_int_equal(in_child(NULL, check_locks), 0);
+        db_close(db);
+        tmp_cleanup(&t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -409,6 +461,7 @@ int main(void)
             cmocka_unit_test(test_timestamp_function),
             cmocka_unit_test(test_bad_path),
             cmocka_unit_test(test_generation),
+            cmocka_unit_test(test_sqlite_locks_kept),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
