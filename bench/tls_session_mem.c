@@ -7,12 +7,14 @@
  * and divided by N:
  *   init       gnutls_init + priority + credentials + ALPN (+ ticket key)
  *   handshake  the server side of the handshake (TLS 1.3 unless "tls12")
- *   request    one ~300-byte request record read, one ~1 KiB answer sent as
- *              MHD does (header and body as two records, or corked into one
- *              as http/server.c does for small answers: "cork")
+ *   request    one ~300-byte request record read, one answer sent as MHD
+ *              does: a 700-byte header and a body (324 bytes, or
+ *              "body=BYTES") as two records, or corked into one as
+ *              http/server.c does for small answers ("cork")
  * Build after a release build, from the top directory:
  *   cc -O2 bench/tls_session_mem.c -lgnutls -o /tmp/tls_session_mem
  *   /tmp/tls_session_mem CERT KEY [N] [notickets] [cork] [tls12] [maxrecv=BYTES]
+ *                        [body=BYTES]
  * CERT/KEY: the panel's (its first start makes them, e.g. a test panel's
  * tls/cert.pem and tls/key.pem). */
 #include <gnutls/abstract.h>
@@ -58,7 +60,7 @@ static void die(const char *what, int rc)
         exit(1);
 }
 
-static void client(int n, int (*sv)[2], int tls12)
+static void client(int n, int (*sv)[2], int tls12, size_t answer)
 {
         for (int i = 0; i < n; i++)
                 close(sv[i][0]);
@@ -84,7 +86,7 @@ static void client(int n, int (*sv)[2], int tls12)
         for (int i = 0; i < n; i++) {
                 gnutls_record_send(cs[i], req, sizeof(req));
                 size_t got = 0;
-                while (got < 1024) {
+                while (got < answer) {
                         ssize_t r = gnutls_record_recv(cs[i], buf, sizeof(buf));
                         if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
                                 continue;
@@ -103,13 +105,13 @@ int main(int argc, char **argv)
         if (argc < 3) {
                 fprintf(stderr,
                         "usage: %s CERT KEY [N] [notickets] [cork] [tls12] "
-                        "[maxrecv=BYTES]\n",
+                        "[maxrecv=BYTES] [body=BYTES]\n",
                         argv[0]);
                 return 2;
         }
         int n = argc > 3 ? atoi(argv[3]) : 100;
         int tickets = 1, cork = 0, tls12 = 0;
-        size_t maxrecv = 0;
+        size_t maxrecv = 0, body_len = 324;
         for (int i = 4; i < argc; i++) {
                 if (!strcmp(argv[i], "notickets"))
                         tickets = 0;
@@ -119,6 +121,8 @@ int main(int argc, char **argv)
                         tls12 = 1;
                 else if (!strncmp(argv[i], "maxrecv=", 8))
                         maxrecv = strtoul(argv[i] + 8, NULL, 10);
+                else if (!strncmp(argv[i], "body=", 5))
+                        body_len = strtoul(argv[i] + 5, NULL, 10);
         }
         gnutls_global_init();
         gnutls_datum_t cd, kd;
@@ -148,7 +152,7 @@ int main(int argc, char **argv)
                         die("socketpair", -1);
         pid_t kid = fork();
         if (kid == 0)
-                client(n, sv, tls12);
+                client(n, sv, tls12, 700 + body_len);
 
         gnutls_session_t *ss = calloc((size_t)n, sizeof(*ss));
         malloc_trim(0);
@@ -176,9 +180,12 @@ int main(int argc, char **argv)
                         die("server handshake", rc);
         }
         size_t m2 = in_use();
-        char buf[20480], head[700], body[400];
+        char buf[20480], head[700];
+        char *body = malloc(body_len + 1);
+        if (!body)
+                die("malloc", -1);
         memset(head, 'h', sizeof(head));
-        memset(body, 'b', sizeof(body));
+        memset(body, 'b', body_len);
         for (int i = 0; i < n; i++) {
                 size_t got = 0;
                 while (got < 300) {
@@ -192,17 +199,22 @@ int main(int argc, char **argv)
                 if (cork)
                         gnutls_record_cork(ss[i]);
                 gnutls_record_send(ss[i], head, sizeof(head));
-                gnutls_record_send(ss[i], body, sizeof(body) - 100);
-                gnutls_record_send(ss[i], body, 100 + 24);
+                for (size_t off = 0; off < body_len;) {
+                        ssize_t w = gnutls_record_send(ss[i], body + off, body_len - off);
+                        if (w < 0)
+                                die("server send", (int)w);
+                        off += (size_t)w;
+                }
                 if (cork)
                         gnutls_record_uncork(ss[i], GNUTLS_RECORD_WAIT);
         }
         size_t m3 = in_use();
-        printf("%s, tickets %s%s%s: bytes in use per session: init %.0f, +handshake %.0f, "
-               "+request %.0f = %.0f\n",
-               tls12 ? "TLS 1.2" : "TLS 1.3", tickets ? "on" : "off", cork ? ", corked answer" : "",
-               maxrecv ? ", max recv size set" : "", (double)(m1 - m0) / n, (double)(m2 - m1) / n,
-               (double)(m3 - m2) / n, (double)(m3 - m0) / n);
+        free(body);
+        printf("%s, tickets %s, %zu-byte body%s%s: bytes in use per session: init %.0f, "
+               "+handshake %.0f, +request %.0f = %.0f\n",
+               tls12 ? "TLS 1.2" : "TLS 1.3", tickets ? "on" : "off", body_len,
+               cork ? " corked" : "", maxrecv ? ", max recv size set" : "", (double)(m1 - m0) / n,
+               (double)(m2 - m1) / n, (double)(m3 - m2) / n, (double)(m3 - m0) / n);
         for (int i = 0; i < n; i++)
                 gnutls_deinit(ss[i]);
         close(sv[0][0]);
