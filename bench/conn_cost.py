@@ -16,6 +16,7 @@ req) summed over master and worker. Also the panel's RSS 1 s after start.
     bench/conn_cost.py [--bin build/setec-manager ...] [--n 100] [--nginx] [--rounds 1]"""
 import argparse
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -96,6 +97,7 @@ def panel_run(binary, kind, n):
         return idle, hold([p.proc.pid], opener(kind, p.port, token, p), n)
     finally:
         p.stop()
+        shutil.rmtree(p.tmp, ignore_errors=True)
 
 
 def nginx_run(kind, n, cert_dir):
@@ -124,6 +126,7 @@ http {{ access_log off; client_body_temp_path {tmp}/t; proxy_temp_path {tmp}/t;
     finally:
         ngx.terminate()
         ngx.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -137,7 +140,6 @@ def main():
     kinds = ("tcp", "tls", "req", "ws")
     print(f"KB of RSS per idle connection, {a.n} held, {a.rounds} round(s)")
     print(f"{'server':40} {'idle MB':>8} " + " ".join(f"{k:>6}" for k in kinds))
-    cert_dir = None
     for b in bins:
         for r in range(a.rounds):
             cells, idle = [], []
@@ -154,10 +156,13 @@ def main():
         p = conftest.Panel(tempfile.mkdtemp(prefix="setec-bench-cc-")).start()
         p.stop()
         cert_dir = os.path.join(p.tmp, "tls")
-        for r in range(a.rounds):
-            cells = [nginx_run(k, a.n, cert_dir) for k in kinds[:3]]
-            print(f"{'nginx (master + 1 worker)':40} {'':>8} " +
-                  " ".join(f"{c:6.1f}" for c in cells) + f" {'-':>6}", flush=True)
+        try:
+            for r in range(a.rounds):
+                cells = [nginx_run(k, a.n, cert_dir) for k in kinds[:3]]
+                print(f"{'nginx (master + 1 worker)':40} {'':>8} " +
+                      " ".join(f"{c:6.1f}" for c in cells) + f" {'-':>6}", flush=True)
+        finally:
+            shutil.rmtree(p.tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
