@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +43,49 @@ struct http_conn *http_conn_new(int fd, const struct sockaddr *sa)
                 return NULL;
         c->fd = fd;
         c->push_on_send = false;
+        c->buf = NULL;
         c->off = c->len = 0;
         http_conn_peer(sa, c->peer);
         return c;
 }
 
+/* Each thread that reads keeps one spare read-ahead buffer (freed when the
+ * thread ends); a connection borrows it for as long as it has unread bytes. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_init(void)
+{
+        if (pthread_key_create(&spare_key, free) != 0)
+                abort();
+}
+
+static unsigned char *borrow(void)
+{
+        pthread_once(&spare_once, spare_init);
+        unsigned char *b = pthread_getspecific(spare_key);
+        if (b) {
+                pthread_setspecific(spare_key, NULL);
+                return b;
+        }
+        return malloc(HTTP_CONN_READAHEAD);
+}
+
+static void give_back(unsigned char *b)
+{
+        if (!b)
+                return;
+        int saved = errno;
+        if (pthread_getspecific(spare_key) || pthread_setspecific(spare_key, b) != 0)
+                free(b);
+        errno = saved;
+}
+
 void http_conn_free(struct http_conn *c)
 {
+        if (!c)
+                return;
+        free(c->buf);
         free(c);
 }
 
@@ -56,11 +93,17 @@ ssize_t http_conn_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
 {
         struct http_conn *c = ptr;
         if (c->len == 0) {
-                if (size >= sizeof(c->buf)) /* a large read gains nothing from the buffer */
+                if (size >= HTTP_CONN_READAHEAD) /* a large read gains nothing from the buffer */
                         return recv(c->fd, data, size, 0);
-                ssize_t n = recv(c->fd, c->buf, sizeof(c->buf), 0);
-                if (n <= 0)
+                unsigned char *b = borrow();
+                if (!b) /* no memory: read without reading ahead */
+                        return recv(c->fd, data, size, 0);
+                ssize_t n = recv(c->fd, b, HTTP_CONN_READAHEAD, 0);
+                if (n <= 0) {
+                        give_back(b);
                         return n; /* errno (EAGAIN included) from recv() */
+                }
+                c->buf = b;
                 c->off = 0;
                 c->len = (size_t)n;
         }
@@ -68,6 +111,10 @@ ssize_t http_conn_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
         memcpy(data, c->buf + c->off, n);
         c->off += n;
         c->len -= n;
+        if (c->len == 0) {
+                give_back(c->buf);
+                c->buf = NULL;
+        }
         return (ssize_t)n;
 }
 

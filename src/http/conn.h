@@ -8,7 +8,13 @@
  * the socket are both empty, so an edge-triggered caller (MHD's epoll) that reads
  * until EAGAIN never misses buffered bytes. libmicrohttpd 0.9.75 does: it keeps a
  * TLS connection read-ready until GnuTLS says EAGAIN, a short read does not count
- * as drained (test_pipelined_records_in_one_segment hangs if that changes). */
+ * as drained (test_pipelined_records_in_one_segment hangs if that changes).
+ *
+ * The read-ahead buffer belongs to a connection only while it holds unread
+ * bytes (between a record's header and its body, or pipelined records): once
+ * drained it goes back to the thread that drained it, which lends it to the
+ * next connection it reads. An idle connection (a keep-alive connection between
+ * requests, a WebSocket) holds none: ~100 bytes here instead of 2 KiB. */
 #ifndef SETEC_HTTP_CONN_H
 #define SETEC_HTTP_CONN_H
 
@@ -25,8 +31,8 @@ struct http_conn {
         int fd;
         bool push_on_send;           /* TCP_CORK cleared: a send leaves at once (see server.c) */
         char peer[INET6_ADDRSTRLEN]; /* "" when the address is not IP */
+        unsigned char *buf;          /* NULL when len is 0 (lent back to a thread) */
         size_t off, len;             /* unread bytes are buf[off, off + len) */
-        unsigned char buf[HTTP_CONN_READAHEAD];
 };
 
 /* A connection on socket fd from address sa (may be NULL); NULL without memory. */

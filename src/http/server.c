@@ -508,7 +508,11 @@ void http_reply_asset(struct http_req *r, const char *path)
  * it reads the next request): one record. "Surely": HTTP/1.1 keep-alive (MHD
  * does not close the connection after it), not shutting down, and nothing
  * queued on the socket, so a few KiB fit into its buffer. Never for an
- * answer that stays open (SSE, a WebSocket upgrade): MHD does not complete it. */
+ * answer that stays open (SSE, a WebSocket upgrade): MHD does not complete it.
+ * GnuTLS keeps the buffer a corked answer was gathered in until the session
+ * ends: an idle keep-alive connection holds 2 KiB more after a corked answer
+ * of up to 2 KiB (header included), ~6.5 KiB after a 4 KiB body
+ * (bench/tls_session_mem.c). */
 #define CORK_MAX 4096
 
 static int conn_fd(struct MHD_Connection *conn)
@@ -1327,7 +1331,12 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
          * it to parse it), more than nginx's default 8 KiB line. Beyond, MHD
          * answers 431. MHD zeroes the pool after every request, so it is kept
          * small: at 36 KiB the zeroing alone (and the caches it flushes) cost
-         * ~10 % of the requests a second. */
+         * ~10 % of the requests a second. The pool is also most of what an
+         * idle connection costs (20 of ~33 KB, bench/README.md issue 13): MHD
+         * mallocs pools up to 32 KiB, and malloc hands out pages other
+         * connections dirtied; a larger pool is mmapped, and a WebSocket would
+         * keep only the pages its request touched (21 KB each), but the
+         * zeroing makes every keep-alive connection hold all of it (49 KB). */
         s->d = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
             MHD_OPTION_ARRAY, s->o.threads > 1 ? pool_opts : &pool_opts[1],

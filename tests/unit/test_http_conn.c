@@ -114,6 +114,70 @@ static void test_pull_reads_ahead(void **state)
         free(out);
 }
 
+struct pull_arg {
+        struct http_conn *c;
+        unsigned char out[64];
+        ssize_t n;
+};
+
+static void *pull_elsewhere(void *arg)
+{
+        struct pull_arg *a = arg;
+        a->n = http_conn_pull(a->c, a->out, sizeof(a->out));
+        return NULL;
+}
+
+/* The read-ahead buffer is held only while it has unread bytes: an idle
+ * connection holds none, two connections read on one thread keep their own
+ * bytes, and a connection read on another thread (a WebSocket taken over by
+ * the event loop) still gets the bytes it had buffered, in order. */
+static void test_readahead_lent(void **state)
+{
+        (void)state;
+        int a[2], b[2];
+        pair(a, true);
+        pair(b, true);
+        struct http_conn *ca = http_conn_new(a[0], NULL), *cb = http_conn_new(b[0], NULL);
+        assert_non_null(ca);
+        assert_non_null(cb);
+        assert_null(ca->buf);
+        unsigned char out[64];
+        assert_int_equal(write(a[1], "AAAAAaaaaaaaaaa", 15), 15);
+        assert_int_equal(write(b[1], "BBBBBbbbbbbbbbb", 15), 15);
+        assert_int_equal(http_conn_pull(ca, out, 5), 5);
+        assert_memory_equal(out, "AAAAA", 5);
+        assert_non_null(ca->buf);
+        assert_int_equal(http_conn_pull(cb, out, 5), 5);
+        assert_memory_equal(out, "BBBBB", 5);
+        assert_non_null(cb->buf);
+        assert_ptr_not_equal(ca->buf, cb->buf);
+        assert_int_equal(http_conn_pull(ca, out, sizeof(out)), 10);
+        assert_memory_equal(out, "aaaaaaaaaa", 10);
+        assert_null(ca->buf); /* drained: idle, nothing held */
+        assert_int_equal(http_conn_pull(ca, out, 5), -1);
+        assert_int_equal(errno, EAGAIN);
+        assert_null(ca->buf);
+
+        struct pull_arg pa = {.c = cb};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, pull_elsewhere, &pa), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_int_equal(pa.n, 10);
+        assert_memory_equal(pa.out, "bbbbbbbbbb", 10);
+        assert_null(cb->buf);
+
+        /* freed with unread bytes */
+        assert_int_equal(write(a[1], "0123456789", 10), 10);
+        assert_int_equal(http_conn_pull(ca, out, 5), 5);
+        assert_non_null(ca->buf);
+        http_conn_free(ca);
+        http_conn_free(cb);
+        for (int i = 0; i < 2; i++) {
+                close(a[i]);
+                close(b[i]);
+        }
+}
+
 static void test_vec_push(void **state)
 {
         (void)state;
@@ -309,6 +373,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_peer_text),
             cmocka_unit_test(test_pull_reads_ahead),
+            cmocka_unit_test(test_readahead_lent),
             cmocka_unit_test(test_vec_push),
             cmocka_unit_test(test_tls_session_over_conn),
         };
