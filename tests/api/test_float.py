@@ -9,10 +9,8 @@ need the device skip, saying why."""
 import ctypes
 import json
 import os
-import shutil
 import struct
 import subprocess
-import time
 
 import waiting
 
