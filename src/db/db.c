@@ -251,7 +251,9 @@ static void conn_destroy(void *p)
  * next process to open the database would take itself for the first one,
  * truncate the -shm under this process's mappings (SIGBUS on the next
  * write) and rebuild it. So the descriptor stays open until db_close(),
- * mapped or not. */
+ * mapped or not. For the same reason a process keeps one struct db per
+ * database file (serve does): another's db_close() would drop the locks of
+ * this one's connections. */
 static void wal_hdr_map(struct db *db)
 {
         _cleanup_strbuf_ struct strbuf shm = STRBUF_INIT(0);
