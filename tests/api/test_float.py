@@ -41,13 +41,13 @@ _problem = emu_problem()
 needs_emu = pytest.mark.skipif(_problem is not None, reason=_problem or "")
 
 
-def emu_panel(tmp, wrap=(), **float_cfg):
+def emu_panel(tmp, wrap=(), tls=True, **float_cfg):
     cfg = {"enabled": True, "max_sessions": 100}
     cfg.update(float_cfg)
     # ASan must come first among the libraries; usb-emu preloads umockdev
     env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
     return Panel(tmp, extra={"float": cfg}, env=env, wrap=[*wrap, EMU, DEVICE_FILE, "--"],
-                 many_logins=True).start()
+                 tls=tls, many_logins=True).start()
 
 
 def stop_panel(p):
@@ -534,10 +534,7 @@ def test_burst_of_small_records_all_answered(fp, tok):
 
 @needs_emu
 def test_websocket_without_tls(tmp_path):
-    p = Panel(tmp_path, extra={"float": {"enabled": True, "max_sessions": 10}}, tls=False,
-              env={"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
-                   ":verify_asan_link_order=0"},
-              wrap=[EMU, DEVICE_FILE, "--"]).start()
+    p = emu_panel(tmp_path, tls=False, max_sessions=10)
     try:
         token = p.login()
         ws, sid = connect(p, token)
@@ -564,10 +561,7 @@ def test_stopping_the_panel_closes_open_websockets(tmp_path, tls):
     """A panel stopped with WebSockets open says 1001 to each (whatever the
     client does: one answers the close, one does not read) and exits cleanly:
     every connection it had handed to a WebSocket came back to MHD."""
-    p = Panel(tmp_path, extra={"float": {"enabled": True, "max_sessions": 10}}, tls=tls,
-              env={"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
-                   ":verify_asan_link_order=0"},
-              wrap=[EMU, DEVICE_FILE, "--"]).start()
+    p = emu_panel(tmp_path, tls=tls, max_sessions=10)
     token = p.login()
     a, _ = connect(p, token)
     b, _ = connect(p, token)
