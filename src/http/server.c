@@ -608,12 +608,11 @@ static void head_put(struct head *h, const char *text)
                 h->rc = strbuf_puts(&h->b, text);
 }
 
-static void add_to_head(void *head, const char *name, const char *value)
+static void add_to_head(void *arg, const char *name, const char *value)
 {
-        head_put(head, name);
-        head_put(head, ": ");
-        head_put(head, value);
-        head_put(head, "\r\n");
+        struct head *h = arg;
+        if (h->rc == 0)
+                h->rc = strbuf_printf(&h->b, "%s: %s\r\n", name, value);
 }
 
 /* Loop thread: the WebSocket is done with the connection. MHD calls the

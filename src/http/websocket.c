@@ -323,7 +323,6 @@ struct ws_hub {
         struct evloop *loop;
         struct evtick tick;
         struct ws_conn *conns; /* loop thread */
-        unsigned count;        /* loop thread */
         pthread_mutex_t lock;
         bool ending;
 };
@@ -451,7 +450,6 @@ static void conn_drop(struct ws_conn *ws)
                 h->conns = ws->next;
         if (ws->next)
                 ws->next->prev = ws->prev;
-        h->count--;
         if (ws->ops->on_close)
                 ws->ops->on_close(ws, ws->ctx);
         ws->release(ws->release_arg); /* from here on neither fd nor tls are ours */
@@ -799,7 +797,6 @@ static void start_conn(void *arg)
         if (h->conns)
                 h->conns->prev = ws;
         h->conns = ws;
-        h->count++;
         if (evloop_add(h->loop, &ws->w, EPOLLIN | EPOLLRDHUP) < 0) {
                 log_warn("websocket: cannot watch the socket: %s", strerror(errno));
                 free(head);
@@ -874,11 +871,6 @@ void ws_hub_end_all(struct ws_hub *h)
         h->ending = true;
         pthread_mutex_unlock(&h->lock);
         evloop_post(h->loop, end_all, h);
-}
-
-unsigned ws_hub_count(struct ws_hub *h)
-{
-        return h->count;
 }
 
 void ws_hub_free(struct ws_hub *h)

@@ -144,5 +144,3 @@ struct ws_socket {
 int ws_start(struct ws_hub *h, struct http_req *r, const struct ws_socket *sock);
 /* Drop an upgrade recorded but never turned into a response. */
 void ws_discard(struct http_req *r);
-/* Live connections. */
-unsigned ws_hub_count(struct ws_hub *h);
