@@ -182,6 +182,17 @@ int acme_split_chain(const char *pem, size_t len, char **leaf, char **chain)
         memcpy(*leaf, begin, (size_t)(end - begin));
         (*leaf)[end - begin] = '\n';
         (*leaf)[end - begin + 1] = '\0';
+        /* GnuTLS's PEM reader is more lenient than this split (found by
+         * fuzzing: the list imported, the first block alone did not): the
+         * leaf must be a certificate on its own */
+        struct cert_info ci;
+        int r = acme_cert_info_mem(*leaf, (size_t)(end - begin) + 1, &ci);
+        cert_info_clear(&ci);
+        if (r < 0) {
+                free(*leaf);
+                *leaf = NULL;
+                return r == -ENOMEM ? -ENOMEM : -EINVAL;
+        }
         const char *rest = memmem(end, len - (size_t)(end - pem), PEM_BEGIN, strlen(PEM_BEGIN));
         *chain = rest ? strndup(rest, len - (size_t)(rest - pem)) : strdup("");
         if (!*chain) {
